@@ -1,0 +1,112 @@
+/* Host facts only the kernel can answer: libbpf's version, which program
+ * and map types load here, libbpf's names for type numbers, mounting
+ * bpffs/tracefs, and the boot-time clock that load times are measured on. */
+#include "common.h"
+
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <time.h>
+
+/* libbpfVersion() -> "major.minor" of the libbpf this addon runs with. */
+static napi_value libbpf_version(napi_env env, napi_callback_info info)
+{
+	char v[32];
+
+	(void)info;
+	snprintf(v, sizeof(v), "%u.%u", libbpf_major_version(), libbpf_minor_version());
+	return make_str(env, v);
+}
+
+/* probeProgType(type) / probeMapType(type) -> 1 loads here, 0 does not;
+ * throws when libbpf cannot tell (types newer than this libbpf). */
+static napi_value probe(napi_env env, napi_callback_info info, bool prog)
+{
+	napi_value argv[1];
+	uint32_t type;
+	int r;
+
+	if (!get_args(env, info, 1, argv) || !arg_u32(env, argv[0], &type, "type"))
+		return NULL;
+	libbpf_capture_reset();
+	r = prog ? libbpf_probe_bpf_prog_type(type, NULL) : libbpf_probe_bpf_map_type(type, NULL);
+	if (r < 0)
+		return throw_errno(env, r, prog ? "libbpf_probe_bpf_prog_type" : "libbpf_probe_bpf_map_type");
+	return make_bool(env, r > 0);
+}
+
+static napi_value probe_prog_type(napi_env env, napi_callback_info info) { return probe(env, info, true); }
+static napi_value probe_map_type(napi_env env, napi_callback_info info) { return probe(env, info, false); }
+
+/* typeName(kind, value) -> libbpf's name (0 prog, 1 map, 2 attach, 3 link),
+ * or null where this libbpf has none (types newer than it). */
+static napi_value type_name(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2], nul;
+	uint32_t kind, v;
+	const char *s;
+
+	if (!get_args(env, info, 2, argv) || !arg_u32(env, argv[0], &kind, "kind") ||
+	    !arg_u32(env, argv[1], &v, "value"))
+		return NULL;
+	switch (kind) {
+	case 0: s = libbpf_bpf_prog_type_str(v); break;
+	case 1: s = libbpf_bpf_map_type_str(v); break;
+	case 2: s = libbpf_bpf_attach_type_str(v); break;
+	case 3: s = libbpf_bpf_link_type_str(v); break;
+	default: return throw_type_error(env, "kind must be 0..3");
+	}
+	if (s)
+		return make_str(env, s);
+	napi_get_null(env, &nul);
+	return nul;
+}
+
+/* mount(source, target, fstype): mount(2) with no flags and no data. */
+static napi_value do_mount(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3];
+	char *src = NULL, *dst = NULL, *fs = NULL;
+	int err = 0;
+
+	if (!get_args(env, info, 3, argv))
+		return NULL;
+	if ((src = arg_string(env, argv[0], "source")) && (dst = arg_string(env, argv[1], "target")) &&
+	    (fs = arg_string(env, argv[2], "fstype")))
+		err = mount(src, dst, fs, 0, NULL) ? errno : 0;
+	free(src);
+	free(dst);
+	if (!fs)
+		return NULL;
+	free(fs);
+	if (err)
+		return throw_errno(env, err, "mount");
+	return undefined(env);
+}
+
+/* clockBoottimeNs() -> CLOCK_BOOTTIME now, the clock of bpf_prog_info.load_time. */
+static napi_value clock_boottime_ns(napi_env env, napi_callback_info info)
+{
+	struct timespec ts;
+
+	(void)info;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return make_u64(env, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+}
+
+napi_value init_host(napi_env env, napi_value exports)
+{
+	static const struct export_fn fns[] = {
+		{ "libbpfVersion", libbpf_version },
+		{ "probeProgType", probe_prog_type },
+		{ "probeMapType", probe_map_type },
+		{ "typeName", type_name },
+		{ "mount", do_mount },
+		{ "clockBoottimeNs", clock_boottime_ns },
+	};
+
+	export_all(env, exports, fns, sizeof(fns) / sizeof(fns[0]));
+	return exports;
+}

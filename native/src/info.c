@@ -1,0 +1,405 @@
+/* Kernel-wide object enumeration and description: next ids, fds by id,
+ * program / map / link / BTF info, pinned objects. Works for any object on
+ * the host, not only the ones this process created. */
+#include "common.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Kinds of kernel object, as numbered for JavaScript. */
+enum obj_kind { KIND_PROG = 0, KIND_MAP = 1, KIND_LINK = 2, KIND_BTF = 3 };
+
+static bool kind_arg(napi_env env, napi_value v, uint32_t *kind)
+{
+	if (!arg_u32(env, v, kind, "kind"))
+		return false;
+	if (*kind > KIND_BTF) {
+		throw_type_error(env, "kind must be 0 (prog), 1 (map), 2 (link) or 3 (btf)");
+		return false;
+	}
+	return true;
+}
+
+/* nextId(kind, after) -> the next id above `after`, or 0 at the end. */
+static napi_value next_id(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	uint32_t kind, start, next = 0;
+	int err;
+
+	if (!get_args(env, info, 2, argv) || !kind_arg(env, argv[0], &kind) ||
+	    !arg_u32(env, argv[1], &start, "after"))
+		return NULL;
+	switch (kind) {
+	case KIND_PROG: err = bpf_prog_get_next_id(start, &next); break;
+	case KIND_MAP: err = bpf_map_get_next_id(start, &next); break;
+	case KIND_LINK: err = bpf_link_get_next_id(start, &next); break;
+	default: err = bpf_btf_get_next_id(start, &next); break;
+	}
+	if (err) {
+		if (errno == ENOENT)
+			return make_u32(env, 0);
+		return throw_errno(env, errno, "bpf_*_get_next_id");
+	}
+	return make_u32(env, next);
+}
+
+/* fdById(kind, id) -> a new fd the caller must close. */
+static napi_value fd_by_id(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	uint32_t kind, id;
+	int fd;
+
+	if (!get_args(env, info, 2, argv) || !kind_arg(env, argv[0], &kind) ||
+	    !arg_u32(env, argv[1], &id, "id"))
+		return NULL;
+	switch (kind) {
+	case KIND_PROG: fd = bpf_prog_get_fd_by_id(id); break;
+	case KIND_MAP: fd = bpf_map_get_fd_by_id(id); break;
+	case KIND_LINK: fd = bpf_link_get_fd_by_id(id); break;
+	default: fd = bpf_btf_get_fd_by_id(id); break;
+	}
+	if (fd < 0)
+		return throw_errno(env, errno, "bpf_*_get_fd_by_id");
+	return make_i32(env, fd);
+}
+
+static napi_value hex_tag(napi_env env, const unsigned char *tag, size_t n)
+{
+	char s[2 * BPF_TAG_SIZE + 1];
+
+	for (size_t i = 0; i < n && i < BPF_TAG_SIZE; i++)
+		snprintf(s + 2 * i, 3, "%02x", tag[i]);
+	return make_str(env, s);
+}
+
+/* progInfo(fd) -> what the kernel says of a loaded program. */
+static napi_value prog_info(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], r, ids;
+	struct bpf_prog_info pi;
+	__u32 len = sizeof(pi), map_ids[64], *all = map_ids, nr;
+	int32_t fd;
+	int err;
+
+	if (!get_args(env, info, 1, argv) || !arg_i32(env, argv[0], &fd, "fd"))
+		return NULL;
+	memset(&pi, 0, sizeof(pi));
+	pi.nr_map_ids = 64;
+	pi.map_ids = (uintptr_t)map_ids;
+	if (bpf_obj_get_info_by_fd(fd, &pi, &len))
+		return throw_errno(env, errno, "bpf_obj_get_info_by_fd(prog)");
+	nr = pi.nr_map_ids;
+	if (nr > 64) {
+		all = calloc(nr, sizeof(*all));
+		if (!all)
+			return throw_errno(env, ENOMEM, "progInfo");
+		memset(&pi, 0, sizeof(pi));
+		len = sizeof(pi);
+		pi.nr_map_ids = nr;
+		pi.map_ids = (uintptr_t)all;
+		err = bpf_obj_get_info_by_fd(fd, &pi, &len) ? errno : 0;
+		if (err) {
+			free(all);
+			return throw_errno(env, err, "bpf_obj_get_info_by_fd(prog)");
+		}
+		if (pi.nr_map_ids < nr)
+			nr = pi.nr_map_ids;
+	}
+	r = make_object(env);
+	set_u32(env, r, "id", pi.id);
+	set_u32(env, r, "type", pi.type);
+	set_val(env, r, "name", make_strn(env, pi.name, sizeof(pi.name)));
+	set_val(env, r, "tag", hex_tag(env, pi.tag, sizeof(pi.tag)));
+	set_u64(env, r, "loadTimeNs", pi.load_time);
+	set_u32(env, r, "createdByUid", pi.created_by_uid);
+	set_u32(env, r, "btfId", pi.btf_id);
+	set_u32(env, r, "xlatedLen", pi.xlated_prog_len);
+	set_u32(env, r, "jitedLen", pi.jited_prog_len);
+	set_u32(env, r, "verifiedInsns", pi.verified_insns);
+	set_bool(env, r, "gplCompatible", pi.gpl_compatible);
+	set_u64(env, r, "runTimeNs", pi.run_time_ns);
+	set_u64(env, r, "runCnt", pi.run_cnt);
+	set_u32(env, r, "ifindex", pi.ifindex);
+	ids = make_array(env);
+	for (__u32 i = 0; i < nr; i++)
+		push(env, ids, make_u32(env, all[i]));
+	set_val(env, r, "mapIds", ids);
+	if (all != map_ids)
+		free(all);
+	return r;
+}
+
+/* mapInfo(fd) -> what the kernel says of a map. */
+static napi_value map_info(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], r;
+	struct bpf_map_info mi;
+	__u32 len = sizeof(mi);
+	int32_t fd;
+
+	if (!get_args(env, info, 1, argv) || !arg_i32(env, argv[0], &fd, "fd"))
+		return NULL;
+	memset(&mi, 0, sizeof(mi));
+	if (bpf_obj_get_info_by_fd(fd, &mi, &len))
+		return throw_errno(env, errno, "bpf_obj_get_info_by_fd(map)");
+	r = make_object(env);
+	set_u32(env, r, "id", mi.id);
+	set_u32(env, r, "type", mi.type);
+	set_val(env, r, "name", make_strn(env, mi.name, sizeof(mi.name)));
+	set_u32(env, r, "keySize", mi.key_size);
+	set_u32(env, r, "valueSize", mi.value_size);
+	set_u32(env, r, "maxEntries", mi.max_entries);
+	set_u32(env, r, "flags", mi.map_flags);
+	set_u32(env, r, "btfId", mi.btf_id);
+	set_u32(env, r, "btfKeyTypeId", mi.btf_key_type_id);
+	set_u32(env, r, "btfValueTypeId", mi.btf_value_type_id);
+	set_u32(env, r, "ifindex", mi.ifindex);
+	return r;
+}
+
+/* The part of struct bpf_link_info this addon decodes, laid out as the
+ * kernel's UAPI has it (the perf_event member arrived in 6.6, after the
+ * headers this builds against). All members start at byte 16. */
+struct link_info_wire {
+	__u32 type;
+	__u32 id;
+	__u32 prog_id;
+	__u32 pad;
+	union {
+		struct { __u64 tp_name; __u32 tp_name_len; } raw_tracepoint;
+		struct { __u32 attach_type; __u32 target_obj_id; __u32 target_btf_id; } tracing;
+		struct { __u64 cgroup_id; __u32 attach_type; } cgroup;
+		struct { __u32 netns_ino; __u32 attach_type; } netns;
+		struct { __u32 ifindex; } xdp;
+		struct { __u32 map_id; } struct_ops;
+		struct { __u32 pf; __u32 hooknum; __s32 priority; __u32 flags; } netfilter;
+		struct { __u32 ifindex; __u32 attach_type; } tcx;
+		struct {
+			__u32 type;
+			__u32 pad;
+			union {
+				struct { __u64 name; __u32 name_len; __u32 offset; __u64 cookie; } uprobe;
+				struct { __u64 name; __u32 name_len; __u32 offset; __u64 addr; } kprobe;
+				struct { __u64 name; __u32 name_len; } tracepoint;
+				struct { __u64 config; __u32 type; } event;
+			};
+		} perf_event;
+		__u8 raw[240];
+	};
+};
+
+enum {
+	LINK_RAW_TRACEPOINT = 1, LINK_TRACING = 2, LINK_CGROUP = 3, LINK_NETNS = 5,
+	LINK_XDP = 6, LINK_PERF_EVENT = 7, LINK_STRUCT_OPS = 9, LINK_NETFILTER = 10,
+	LINK_TCX = 11, LINK_NETKIT = 13,
+	PERF_UPROBE = 1, PERF_URETPROBE = 2, PERF_KPROBE = 3, PERF_KRETPROBE = 4,
+	PERF_TRACEPOINT = 5, PERF_EVENT = 6,
+};
+
+/* linkInfo(fd) -> {id, type, progId, ...members of its kind}. */
+static napi_value link_info(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], r;
+	struct link_info_wire li;
+	__u32 len = sizeof(li);
+	char name[4096] = "";
+	bool need_name = false;
+	int32_t fd;
+
+	if (!get_args(env, info, 1, argv) || !arg_i32(env, argv[0], &fd, "fd"))
+		return NULL;
+	memset(&li, 0, sizeof(li));
+	if (bpf_obj_get_info_by_fd(fd, &li, &len))
+		return throw_errno(env, errno, "bpf_obj_get_info_by_fd(link)");
+	/* Kinds that report a name need a second call with a buffer for it. */
+	if (li.type == LINK_RAW_TRACEPOINT) {
+		memset(&li, 0, sizeof(li));
+		li.raw_tracepoint.tp_name = (uintptr_t)name;
+		li.raw_tracepoint.tp_name_len = sizeof(name);
+		need_name = true;
+	} else if (li.type == LINK_PERF_EVENT && li.perf_event.type != PERF_EVENT) {
+		__u32 kind = li.perf_event.type;
+
+		memset(&li, 0, sizeof(li));
+		li.perf_event.type = kind;
+		li.perf_event.uprobe.name = (uintptr_t)name;
+		li.perf_event.uprobe.name_len = sizeof(name);
+		need_name = true;
+	}
+	len = sizeof(li);
+	if (need_name && bpf_obj_get_info_by_fd(fd, &li, &len))
+		return throw_errno(env, errno, "bpf_obj_get_info_by_fd(link)");
+	name[sizeof(name) - 1] = '\0';
+
+	r = make_object(env);
+	set_u32(env, r, "id", li.id);
+	set_u32(env, r, "type", li.type);
+	set_u32(env, r, "progId", li.prog_id);
+	switch (li.type) {
+	case LINK_RAW_TRACEPOINT:
+		set_str(env, r, "tracepoint", name);
+		break;
+	case LINK_TRACING:
+		set_u32(env, r, "attachType", li.tracing.attach_type);
+		set_u32(env, r, "targetObjId", li.tracing.target_obj_id);
+		set_u32(env, r, "targetBtfId", li.tracing.target_btf_id);
+		break;
+	case LINK_CGROUP:
+		set_u64(env, r, "cgroupId", li.cgroup.cgroup_id);
+		set_u32(env, r, "attachType", li.cgroup.attach_type);
+		break;
+	case LINK_NETNS:
+		set_u32(env, r, "netnsIno", li.netns.netns_ino);
+		set_u32(env, r, "attachType", li.netns.attach_type);
+		break;
+	case LINK_XDP:
+		set_u32(env, r, "ifindex", li.xdp.ifindex);
+		break;
+	case LINK_STRUCT_OPS:
+		set_u32(env, r, "mapId", li.struct_ops.map_id);
+		break;
+	case LINK_NETFILTER:
+		set_u32(env, r, "pf", li.netfilter.pf);
+		set_u32(env, r, "hooknum", li.netfilter.hooknum);
+		set_i32(env, r, "priority", li.netfilter.priority);
+		break;
+	case LINK_TCX:
+	case LINK_NETKIT:
+		set_u32(env, r, "ifindex", li.tcx.ifindex);
+		set_u32(env, r, "attachType", li.tcx.attach_type);
+		break;
+	case LINK_PERF_EVENT:
+		set_u32(env, r, "perfEventType", li.perf_event.type);
+		if (li.perf_event.type == PERF_EVENT) {
+			set_u64(env, r, "config", li.perf_event.event.config);
+			set_u32(env, r, "eventType", li.perf_event.event.type);
+			break;
+		}
+		set_str(env, r, li.perf_event.type == PERF_UPROBE || li.perf_event.type == PERF_URETPROBE
+					? "file" : li.perf_event.type == PERF_TRACEPOINT ? "tracepoint" : "function",
+			name);
+		if (li.perf_event.type != PERF_TRACEPOINT)
+			set_u32(env, r, "offset", li.perf_event.uprobe.offset);
+		if (li.perf_event.type == PERF_KPROBE || li.perf_event.type == PERF_KRETPROBE)
+			set_u64(env, r, "addr", li.perf_event.kprobe.addr);
+		break;
+	default:
+		break;
+	}
+	return r;
+}
+
+/* btfInfo(fd) -> {id, name, kernelBtf, data: Buffer with the raw BTF}. */
+static napi_value btf_info(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], r;
+	struct bpf_btf_info bi;
+	__u32 len = sizeof(bi), size;
+	char name[128] = "";
+	void *data;
+	int32_t fd;
+	int err;
+
+	if (!get_args(env, info, 1, argv) || !arg_i32(env, argv[0], &fd, "fd"))
+		return NULL;
+	memset(&bi, 0, sizeof(bi));
+	if (bpf_obj_get_info_by_fd(fd, &bi, &len))
+		return throw_errno(env, errno, "bpf_obj_get_info_by_fd(btf)");
+	size = bi.btf_size;
+	data = malloc(size ? size : 1);
+	if (!data)
+		return throw_errno(env, ENOMEM, "btfInfo");
+	memset(&bi, 0, sizeof(bi));
+	len = sizeof(bi);
+	bi.btf = (uintptr_t)data;
+	bi.btf_size = size;
+	bi.name = (uintptr_t)name;
+	bi.name_len = sizeof(name);
+	err = bpf_obj_get_info_by_fd(fd, &bi, &len) ? errno : 0;
+	if (err) {
+		free(data);
+		return throw_errno(env, err, "bpf_obj_get_info_by_fd(btf)");
+	}
+	name[sizeof(name) - 1] = '\0';
+	r = make_object(env);
+	set_u32(env, r, "id", bi.id);
+	set_str(env, r, "name", name);
+	set_bool(env, r, "kernelBtf", bi.kernel_btf);
+	set_val(env, r, "data", make_buffer(env, data, bi.btf_size < size ? bi.btf_size : size));
+	free(data);
+	return r;
+}
+
+/* objGet(path) -> fd of the object pinned at path. */
+static napi_value obj_get(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	char *path;
+	int fd, err;
+
+	if (!get_args(env, info, 1, argv) || !(path = arg_string(env, argv[0], "path")))
+		return NULL;
+	fd = bpf_obj_get(path);
+	err = errno;
+	free(path);
+	if (fd < 0)
+		return throw_errno(env, err, "bpf_obj_get");
+	return make_i32(env, fd);
+}
+
+/* objPin(fd, path): pin the object behind fd at path on bpffs. */
+static napi_value obj_pin(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	int32_t fd;
+	char *path;
+	int err;
+
+	if (!get_args(env, info, 2, argv) || !arg_i32(env, argv[0], &fd, "fd") ||
+	    !(path = arg_string(env, argv[1], "path")))
+		return NULL;
+	err = bpf_obj_pin(fd, path) ? errno : 0;
+	free(path);
+	if (err)
+		return throw_errno(env, err, "bpf_obj_pin");
+	return undefined(env);
+}
+
+/* closeFd(fd) */
+static napi_value close_fd(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	int32_t fd;
+
+	if (!get_args(env, info, 1, argv) || !arg_i32(env, argv[0], &fd, "fd"))
+		return NULL;
+	if (fd >= 0 && close(fd))
+		return throw_errno(env, errno, "close");
+	return undefined(env);
+}
+
+napi_value init_info(napi_env env, napi_value exports)
+{
+	static const struct export_fn fns[] = {
+		{ "nextId", next_id },
+		{ "fdById", fd_by_id },
+		{ "progInfo", prog_info },
+		{ "mapInfo", map_info },
+		{ "linkInfo", link_info },
+		{ "btfInfo", btf_info },
+		{ "objGet", obj_get },
+		{ "objPin", obj_pin },
+		{ "closeFd", close_fd },
+	};
+
+	export_all(env, exports, fns, sizeof(fns) / sizeof(fns[0]));
+	return exports;
+}

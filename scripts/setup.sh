@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what the build needs on a fresh Debian machine, and nothing when it
+# is already there: the BPF toolchain and libbpf from apt, then npm packages.
+# Called by `make build`, so `make demo` and `make test` work on a new machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# command-or-file  package
+needs=(
+  "clang clang"
+  "llc llvm"
+  "llvm-strip llvm"
+  "bpftool bpftool"
+  "pkg-config pkg-config"
+  "ip iproute2"
+  "/usr/include/bpf/libbpf.h libbpf-dev"
+  "/usr/include/libelf.h libelf-dev"
+  "/usr/include/zlib.h zlib1g-dev"
+)
+missing=()
+for entry in "${needs[@]}"; do
+  what=${entry% *} pkg=${entry#* }
+  if [[ $what == /* ]]; then [[ -e $what ]] && continue; else command -v "$what" >/dev/null 2>&1 && continue; fi
+  [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+    echo "setup: need root and apt-get to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# npm ci when node_modules is missing or older than the lock file.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund >&2
+fi
