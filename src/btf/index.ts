@@ -1,0 +1,11 @@
+/**
+ * Pure TypeScript BTF: parse raw BTF (kernel, module or object file), decode raw bytes of a BTF
+ * type into JSON-ready values, and describe those values with JSON Schema. No kernel access.
+ */
+export { BtfError } from './error.js';
+export { elfSection } from './elf.js';
+export { Btf, parseBtf, type BtfTypeOf } from './parse.js';
+export { compileDecoder, type Decoder } from './decode.js';
+export { schemaFor, type JsonSchema, type JsonSchemaType } from './schema.js';
+export type { DecodeOptions, TruncatedArray } from './layout.js';
+export * from './types.js';

@@ -1,0 +1,208 @@
+/**
+ * Facts about this host that decide what eBPF can do here, each read from
+ * the kernel or probed, never assumed: kernel, BTF, filesystems, capabilities,
+ * the program and map types that load, the attach kinds that work.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { arch } from 'node:os';
+import { kernelError } from './errno.js';
+import { VMLINUX_BTF } from './kernel-btf.js';
+import { TypeNameKind, native } from './native.js';
+import { typeNames } from './types.js';
+
+/** Where bpffs is mounted by convention. */
+export const BPFFS = '/sys/fs/bpf';
+/** Where tracefs is mounted by convention. */
+export const TRACEFS = '/sys/kernel/tracing';
+
+/** A mounted filesystem as /proc/self/mounts lists it. */
+interface MountEntry {
+  source: string;
+  target: string;
+  fstype: string;
+}
+
+function mounts(): MountEntry[] {
+  return readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [source = '', target = '', fstype = ''] = line.split(' ');
+      return { source, target: target.replace(/\\040/g, ' '), fstype };
+    });
+}
+
+/** Mount point of the first filesystem of a type, if any. */
+export function mountPointOf(fstype: string): string | undefined {
+  return mounts().find((m) => m.fstype === fstype)?.target;
+}
+
+/** Whether a filesystem of `fstype` is mounted exactly at `target`. */
+function isMountedAt(fstype: string, target: string): boolean {
+  return mounts().some((m) => m.fstype === fstype && m.target === target);
+}
+
+/** What ensureMounts found and did. */
+export interface MountReport {
+  bpffs: { path: string; mounted: boolean; mounted_by_server: boolean; error?: string };
+  tracefs: { path: string; mounted: boolean; mounted_by_server: boolean; error?: string };
+}
+
+/**
+ * Mounts bpffs and tracefs where they are missing, as bpftool does: pins and
+ * tracepoint attachment need them. Failures are reported, not thrown.
+ */
+export function ensureMounts(): MountReport {
+  const one = (fstype: string, path: string) => {
+    if (isMountedAt(fstype, path)) return { path, mounted: true, mounted_by_server: false };
+    try {
+      native.mount(fstype, path, fstype);
+      return { path, mounted: true, mounted_by_server: true };
+    } catch (e) {
+      return { path, mounted: false, mounted_by_server: false, error: kernelError(e, `mounting ${fstype}`).message };
+    }
+  };
+  return { bpffs: one('bpf', BPFFS), tracefs: one('tracefs', TRACEFS) };
+}
+
+/** Linux capability numbers to names, for the ones that matter to BPF. */
+const CAPABILITIES: Record<number, string> = {
+  0: 'CAP_CHOWN',
+  12: 'CAP_NET_ADMIN',
+  13: 'CAP_NET_RAW',
+  19: 'CAP_SYS_PTRACE',
+  21: 'CAP_SYS_ADMIN',
+  24: 'CAP_SYS_RESOURCE',
+  38: 'CAP_PERFMON',
+  39: 'CAP_BPF',
+};
+
+/** The BPF-relevant capabilities in this process's effective set. */
+export function effectiveCapabilities(): string[] {
+  const line = readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('CapEff:'));
+  const eff = BigInt('0x' + (line?.split(/\s+/)[1] ?? '0'));
+  return Object.entries(CAPABILITIES)
+    .filter(([bit]) => (eff >> BigInt(bit)) & 1n)
+    .map(([, name]) => name);
+}
+
+function readTrimmed(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Types of a namespace that load on this kernel, by probing each one libbpf can probe. */
+function probeTypes(kind: TypeNameKind.Prog | TypeNameKind.Map): { supported: string[]; unsupported: string[]; not_probed: string[] } {
+  const out = { supported: [] as string[], unsupported: [] as string[], not_probed: [] as string[] };
+  for (const [value, name] of typeNames(kind)) {
+    if (value === 0) continue;
+    try {
+      const ok = kind === TypeNameKind.Prog ? native.probeProgType(value) : native.probeMapType(value);
+      (ok ? out.supported : out.unsupported).push(name);
+    } catch {
+      out.not_probed.push(name);
+    }
+  }
+  return out;
+}
+
+/** Whether an attach kind can work here, and the evidence. */
+export interface AttachKindStatus {
+  kind: string;
+  usable: boolean;
+  reason: string;
+}
+
+/** The attach kinds and what this host has of what each needs. */
+function attachKinds(progTypes: Set<string>, tracefsMounted: boolean): AttachKindStatus[] {
+  const pmu = (name: string) => existsSync(`/sys/bus/event_source/devices/${name}`);
+  const cgroup2 = mountPointOf('cgroup2');
+  const kind = (k: string, usable: boolean, yes: string, no: string): AttachKindStatus => ({
+    kind: k,
+    usable,
+    reason: usable ? yes : no,
+  });
+  return [
+    kind(
+      'tracepoint',
+      progTypes.has('tracepoint') && tracefsMounted,
+      'tracepoint programs load and tracefs is mounted',
+      'needs the tracepoint program type and tracefs',
+    ),
+    kind('raw_tracepoint', progTypes.has('raw_tracepoint'), 'raw_tracepoint programs load', 'raw_tracepoint programs do not load'),
+    kind(
+      'kprobe',
+      progTypes.has('kprobe') && pmu('kprobe'),
+      'the kprobe PMU exists',
+      'this kernel has no kprobe PMU (/sys/bus/event_source/devices/kprobe): use a tracepoint or raw_tracepoint instead',
+    ),
+    kind('uprobe', progTypes.has('kprobe') && pmu('uprobe'), 'the uprobe PMU exists', 'this kernel has no uprobe PMU'),
+    kind('usdt', progTypes.has('kprobe') && pmu('uprobe'), 'USDT notes attach through uprobes', 'needs uprobes'),
+    kind('perf_event', progTypes.has('perf_event') && pmu('software'), 'perf_event programs load and the software PMU exists', 'needs perf_event programs'),
+    kind('xdp', progTypes.has('xdp'), 'xdp programs load', 'xdp programs do not load'),
+    kind('tc', progTypes.has('sched_cls'), 'sched_cls programs load', 'sched_cls programs do not load'),
+    kind(
+      'cgroup',
+      progTypes.has('cgroup_skb') && cgroup2 !== undefined,
+      `cgroup programs load and cgroup2 is mounted at ${cgroup2}`,
+      'needs cgroup programs and a cgroup2 mount',
+    ),
+  ];
+}
+
+/** Everything `info` reports about the host. */
+export interface HostFacts {
+  kernel_release: string;
+  arch: string;
+  btf: { vmlinux: boolean; path: string };
+  mounts: MountReport;
+  cgroup2_mount: string | null;
+  capabilities: string[];
+  unprivileged_bpf_disabled: number | null;
+  bpf_stats_enabled: boolean;
+  program_types: { supported: string[]; unsupported: string[]; not_probed: string[] };
+  map_types: { supported: string[]; unsupported: string[]; not_probed: string[] };
+  attach_kinds: AttachKindStatus[];
+  libbpf_version: string;
+}
+
+/** Probes the host. Takes a few milliseconds per type; callers cache it. */
+export function probeHost(mountReport: MountReport): HostFacts {
+  const programTypes = probeTypes(TypeNameKind.Prog);
+  const unpriv = readTrimmed('/proc/sys/kernel/unprivileged_bpf_disabled');
+  return {
+    kernel_release: readTrimmed('/proc/sys/kernel/osrelease') ?? 'unknown',
+    arch: arch(),
+    btf: { vmlinux: existsSync(VMLINUX_BTF), path: VMLINUX_BTF },
+    mounts: mountReport,
+    cgroup2_mount: mountPointOf('cgroup2') ?? null,
+    capabilities: effectiveCapabilities(),
+    unprivileged_bpf_disabled: unpriv === undefined ? null : Number(unpriv),
+    bpf_stats_enabled: readTrimmed('/proc/sys/kernel/bpf_stats_enabled') === '1',
+    program_types: programTypes,
+    map_types: probeTypes(TypeNameKind.Map),
+    attach_kinds: attachKinds(new Set(programTypes.supported), mountReport.tracefs.mounted),
+    libbpf_version: native.libbpfVersion(),
+  };
+}
+
+/** The host as a server sees it: filesystems mounted once at start, facts probed once on first use. */
+export class HostState {
+  private cached: HostFacts | undefined;
+
+  constructor(
+    /** What mounting bpffs and tracefs found and did. */
+    readonly mounts: MountReport = ensureMounts(),
+  ) {}
+
+  /** The probed facts (probing takes tens of milliseconds, so it is done once). */
+  facts(): HostFacts {
+    this.cached ??= probeHost(this.mounts);
+    return this.cached;
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * The running kernel's BTF (/sys/kernel/btf/vmlinux), parsed once on first
+ * use: the source of truth for enum values such as helper ids and type numbers.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { type Btf, type BtfEnum, parseBtf } from '../btf/index.js';
+
+/** Where the kernel publishes its BTF. */
+export const VMLINUX_BTF = '/sys/kernel/btf/vmlinux';
+
+let vmlinux: Btf | null | undefined;
+
+/** The kernel's BTF, or null when this kernel has none. */
+export function kernelBtf(): Btf | null {
+  if (vmlinux === undefined) vmlinux = existsSync(VMLINUX_BTF) ? parseBtf(readFileSync(VMLINUX_BTF)) : null;
+  return vmlinux;
+}
+
+/** Enumerators of a kernel enum by name (empty without kernel BTF). */
+export function kernelEnum(name: string): Map<string, number> {
+  const btf = kernelBtf();
+  const out = new Map<string, number>();
+  if (!btf) return out;
+  const type = btf.findAllByName(name).find((t): t is BtfEnum => t.kind === 'enum' || t.kind === 'enum64');
+  for (const { name: enumerator, value } of type?.values ?? []) out.set(enumerator, Number(value));
+  return out;
+}

@@ -1,0 +1,158 @@
+/**
+ * The native addon's surface, typed. Mechanism only: every decision about
+ * what to load, what to allow and how to report it is made above this file.
+ */
+import { createRequire } from 'node:module';
+import { NATIVE_ADDON } from '../paths.js';
+
+/** An opaque handle to a bpf_object held by the addon. */
+export type ObjectHandle = { readonly __brand: 'ObjectHandle' };
+
+/** A program of an opened object, as libbpf sees it before or after load. */
+export interface NativeProgram {
+  name: string;
+  section: string;
+  type: number;
+  expectedAttachType: number;
+  autoload: boolean;
+  /** Raw instructions (8 bytes each) as libbpf will load them. */
+  insns: Uint8Array;
+  /** The program fd once loaded, else negative. */
+  fd: number;
+}
+
+/** A map of an opened object. */
+export interface NativeMap {
+  name: string;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  /** libbpf's own maps for .data/.rodata/.bss/.kconfig. */
+  internal: boolean;
+  fd: number;
+}
+
+/** Per-program settings applied before load. */
+export interface ProgramConfig {
+  autoload?: boolean;
+  type?: number;
+  logLevel?: number;
+  logSize?: number;
+}
+
+/** struct bpf_prog_info, as far as this project reads it. */
+export interface NativeProgInfo {
+  id: number;
+  type: number;
+  name: string;
+  tag: string;
+  loadTimeNs: bigint;
+  createdByUid: number;
+  btfId: number;
+  xlatedLen: number;
+  jitedLen: number;
+  verifiedInsns: number;
+  gplCompatible: boolean;
+  runTimeNs: bigint;
+  runCnt: bigint;
+  ifindex: number;
+  mapIds: number[];
+}
+
+/** struct bpf_map_info, as far as this project reads it. */
+export interface NativeMapInfo {
+  id: number;
+  type: number;
+  name: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  btfId: number;
+  btfKeyTypeId: number;
+  btfValueTypeId: number;
+  ifindex: number;
+}
+
+/** struct bpf_link_info: common members plus those of its kind. */
+export interface NativeLinkInfo {
+  id: number;
+  type: number;
+  progId: number;
+  tracepoint?: string;
+  function?: string;
+  file?: string;
+  offset?: number;
+  addr?: bigint;
+  attachType?: number;
+  targetObjId?: number;
+  targetBtfId?: number;
+  cgroupId?: bigint;
+  netnsIno?: number;
+  ifindex?: number;
+  mapId?: number;
+  pf?: number;
+  hooknum?: number;
+  priority?: number;
+  perfEventType?: number;
+  config?: bigint;
+  eventType?: number;
+}
+
+/** struct bpf_btf_info with the raw BTF. */
+export interface NativeBtfInfo {
+  id: number;
+  name: string;
+  kernelBtf: boolean;
+  data: Uint8Array;
+}
+
+/** Kinds of kernel object for the id and fd calls. */
+export const enum ObjKind {
+  Prog = 0,
+  Map = 1,
+  Link = 2,
+  Btf = 3,
+}
+
+/** Namespaces of libbpf's type names. */
+export const enum TypeNameKind {
+  Prog = 0,
+  Map = 1,
+  Attach = 2,
+  Link = 3,
+}
+
+/** The functions the addon exports. */
+export interface Native {
+  objectOpen(elf: Uint8Array, name: string, btfCustomPath: string | null): ObjectHandle;
+  objectPrograms(h: ObjectHandle): NativeProgram[];
+  objectMaps(h: ObjectHandle): NativeMap[];
+  programConfigure(h: ObjectHandle, program: string, config: ProgramConfig): void;
+  objectLoad(h: ObjectHandle): void;
+  programLog(h: ObjectHandle, program: string): string;
+  libbpfLog(): string;
+  objectClose(h: ObjectHandle): void;
+
+  nextId(kind: ObjKind, after: number): number;
+  fdById(kind: ObjKind, id: number): number;
+  progInfo(fd: number): NativeProgInfo;
+  mapInfo(fd: number): NativeMapInfo;
+  linkInfo(fd: number): NativeLinkInfo;
+  btfInfo(fd: number): NativeBtfInfo;
+  objGet(path: string): number;
+  objPin(fd: number, path: string): void;
+  closeFd(fd: number): void;
+
+  libbpfVersion(): string;
+  probeProgType(type: number): boolean;
+  probeMapType(type: number): boolean;
+  typeName(kind: TypeNameKind, value: number): string | null;
+  mount(source: string, target: string, fstype: string): void;
+  clockBoottimeNs(): bigint;
+}
+
+/** The loaded addon. */
+export const native: Native = createRequire(import.meta.url)(NATIVE_ADDON) as Native;

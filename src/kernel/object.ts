@@ -1,0 +1,175 @@
+/**
+ * A BPF object file opened through libbpf: its programs and maps before
+ * load, the kernel ids after. Load failures become typed errors with the
+ * verifier's explanation.
+ */
+import { ToolError } from '../errors.js';
+import { kernelError, isNativeError } from './errno.js';
+import { type NativeMap, type NativeProgram, type ObjectHandle, native } from './native.js';
+import { mapTypeName, progTypeName, attachTypeName } from './types.js';
+import { parseVerifierFailure } from './verifier-log.js';
+
+/** A program of an object, before or after load. */
+export interface ProgramSpec {
+  name: string;
+  section: string;
+  type: number;
+  typeName: string;
+  expectedAttachType: string;
+  autoload: boolean;
+  insns: Uint8Array;
+  /** Kernel fd once loaded, else -1. */
+  fd: number;
+}
+
+/** A map of an object, before or after load. */
+export interface MapSpec {
+  name: string;
+  type: number;
+  typeName: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  internal: boolean;
+  fd: number;
+}
+
+/** How to load. */
+export interface LoadOptions {
+  /** Programs to load (all when omitted); the rest stay unloaded. */
+  programs?: string[];
+  /** Override every loaded program's type. */
+  programType?: number;
+  /** Verifier log level requested on success too (0 keeps logs only for failures). */
+  logLevel?: 0 | 1 | 2;
+  /** Bytes of verifier log kept per program. */
+  logSize?: number;
+}
+
+/** Bytes of verifier log kept per program when the caller does not say. */
+export const DEFAULT_LOG_SIZE = 4 << 20;
+
+function toProgram(p: NativeProgram): ProgramSpec {
+  return {
+    name: p.name,
+    section: p.section,
+    type: p.type,
+    typeName: progTypeName(p.type),
+    expectedAttachType: attachTypeName(p.expectedAttachType),
+    autoload: p.autoload,
+    insns: p.insns,
+    fd: p.fd < 0 ? -1 : p.fd,
+  };
+}
+
+function toMap(m: NativeMap): MapSpec {
+  return { ...m, typeName: mapTypeName(m.type), fd: m.fd < 0 ? -1 : m.fd };
+}
+
+/** An open bpf_object. Close it when done: programs and maps live until then. */
+export class BpfObject {
+  private handle: ObjectHandle | null;
+
+  private constructor(
+    handle: ObjectHandle,
+    /** The object's name (from the file name or the caller). */
+    readonly name: string,
+  ) {
+    this.handle = handle;
+  }
+
+  /** Opens ELF bytes; `btfCustomPath` supplies kernel BTF for CO-RE when the kernel has none. */
+  static open(elf: Uint8Array, name: string, btfCustomPath?: string): BpfObject {
+    try {
+      return new BpfObject(native.objectOpen(elf, name, btfCustomPath ?? null), name);
+    } catch (e) {
+      const type = isNativeError(e) && (e.errno >= 4000 || e.errno === 22 || e.errno === 2) ? 'VALIDATION_ERROR' : undefined;
+      throw kernelError(e, 'not a loadable BPF object', {}, type);
+    }
+  }
+
+  private get h(): ObjectHandle {
+    if (!this.handle) throw new ToolError('SYSTEM_ERROR', `object ${this.name} is closed`);
+    return this.handle;
+  }
+
+  /** Whether close() has run. */
+  get closed(): boolean {
+    return this.handle === null;
+  }
+
+  /** The object's programs, in ELF order. */
+  programs(): ProgramSpec[] {
+    return native.objectPrograms(this.h).map(toProgram);
+  }
+
+  /** The object's maps, libbpf's internal ones (.rodata, .bss, ...) included. */
+  maps(): MapSpec[] {
+    return native.objectMaps(this.h).map(toMap);
+  }
+
+  /**
+   * Loads the chosen programs and creates the maps. A verifier rejection is
+   * a VERIFIER_ERROR naming the program, the reason and the instruction.
+   */
+  load(opts: LoadOptions = {}): void {
+    const names = this.programs().map((p) => p.name);
+    const wanted = new Set(opts.programs ?? names);
+    const logSize = opts.logSize ?? DEFAULT_LOG_SIZE;
+    for (const name of names) {
+      native.programConfigure(this.h, name, {
+        autoload: wanted.has(name),
+        ...(opts.programType !== undefined ? { type: opts.programType } : {}),
+        logLevel: opts.logLevel ?? 0,
+        logSize,
+      });
+    }
+    try {
+      native.objectLoad(this.h);
+    } catch (e) {
+      throw this.loadError(e, names.filter((n) => wanted.has(n)));
+    }
+  }
+
+  /** The program whose load failed: libbpf names it; else the first chosen one without an fd. */
+  private failedProgram(e: unknown, attempted: string[]): string | undefined {
+    const named = isNativeError(e) ? /prog '([^']+)': (?:BPF program load failed|failed to load)/.exec(e.libbpfLog) : null;
+    if (named?.[1] && attempted.includes(named[1])) return named[1];
+    return attempted.find((n) => native.programLog(this.h, n).length > 0);
+  }
+
+  private loadError(e: unknown, attempted: string[]): ToolError {
+    const failed = this.failedProgram(e, attempted);
+    const log = failed ? native.programLog(this.h, failed) : '';
+    if (isNativeError(e) && failed && log.length > 0) {
+      const failure = parseVerifierFailure(log);
+      return kernelError(
+        e,
+        `the verifier rejected program ${failed}: ${failure.reason}`,
+        {
+          program: failed,
+          reason: failure.reason,
+          instruction_offset: failure.instruction_offset,
+          instruction: failure.instruction,
+          source_line: failure.source_line,
+          verifier_log: failure.excerpt.join('\n'),
+        },
+        'VERIFIER_ERROR',
+      );
+    }
+    return kernelError(e, 'loading the object failed', failed ? { program: failed } : {});
+  }
+
+  /** The verifier log kept for a program ("" when none was requested or needed). */
+  verifierLog(program: string): string {
+    return native.programLog(this.h, program);
+  }
+
+  /** Unloads every program and map of the object. Safe to call twice. */
+  close(): void {
+    if (!this.handle) return;
+    native.objectClose(this.handle);
+    this.handle = null;
+  }
+}

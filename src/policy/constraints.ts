@@ -1,0 +1,74 @@
+/**
+ * load_program's constraints, enforced before the verifier runs: a cap on
+ * instructions and a list of allowed helper functions, checked against the
+ * instructions each program will load (its subprograms included).
+ */
+import { ToolError, invalid } from '../errors.js';
+import { helperId, helperName } from '../kernel/helpers.js';
+import { type InsnSummary, scanInsns } from '../kernel/insn.js';
+
+/** What the caller allows. */
+export interface LoadConstraints {
+  max_instructions?: number | undefined;
+  allowed_helpers?: string[] | undefined;
+}
+
+/** A program about to load, with the instructions it will bring. */
+export interface ProgramCode {
+  name: string;
+  insns: Uint8Array;
+}
+
+/** What one program calls and how big it is. */
+export interface ProgramUsage {
+  name: string;
+  instructions: number;
+  helpers: string[];
+}
+
+/** Adds the subprogram code (.text) to a program's own when it calls into it. */
+function usage(program: ProgramCode, subprograms: InsnSummary | undefined): { summary: InsnSummary; count: number } {
+  const own = scanInsns(program.insns);
+  if (!own.subprogramCalls || !subprograms) return { summary: own, count: own.count };
+  const merged = new Map(own.helperCalls);
+  for (const [id, at] of subprograms.helperCalls) merged.set(id, [...(merged.get(id) ?? []), ...at.map((i) => own.count + i)]);
+  return { summary: { ...own, helperCalls: merged }, count: own.count + subprograms.count };
+}
+
+/**
+ * Checks every program against the constraints and returns what each uses.
+ * Over max_instructions: RESOURCE_LIMIT_EXCEEDED. A helper outside
+ * allowed_helpers: PERMISSION_DENIED naming it and where it is called.
+ */
+export function enforceConstraints(programs: ProgramCode[], subprogramInsns: Uint8Array | undefined, c: LoadConstraints): ProgramUsage[] {
+  const allowed = c.allowed_helpers?.map((name, i) => {
+    const id = helperId(name);
+    if (id === undefined) throw invalid(`constraints.allowed_helpers[${i}]`, `unknown helper ${JSON.stringify(name)}`, { helper: name });
+    return id;
+  });
+  const subprograms = subprogramInsns?.length ? scanInsns(subprogramInsns) : undefined;
+  return programs.map((program) => {
+    const { summary, count } = usage(program, subprograms);
+    if (c.max_instructions !== undefined && count > c.max_instructions) {
+      throw new ToolError(
+        'RESOURCE_LIMIT_EXCEEDED',
+        `program ${program.name} has ${count} instructions, over max_instructions ${c.max_instructions}`,
+        { program: program.name, instructions: count, limit: c.max_instructions },
+      );
+    }
+    if (allowed) {
+      for (const [id, at] of summary.helperCalls) {
+        if (!allowed.includes(id)) {
+          throw new ToolError('PERMISSION_DENIED', `program ${program.name} calls ${helperName(id)}, which allowed_helpers does not allow`, {
+            program: program.name,
+            helper: helperName(id),
+            helper_id: id,
+            instruction_offset: at[0],
+            allowed_helpers: allowed.map(helperName),
+          });
+        }
+      }
+    }
+    return { name: program.name, instructions: count, helpers: [...summary.helperCalls.keys()].sort((a, b) => a - b).map(helperName) };
+  });
+}

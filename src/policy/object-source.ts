@@ -1,0 +1,89 @@
+/**
+ * Reading a BPF object the caller named: a file path or inline base64. Only
+ * regular files are read (a FIFO or device must not block or stream forever),
+ * sizes are capped before reading, and an optional sha256 checksum is checked.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { basename } from 'node:path';
+import { ToolError, invalid } from '../errors.js';
+
+/** Where the object comes from, as load_program's `source` says. */
+export type ObjectSource =
+  | { type: 'file'; path: string; checksum?: string }
+  | { type: 'data'; blob: string; checksum?: string };
+
+/** The bytes of an object and a name for it. */
+export interface ObjectBytes {
+  bytes: Uint8Array;
+  name: string;
+  sha256: string;
+}
+
+const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function readRegularFile(path: string, maxBytes: number): Uint8Array {
+  if (!path.startsWith('/')) throw invalid('source.path', 'must be an absolute path', { path });
+  let fd: number;
+  try {
+    // O_NONBLOCK: opening a FIFO with no writer must not hang the server.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw invalid('source.path', `no such file: ${path}`, { path });
+    if (code === 'EACCES' || code === 'EPERM') throw new ToolError('PERMISSION_DENIED', `cannot read ${path}`, { path, errno_name: code });
+    throw new ToolError('SYSTEM_ERROR', `cannot open ${path}: ${(e as Error).message}`, { path, errno_name: code });
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw invalid('source.path', `${path} is a directory, not a BPF object file`, { path });
+    if (!st.isFile()) throw invalid('source.path', `${path} is not a regular file`, { path });
+    if (st.size > maxBytes) {
+      throw new ToolError('RESOURCE_LIMIT_EXCEEDED', `${path} is ${st.size} bytes, over the ${maxBytes}-byte limit`, {
+        path,
+        size: st.size,
+        limit: maxBytes,
+      });
+    }
+    const bytes = new Uint8Array(st.size);
+    let off = 0;
+    while (off < bytes.length) {
+      const n = readSync(fd, bytes, off, bytes.length - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return bytes.subarray(0, off);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function decodeBlob(blob: string, maxBytes: number): Uint8Array {
+  const compact = blob.replace(/\s+/g, '');
+  if (compact.length === 0) throw invalid('source.blob', 'is empty');
+  if (compact.length % 4 !== 0 || !BASE64.test(compact)) throw invalid('source.blob', 'is not valid base64');
+  const decodedSize = (compact.length / 4) * 3 - (compact.endsWith('==') ? 2 : compact.endsWith('=') ? 1 : 0);
+  if (decodedSize > maxBytes) {
+    throw new ToolError('RESOURCE_LIMIT_EXCEEDED', `the object is ${decodedSize} bytes, over the ${maxBytes}-byte limit`, {
+      size: decodedSize,
+      limit: maxBytes,
+    });
+  }
+  return Buffer.from(compact, 'base64');
+}
+
+/** Reads and checks an object: regular file or valid base64, within the size limit, an ELF, matching its checksum. */
+export function readObjectSource(source: ObjectSource, maxBytes: number): ObjectBytes {
+  const bytes = source.type === 'file' ? readRegularFile(source.path, maxBytes) : decodeBlob(source.blob, maxBytes);
+  const field = source.type === 'file' ? 'source.path' : 'source.blob';
+  if (bytes.length < ELF_MAGIC.length || ELF_MAGIC.some((b, i) => bytes[i] !== b)) {
+    throw invalid(field, 'is not an ELF file (a BPF object is compiled with clang -target bpf)', { size: bytes.length });
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (source.checksum !== undefined && source.checksum !== `sha256:${sha256}`) {
+    throw invalid('source.checksum', `does not match the object (sha256:${sha256})`, { expected: source.checksum, actual: `sha256:${sha256}` });
+  }
+  const name = source.type === 'file' ? basename(source.path).replace(/\.(bpf\.)?o$/, '') : `blob_${sha256.slice(0, 8)}`;
+  return { bytes, name: name.slice(0, 64) || 'object', sha256 };
+}

@@ -1,0 +1,76 @@
+/**
+ * The ebpf-mcp-server command line: flags, then serve. Exit codes: 0 clean,
+ * 2 bad usage, 1 failure to start.
+ */
+import { parseArgs } from 'node:util';
+import { log, setLogLevel, type LogLevel } from '../log.js';
+import { DEFAULT_LIMITS } from '../policy/limits.js';
+import { TOOLS } from '../tools/registry.js';
+import { SERVER_VERSION } from '../version.js';
+import { serveStdio } from './stdio.js';
+
+const USAGE = `Usage: ebpf-mcp-server [options]
+
+An MCP server for eBPF: load, attach, inspect and stream real eBPF programs.
+
+Options:
+  -t, --transport <stdio>    transport to serve (default: stdio)
+      --pin-prefix <dir>     bpffs directory for pins (default: /sys/fs/bpf/ebpf-mcp)
+      --max-object-mb <n>    largest BPF object accepted, in MiB (default: 16)
+      --log-level <level>    error | warn | info | debug (default: info; logs go to stderr)
+  -h, --help                 show this help
+  -v, --version              show the version
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`ebpf-mcp-server: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function main(): void {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        transport: { type: 'string', short: 't', default: 'stdio' },
+        'pin-prefix': { type: 'string', default: '/sys/fs/bpf/ebpf-mcp' },
+        'max-object-mb': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (values.version) {
+    process.stdout.write(`ebpf-mcp-server ${SERVER_VERSION}\n`);
+    return;
+  }
+  const level = values['log-level'];
+  if (level !== undefined) {
+    if (!['error', 'warn', 'info', 'debug'].includes(level)) fail(`--log-level must be error, warn, info or debug`);
+    setLogLevel(level as LogLevel);
+  }
+  const limits = { ...DEFAULT_LIMITS };
+  if (values['max-object-mb'] !== undefined) {
+    const mb = Number(values['max-object-mb']);
+    if (!Number.isInteger(mb) || mb < 1 || mb > 1024) fail('--max-object-mb must be an integer from 1 to 1024');
+    limits.maxObjectBytes = mb << 20;
+  }
+  const pinPrefix = values['pin-prefix'];
+  if (!pinPrefix.startsWith('/sys/fs/bpf/')) fail('--pin-prefix must be a directory under /sys/fs/bpf/');
+  if (values.transport !== 'stdio') fail(`unsupported transport ${JSON.stringify(values.transport)} (this version serves stdio)`);
+
+  serveStdio({ tools: TOOLS, limits, pinPrefix: pinPrefix.replace(/\/+$/, '') }).catch((e: unknown) => {
+    log.error('failed to start', { error: e instanceof Error ? e.stack : String(e) });
+    process.exit(1);
+  });
+}
+
+main();

@@ -1,0 +1,45 @@
+/**
+ * Serving one client over stdio. The session ends, and everything it owns
+ * is released, when stdin closes, on SIGTERM/SIGINT/SIGHUP, or when the
+ * transport fails; stdout carries only protocol messages.
+ */
+import { HostState } from '../kernel/host.js';
+import { log } from '../log.js';
+import { Session } from '../session/session.js';
+import { type ServerOptions, createServer } from './server.js';
+import { LineTransport } from './stdio-transport.js';
+
+/**
+ * Room for one JSON-RPC message: twice the base64 form of the largest object
+ * accepted, so an object over the limit still arrives and is refused with a
+ * typed error; a larger message gets a JSON-RPC error.
+ */
+export function messageBufferBytes(maxObjectBytes: number): number {
+  return 2 * Math.ceil(maxObjectBytes / 3) * 4 + (1 << 20);
+}
+
+/** Serves until the client goes away, then releases the session and exits. */
+export async function serveStdio(opts: ServerOptions): Promise<void> {
+  const host = new HostState();
+  for (const [fs, m] of Object.entries(host.mounts)) {
+    if (m.mounted_by_server) log.info(`mounted ${fs}`, { path: m.path });
+    if (!m.mounted) log.warn(`${fs} is not mounted`, { path: m.path, error: m.error });
+  }
+  const session = new Session();
+  const server = createServer(opts, session, host);
+  const transport = new LineTransport(process.stdin, process.stdout, messageBufferBytes(opts.limits.maxObjectBytes));
+
+  let stopping = false;
+  const stop = (why: string, code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { why });
+    session.close();
+    void server.close().finally(() => process.exit(code));
+  };
+  server.onclose = () => stop('client disconnected');
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, () => stop(signal));
+  transport.onerror = (e) => log.warn('transport error', { error: e.message });
+  await server.connect(transport);
+  log.info('serving on stdio', { session: session.id, tools: opts.tools.map((t) => t.name) });
+}

@@ -1,0 +1,94 @@
+/** The `info` tool: what this host and server can do with eBPF, probed live. */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { BPF_OBJECT_DIR } from '../paths.js';
+import { SERVER_VERSION } from '../version.js';
+import { defineTool } from './tool.js';
+
+const typeSupport = z.strictObject({
+  supported: z.array(z.string()).describe('Types that load on this kernel (probed)'),
+  unsupported: z.array(z.string()).describe('Types this kernel refuses'),
+  not_probed: z.array(z.string()).describe('Types libbpf cannot probe; try loading to find out'),
+});
+
+const mount = z.strictObject({
+  path: z.string(),
+  mounted: z.boolean(),
+  mounted_by_server: z.boolean().describe('True when this server mounted it at start'),
+  error: z.string().optional(),
+});
+
+const output = z.strictObject({
+  server: z.strictObject({ name: z.string(), version: z.string(), libbpf_version: z.string() }),
+  kernel: z.strictObject({ release: z.string(), arch: z.string() }),
+  btf: z.strictObject({ vmlinux: z.boolean().describe('Kernel BTF available (CO-RE works)'), path: z.string() }),
+  mounts: z.strictObject({ bpffs: mount, tracefs: mount }),
+  cgroup2_mount: z.string().nullable(),
+  capabilities: z.array(z.string()).describe('BPF-relevant capabilities the server holds'),
+  unprivileged_bpf_disabled: z.number().nullable(),
+  bpf_stats_enabled: z.boolean().describe('Whether programs count run_count/run_time_ns'),
+  program_types: typeSupport,
+  map_types: typeSupport,
+  attach_kinds: z.array(z.strictObject({ kind: z.string(), usable: z.boolean(), reason: z.string() })),
+  catalog: z
+    .array(z.strictObject({ name: z.string(), path: z.string() }))
+    .describe('BPF objects bundled with the server, ready for load_program {source: {type: "file", path}}'),
+});
+
+/** Bundled catalog objects, by name and absolute path. */
+function catalog(): { name: string; path: string }[] {
+  const dir = join(BPF_OBJECT_DIR, 'catalog');
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.bpf.o'))
+      .sort()
+      .map((f) => ({ name: f.replace(/\.bpf\.o$/, ''), path: join(dir, f) }));
+  } catch {
+    return [];
+  }
+}
+
+/** `info`: the host's eBPF capabilities and the server's own facts. */
+export const infoTool = defineTool({
+  name: 'info',
+  title: 'eBPF host information',
+  version: '1.0.0',
+  description:
+    'Describe what eBPF can do on this host, probed live from the kernel: kernel release and architecture, whether ' +
+    'kernel BTF is available (needed for CO-RE programs), whether bpffs and tracefs are mounted, the capabilities ' +
+    'the server holds, which program and map types load here, which attach kinds work here (with the reason when ' +
+    'one does not, e.g. no kprobe support), libbpf and server versions, and the bundled BPF objects you can load by ' +
+    'path. Call this first to plan what to load and attach. Read-only, no arguments.',
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  input: z.strictObject({}),
+  output,
+  async run(_input, ctx) {
+    const f = ctx.host.facts();
+    const data = {
+      server: { name: 'ebpf-mcp', version: SERVER_VERSION, libbpf_version: f.libbpf_version },
+      kernel: { release: f.kernel_release, arch: f.arch },
+      btf: f.btf,
+      mounts: f.mounts,
+      cgroup2_mount: f.cgroup2_mount,
+      capabilities: f.capabilities,
+      unprivileged_bpf_disabled: f.unprivileged_bpf_disabled,
+      bpf_stats_enabled: f.bpf_stats_enabled,
+      program_types: f.program_types,
+      map_types: f.map_types,
+      attach_kinds: f.attach_kinds,
+      catalog: catalog(),
+    };
+    const unusable = f.attach_kinds.filter((k) => !k.usable).map((k) => k.kind);
+    const summary = [
+      `Linux ${f.kernel_release} (${f.arch}), libbpf ${f.libbpf_version}, kernel BTF ${f.btf.vmlinux ? 'available' : 'missing'}.`,
+      `bpffs ${f.mounts.bpffs.mounted ? 'mounted' : 'NOT mounted'}${f.mounts.bpffs.mounted_by_server ? ' (by this server)' : ''}, ` +
+        `tracefs ${f.mounts.tracefs.mounted ? 'mounted' : 'NOT mounted'}${f.mounts.tracefs.mounted_by_server ? ' (by this server)' : ''}.`,
+      `${f.program_types.supported.length} program types and ${f.map_types.supported.length} map types load here.`,
+      `Attach kinds usable: ${f.attach_kinds.filter((k) => k.usable).map((k) => k.kind).join(', ') || 'none'}` +
+        (unusable.length ? `; not usable here: ${unusable.join(', ')}.` : '.'),
+      `${data.catalog.length} bundled objects in the catalog.`,
+    ].join('\n');
+    return { data, summary };
+  },
+});

@@ -1,0 +1,266 @@
+/**
+ * The `load_program` tool: loads a BPF object into the kernel through
+ * libbpf and keeps it loaded, owned by the session, until the session ends.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { z } from 'zod';
+import { elfSection } from '../btf/index.js';
+import { ToolError, invalid } from '../errors.js';
+import { kernelError } from '../kernel/errno.js';
+import { TypeNameKind, native } from '../kernel/native.js';
+import { BpfObject, type ProgramSpec } from '../kernel/object.js';
+import { typeNames, typeValue } from '../kernel/types.js';
+import { enforceConstraints, type ProgramUsage } from '../policy/constraints.js';
+import { tailBytes } from '../policy/limits.js';
+import { readObjectSource } from '../policy/object-source.js';
+import type { LoadedMap, LoadedProgram } from '../session/session.js';
+import { defineTool } from './tool.js';
+
+const checksum = z
+  .string()
+  .regex(/^sha256:[a-f0-9]{64}$/, 'must be sha256:<64 lowercase hex digits>')
+  .optional()
+  .describe('Refuse the object unless its sha256 matches');
+
+const input = z.strictObject({
+  source: z
+    .discriminatedUnion('type', [
+      z.strictObject({
+        type: z.literal('file'),
+        path: z.string().min(1).max(4096).describe('Absolute path of a BPF ELF object (.o) on the server host'),
+        checksum,
+      }),
+      z.strictObject({
+        type: z.literal('data'),
+        blob: z.string().min(1).max(64 << 20).describe('The BPF ELF object, base64-encoded'),
+        checksum,
+      }),
+    ])
+    .describe('Where the object comes from'),
+  programs: z
+    .array(z.string().min(1).max(128))
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('Names of the programs to load; the others in the object are not loaded. Default: all'),
+  section: z.string().min(1).max(256).optional().describe('Load only the programs in this ELF section (e.g. "xdp")'),
+  program_type: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('Override the program type libbpf infers from the section name (e.g. "xdp", "tracepoint", "sched_cls")'),
+  btf_path: z.string().min(1).max(4096).optional().describe('Kernel BTF file for CO-RE relocations, for kernels without /sys/kernel/btf/vmlinux'),
+  constraints: z
+    .strictObject({
+      verify_only: z.boolean().default(false).describe('Load to run the verifier, report, then unload at once'),
+      max_instructions: z.int().min(1).max(1_000_000).optional().describe('Refuse any program with more instructions than this'),
+      allowed_helpers: z
+        .array(z.string().min(1).max(64))
+        .max(256)
+        .optional()
+        .describe('Refuse any program calling a helper not listed (names like "bpf_map_lookup_elem" or ids)'),
+    })
+    .default({ verify_only: false })
+    .describe('Checked before the kernel sees the program'),
+  verifier_log: z.boolean().default(false).describe('Return the verifier log of every loaded program (always returned on a verifier failure)'),
+});
+
+const output = z.strictObject({
+  object_id: z.string().nullable().describe("This session's handle for the loaded object; null after verify_only"),
+  object_name: z.string(),
+  sha256: z.string(),
+  verify_only: z.boolean(),
+  program_id: z.int().nullable().describe('Kernel id of the first loaded program (use with attach_program)'),
+  programs: z.array(
+    z.strictObject({
+      name: z.string(),
+      section: z.string(),
+      type: z.string(),
+      loaded: z.boolean(),
+      id: z.int().nullable().describe('Kernel program id while loaded'),
+      tag: z.string().nullable(),
+      insn_cnt: z.int().describe('Instructions as the kernel holds them after verification (before load: as in the object)'),
+      helpers: z.array(z.string()).describe('Helper functions the program calls'),
+    }),
+  ),
+  maps: z.array(
+    z.strictObject({
+      name: z.string(),
+      id: z.int().nullable(),
+      type: z.string(),
+      key_size: z.int(),
+      value_size: z.int(),
+      max_entries: z.int(),
+      flags: z.int(),
+      internal: z.boolean().describe("libbpf's own map for global data (.rodata, .bss, ...)"),
+    }),
+  ),
+  verifier_log: z.string().optional(),
+});
+
+type Input = z.output<typeof input>;
+
+/** The programs of the object the input asks for, refusing names and sections that are not there. */
+function selectPrograms(all: ProgramSpec[], input: Input): ProgramSpec[] {
+  if (all.length === 0) throw invalid('source', 'the object contains no BPF programs');
+  const names = all.map((p) => p.name);
+  for (const [i, name] of (input.programs ?? []).entries()) {
+    if (!names.includes(name)) throw invalid(`programs[${i}]`, `no program ${JSON.stringify(name)} in the object`, { available: names });
+  }
+  let chosen = input.programs ? all.filter((p) => input.programs?.includes(p.name)) : all;
+  if (input.section !== undefined) {
+    chosen = chosen.filter((p) => p.section === input.section);
+    if (chosen.length === 0) throw invalid('section', `no selected program is in section ${JSON.stringify(input.section)}`, { sections: all.map((p) => p.section) });
+  }
+  return chosen;
+}
+
+function programTypeOf(name: string | undefined): number | undefined {
+  if (name === undefined) return undefined;
+  const value = typeValue(TypeNameKind.Prog, name);
+  if (value === undefined || value === 0) {
+    throw invalid('program_type', `unknown program type ${JSON.stringify(name)}`, { known: [...typeNames(TypeNameKind.Prog).values()].filter((n) => n !== 'unspec') });
+  }
+  return value;
+}
+
+function checkBtfPath(path: string | undefined): void {
+  if (path === undefined) return;
+  if (!path.startsWith('/') || !existsSync(path) || !statSync(path).isFile()) throw invalid('btf_path', `not a readable file: ${path}`);
+}
+
+/** A program of the object as load_program reports it. */
+interface ProgramReport extends LoadedProgram {
+  loaded: boolean;
+  helpers: string[];
+}
+
+/** Kernel ids and facts of the object's programs, loaded or not. */
+function describePrograms(obj: BpfObject, usage: ProgramUsage[]): ProgramReport[] {
+  return obj.programs().map((p) => {
+    const used = usage.find((u) => u.name === p.name);
+    const info = p.fd >= 0 ? native.progInfo(p.fd) : undefined;
+    return {
+      name: p.name,
+      section: p.section,
+      type: p.typeName,
+      id: info?.id ?? 0,
+      tag: info?.tag ?? '',
+      insnCnt: info ? info.xlatedLen / 8 : (used?.instructions ?? p.insns.length / 8),
+      loaded: info !== undefined,
+      helpers: used?.helpers ?? [],
+    };
+  });
+}
+
+/** Kernel ids and facts of the object's maps. */
+function describeMaps(obj: BpfObject): LoadedMap[] {
+  return obj.maps().map((m) => ({
+    name: m.name,
+    id: m.fd >= 0 ? native.mapInfo(m.fd).id : 0,
+    type: m.typeName,
+    keySize: m.keySize,
+    valueSize: m.valueSize,
+    maxEntries: m.maxEntries,
+    flags: m.flags,
+    internal: m.internal,
+  }));
+}
+
+/** `load_program`: open, check, load and keep a BPF object. */
+export const loadProgramTool = defineTool({
+  name: 'load_program',
+  title: 'Load a BPF object',
+  version: '1.0.0',
+  description:
+    'Load a compiled BPF object (ELF .o, CO-RE supported) into the kernel through libbpf, from a file path on the ' +
+    'server host or inline base64. The kernel verifier checks every program; on rejection you get VERIFIER_ERROR ' +
+    'with the reason, the failing instruction and the log excerpt. Loaded programs and maps stay in the kernel, ' +
+    "owned by this session, until the session ends: use the returned program ids with attach_program and the map " +
+    'ids with inspect_state / stream_events. Options: load only some programs (`programs`, `section`), override ' +
+    'the program type, supply kernel BTF (`btf_path`), and constraints checked before load (`max_instructions`, ' +
+    '`allowed_helpers`) or `verify_only` to run the verifier and unload at once. Bundled objects are listed by ' +
+    'the info tool. Limits: 16 MiB per object, 64 objects per session.',
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  input,
+  output,
+  async run(input, ctx) {
+    const held = ctx.session.loadedObjects().length;
+    if (!input.constraints.verify_only && held >= ctx.limits.maxObjectsPerSession) {
+      throw new ToolError('RESOURCE_LIMIT_EXCEEDED', `this session already holds ${held} objects, the limit`, {
+        current_usage: { objects: held },
+        limit: ctx.limits.maxObjectsPerSession,
+      });
+    }
+    checkBtfPath(input.btf_path);
+    const programType = programTypeOf(input.program_type);
+    const source = readObjectSource(input.source, ctx.limits.maxObjectBytes);
+    const obj = BpfObject.open(source.bytes, source.name, input.btf_path);
+    let adopted = false;
+    try {
+      const chosen = selectPrograms(obj.programs(), input);
+      const usage = enforceConstraints(chosen, elfSection(source.bytes, '.text'), input.constraints);
+      obj.load({ programs: chosen.map((p) => p.name), ...(programType !== undefined ? { programType } : {}), logLevel: input.verifier_log ? 1 : 0 });
+      const programs = describePrograms(obj, usage);
+      const maps = describeMaps(obj);
+      const log = input.verifier_log
+        ? tailBytes(
+            programs
+              .filter((p) => p.loaded)
+              .map((p) => `== ${p.name} ==\n${obj.verifierLog(p.name)}`)
+              .join('\n'),
+            ctx.limits.verifierLogBytes,
+          ).text
+        : undefined;
+      let objectId: string | null = null;
+      if (!input.constraints.verify_only) {
+        const loaded = programs.filter((p) => p.loaded);
+        objectId = ctx.session.adoptObject({ name: obj.name, sha256: source.sha256, loadedAt: new Date(), object: obj, programs: loaded, maps }).id;
+        adopted = true;
+      }
+      const first = programs.find((p) => p.loaded);
+      const data = {
+        object_id: objectId,
+        object_name: obj.name,
+        sha256: source.sha256,
+        verify_only: input.constraints.verify_only,
+        program_id: input.constraints.verify_only ? null : (first?.id ?? null),
+        programs: programs.map((p) => ({
+          name: p.name,
+          section: p.section,
+          type: p.type,
+          loaded: p.loaded && !input.constraints.verify_only,
+          id: p.loaded && !input.constraints.verify_only ? p.id : null,
+          tag: p.loaded ? p.tag : null,
+          insn_cnt: p.insnCnt,
+          helpers: p.helpers,
+        })),
+        maps: maps.map((m) => ({
+          name: m.name,
+          id: input.constraints.verify_only ? null : m.id,
+          type: m.type,
+          key_size: m.keySize,
+          value_size: m.valueSize,
+          max_entries: m.maxEntries,
+          flags: m.flags,
+          internal: m.internal,
+        })),
+        ...(log !== undefined ? { verifier_log: log } : {}),
+      };
+      const loadedCount = programs.filter((p) => p.loaded).length;
+      const summary = input.constraints.verify_only
+        ? `Verified ${loadedCount} program(s) of object ${data.object_name}: the verifier accepted them; they were unloaded (verify_only).`
+        : `Loaded object ${data.object_name} as ${objectId}: ${loadedCount} program(s) (ids ${programs
+            .filter((p) => p.loaded)
+            .map((p) => p.id)
+            .join(', ')}) and ${maps.length} map(s) (ids ${maps.map((m) => m.id).join(', ')}). ` +
+          'They stay loaded until this session ends; attach a program with attach_program.';
+      return { data, summary };
+    } catch (e) {
+      throw e instanceof ToolError ? e : kernelError(e, 'load_program failed');
+    } finally {
+      if (!adopted) obj.close();
+    }
+  },
+});

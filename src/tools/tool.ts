@@ -1,0 +1,110 @@
+/**
+ * What a tool is: a name, a description written for a model, strict zod
+ * input and output schemas, hints about its effects, and a handler. The
+ * result shaping shared by all tools lives here too.
+ */
+import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { ERROR_TYPES, ToolError } from '../errors.js';
+import type { Limits } from '../policy/limits.js';
+import type { HostState } from '../kernel/host.js';
+import type { Session } from '../session/session.js';
+
+/** What a handler may use besides its input. */
+export interface ToolContext {
+  session: Session;
+  host: HostState;
+  limits: Limits;
+  /** Pins are created and listed only under this bpffs directory. */
+  pinPrefix: string;
+  /** The tools this server offers (for inspect_state's `tools` field). */
+  tools: () => readonly AnyTool[];
+  /** Aborted when the client cancels the call. */
+  signal: AbortSignal;
+  /** Reports progress when the client asked for it; a no-op otherwise. */
+  progress: (progress: number, total?: number, message?: string) => Promise<void>;
+}
+
+/** What a handler returns: the result's fields and a short human summary. */
+export interface ToolOutput<O> {
+  data: O;
+  summary: string;
+}
+
+/** A tool definition. `output` describes the success form; the error form is shared. */
+export interface Tool<I extends z.ZodObject, O extends z.ZodObject> {
+  name: string;
+  title: string;
+  version: string;
+  description: string;
+  annotations: ToolAnnotations;
+  input: I;
+  output: O;
+  run(input: z.output<I>, ctx: ToolContext): Promise<ToolOutput<z.input<O>>>;
+}
+
+/** Any tool, for registries. */
+export type AnyTool = Tool<z.ZodObject, z.ZodObject>;
+
+/** Defines a tool with its types checked. */
+export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(tool: Tool<I, O>): AnyTool {
+  return tool as unknown as AnyTool;
+}
+
+/** The error member of every failed result. */
+export const errorSchema = z.strictObject({
+  type: z.enum(ERROR_TYPES).describe('What kind of failure'),
+  message: z.string().describe('What went wrong, for a person or a model'),
+  context: z.record(z.string(), z.unknown()).describe('Details that help the next step: errno, verifier log, limit hit, alternatives'),
+});
+
+/** The full result schema of a tool: success fields or the shared error form. */
+export function resultSchemas(tool: AnyTool): { ok: z.ZodObject; failed: z.ZodObject } {
+  const ok = z.strictObject({
+    success: z.literal(true),
+    tool_version: z.string(),
+    ...tool.output.shape,
+  });
+  const failed = z.strictObject({
+    success: z.literal(false),
+    tool_version: z.string(),
+    error: errorSchema,
+  });
+  return { ok, failed };
+}
+
+/** A successful result: structured content plus its summary as text. */
+export function okResult(tool: AnyTool, out: ToolOutput<Record<string, unknown>>): CallToolResult {
+  return {
+    content: [{ type: 'text', text: out.summary }],
+    structuredContent: { success: true, tool_version: tool.version, ...out.data },
+  };
+}
+
+/** A failed result in the typed error form. */
+export function errorResult(tool: { version: string }, err: ToolError): CallToolResult {
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `${err.type}: ${err.message}` }],
+    structuredContent: {
+      success: false,
+      tool_version: tool.version,
+      error: { type: err.type, message: err.message, context: err.context },
+    },
+  };
+}
+
+/** A VALIDATION_ERROR naming every field zod refused. */
+export function validationError(error: z.ZodError): ToolError {
+  const issues = error.issues.map((i) => ({
+    field: i.path.length ? i.path.join('.') : '(input)',
+    message: i.message,
+    ...(i.code === 'unrecognized_keys' ? { unknown_fields: i.keys } : {}),
+  }));
+  const first = issues[0];
+  const what = first?.unknown_fields ? `unknown field(s) ${first.unknown_fields.join(', ')}` : first?.message;
+  return new ToolError('VALIDATION_ERROR', `invalid input at ${first?.field}: ${what}`, {
+    field: first?.field,
+    issues,
+  });
+}

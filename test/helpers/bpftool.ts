@@ -1,0 +1,35 @@
+/**
+ * The kernel's view through bpftool, an independent witness: tests check
+ * what the server reports against what bpftool sees.
+ */
+import { execFileSync } from 'node:child_process';
+
+/** A program as `bpftool prog show -j` lists it. */
+export interface BpftoolProg {
+  id: number;
+  type: string;
+  name?: string;
+  tag: string;
+  map_ids?: number[];
+}
+
+/** Every program bpftool sees. */
+export function bpftoolPrograms(): BpftoolProg[] {
+  return JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as BpftoolProg[];
+}
+
+/** Ids of every program, map or link bpftool sees. */
+export function bpftoolIds(kind: 'prog' | 'map' | 'link'): Set<number> {
+  const list = JSON.parse(execFileSync('bpftool', ['-j', kind, 'show'], { encoding: 'utf8' }) || '[]') as { id: number }[];
+  return new Set(list.map((x) => x.id));
+}
+
+/** Waits until `check` holds, polling every 20 ms, up to `ms`; returns whether it held. */
+export async function eventually(check: () => boolean, ms = 1000): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (check()) return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

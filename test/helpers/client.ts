@@ -1,0 +1,41 @@
+/**
+ * A real MCP client (the SDK's) talking to ./bin/ebpf-mcp-server over stdio,
+ * the way Claude Desktop or any MCP client does.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { SERVER_BIN } from './fixtures.js';
+
+/** A connected client and the server process behind it. */
+export interface Connected {
+  client: Client;
+  transport: StdioClientTransport;
+  /** The server's pid. */
+  pid: number;
+  /** Calls a tool and returns its result with structuredContent typed loosely. */
+  call(name: string, args?: Record<string, unknown>): Promise<CallToolResult & { structuredContent: Record<string, any> }>;
+  /** What the server wrote to stderr so far. */
+  stderr(): string;
+  close(): Promise<void>;
+}
+
+/** Spawns the server and connects a client to it. */
+export async function connect(args: string[] = ['-t', 'stdio']): Promise<Connected> {
+  const transport = new StdioClientTransport({ command: SERVER_BIN, args, stderr: 'pipe' });
+  let err = '';
+  transport.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const client = new Client({ name: 'ebpf-mcp-test', version: '0.0.0' });
+  await client.connect(transport);
+  const pid = transport.pid;
+  if (pid === null) throw new Error('server did not start');
+  return {
+    client,
+    transport,
+    pid,
+    call: async (name, a = {}) =>
+      (await client.callTool({ name, arguments: a })) as CallToolResult & { structuredContent: Record<string, any> },
+    stderr: () => err,
+    close: () => client.close(),
+  };
+}

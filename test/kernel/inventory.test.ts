@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { listIds, mapInfo, programInfo } from '../../src/kernel/inventory.js';
+import { ObjKind, native } from '../../src/kernel/native.js';
+import { BpfObject } from '../../src/kernel/object.js';
+import { bpftoolPrograms } from '../helpers/bpftool.js';
+import { fixture } from '../helpers/fixtures.js';
+
+test('program and map info agree with bpftool and with what was loaded', () => {
+  const obj = BpfObject.open(readFileSync(fixture('multi')), 'multi');
+  try {
+    obj.load();
+    const before = Date.now();
+    const prog = obj.programs().find((p) => p.name === 'count_syscalls');
+    assert.ok(prog);
+    const id = native.progInfo(prog.fd).id;
+    assert.ok(listIds(ObjKind.Prog).includes(id));
+    const info = programInfo(id);
+    const witness = bpftoolPrograms().find((p) => p.id === id);
+    assert.ok(info && witness);
+    assert.equal(info.name, 'count_syscalls');
+    assert.equal(info.type, 'raw_tracepoint');
+    assert.equal(info.tag, witness.tag);
+    assert.deepEqual([...info.mapIds].sort(), [...(witness.map_ids ?? [])].sort());
+    assert.ok(Math.abs(Date.parse(info.loadedAt) - before) < 5000, `loaded_at ${info.loadedAt} is not now`);
+    const counts = obj.maps().find((m) => m.name === 'calls_by_tgid');
+    assert.ok(counts);
+    const m = mapInfo(native.mapInfo(counts.fd).id);
+    assert.deepEqual(m && [m.name, m.type, m.keySize, m.valueSize, m.maxEntries], ['calls_by_tgid', 'hash', 4, 8, 1024]);
+    assert.ok(info.mapIds.includes(m?.id ?? -1));
+  } finally {
+    obj.close();
+  }
+});
+
+test('an id that does not exist reads as undefined, not an error', () => {
+  assert.equal(programInfo(0x7ffffff0), undefined);
+  assert.equal(mapInfo(0x7ffffff0), undefined);
+});

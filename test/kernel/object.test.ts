@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { ToolError } from '../../src/errors.js';
+import { native } from '../../src/kernel/native.js';
+import { BpfObject } from '../../src/kernel/object.js';
+import { bpftoolIds, bpftoolPrograms } from '../helpers/bpftool.js';
+import { fixture } from '../helpers/fixtures.js';
+
+const open = (name: string) => BpfObject.open(readFileSync(fixture(name)), name);
+
+test('a multi-program object loads: every program and map gets a kernel id bpftool sees', () => {
+  const obj = open('multi');
+  try {
+    assert.deepEqual(
+      obj.programs().map((p) => [p.name, p.section, p.typeName]),
+      [
+        ['count_getpid', 'tracepoint/syscalls/sys_enter_getpid', 'tracepoint'],
+        ['count_syscalls', 'raw_tracepoint/sys_enter', 'raw_tracepoint'],
+        ['xdp_count', 'xdp', 'xdp'],
+      ],
+    );
+    obj.load();
+    const ids = obj.programs().map((p) => native.progInfo(p.fd).id);
+    const seen = bpftoolPrograms();
+    for (const [i, id] of ids.entries()) {
+      const p = seen.find((x) => x.id === id);
+      assert.ok(p, `bpftool does not see program ${id}`);
+      assert.equal(p.name, obj.programs()[i]?.name);
+    }
+    const maps = obj.maps();
+    assert.deepEqual(
+      maps.map((m) => [m.name, m.typeName, m.keySize, m.valueSize, m.maxEntries, m.internal]),
+      [
+        ['getpid_calls', 'array', 4, 8, 1, false],
+        ['calls_by_tgid', 'hash', 4, 8, 1024, false],
+        ['xdp_packets', 'percpu_array', 4, 8, 4, false],
+        ['multi.rodata', 'array', 4, 4, 1, true],
+      ],
+    );
+    const mapIds = bpftoolIds('map');
+    for (const m of maps) assert.ok(mapIds.has(native.mapInfo(m.fd).id));
+    obj.close();
+    const after = bpftoolIds('prog');
+    for (const id of ids) assert.ok(!after.has(id), `program ${id} still loaded after close`);
+  } finally {
+    obj.close();
+  }
+});
+
+test('loading only chosen programs leaves the others unloaded', () => {
+  const obj = open('multi');
+  try {
+    obj.load({ programs: ['xdp_count'] });
+    assert.deepEqual(
+      obj.programs().map((p) => [p.name, p.fd >= 0]),
+      [
+        ['count_getpid', false],
+        ['count_syscalls', false],
+        ['xdp_count', true],
+      ],
+    );
+  } finally {
+    obj.close();
+  }
+});
+
+test('a program the verifier rejects is a VERIFIER_ERROR with reason, instruction and log', () => {
+  const obj = open('rejected');
+  try {
+    assert.throws(
+      () => obj.load(),
+      (e: unknown) => {
+        assert.ok(e instanceof ToolError);
+        assert.equal(e.type, 'VERIFIER_ERROR');
+        assert.equal(e.context.program, 'unchecked_lookup');
+        assert.equal(e.context.reason, "R0 invalid mem access 'map_value_or_null'");
+        assert.equal(e.context.instruction_offset, 7);
+        assert.equal(e.context.instruction, 'r1 = *(u64 *)(r0 +0)');
+        assert.match(String(e.context.source_line), /\*count \+= 1;/);
+        assert.match(String(e.context.verifier_log), /call bpf_map_lookup_elem#1/);
+        assert.equal(e.context.syscall_errno, 13);
+        return true;
+      },
+    );
+  } finally {
+    obj.close();
+  }
+});
+
+test('bytes that are not a BPF object are a VALIDATION_ERROR with what libbpf said', () => {
+  const notBpf = readFileSync('/bin/true');
+  assert.throws(
+    () => BpfObject.open(notBpf, 'true'),
+    (e: unknown) => e instanceof ToolError && e.type === 'VALIDATION_ERROR' && Array.isArray(e.context.libbpf_log),
+  );
+  const truncated = readFileSync(fixture('multi')).subarray(0, 600);
+  assert.throws(() => BpfObject.open(truncated, 'truncated'), (e: unknown) => e instanceof ToolError && e.type === 'VALIDATION_ERROR');
+});
+
+test('a closed object refuses further use with a typed error and closes twice safely', () => {
+  const obj = open('multi');
+  obj.close();
+  obj.close();
+  assert.ok(obj.closed);
+  assert.throws(() => obj.programs(), (e: unknown) => e instanceof ToolError && e.type === 'SYSTEM_ERROR');
+});
