@@ -4,7 +4,7 @@
  * the program and map types that load, the attach kinds that work.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { arch } from 'node:os';
+import { machine } from 'node:os';
 import { kernelError } from './errno.js';
 import { VMLINUX_BTF } from './kernel-btf.js';
 import { TypeNameKind, native } from './native.js';
@@ -177,7 +177,7 @@ export function probeHost(mountReport: MountReport): HostFacts {
   const unpriv = readTrimmed('/proc/sys/kernel/unprivileged_bpf_disabled');
   return {
     kernel_release: readTrimmed('/proc/sys/kernel/osrelease') ?? 'unknown',
-    arch: arch(),
+    arch: machine(),
     btf: { vmlinux: existsSync(VMLINUX_BTF), path: VMLINUX_BTF },
     mounts: mountReport,
     cgroup2_mount: mountPointOf('cgroup2') ?? null,

@@ -144,19 +144,16 @@ export class BpfObject {
     const log = failed ? native.programLog(this.h, failed) : '';
     if (isNativeError(e) && failed && log.length > 0) {
       const failure = parseVerifierFailure(log);
-      return kernelError(
-        e,
-        `the verifier rejected program ${failed}: ${failure.reason}`,
-        {
-          program: failed,
-          reason: failure.reason,
-          instruction_offset: failure.instruction_offset,
-          instruction: failure.instruction,
-          source_line: failure.source_line,
-          verifier_log: failure.excerpt.join('\n'),
-        },
-        'VERIFIER_ERROR',
-      );
+      return new ToolError('VERIFIER_ERROR', `the verifier rejected program ${failed}: ${failure.reason}`, {
+        program: failed,
+        reason: failure.reason,
+        instruction_offset: failure.instruction_offset,
+        instruction: failure.instruction,
+        source_line: failure.source_line,
+        verifier_log: failure.excerpt.join('\n'),
+        syscall_errno: e.errno,
+        errno_name: e.code,
+      });
     }
     return kernelError(e, 'loading the object failed', failed ? { program: failed } : {});
   }
