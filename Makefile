@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 OUT := bpf/.output
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+# Where Debian keeps <asm/*.h> for this machine (usdt.bpf.h needs it).
+MULTIARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
 BPF_SRCS := $(wildcard bpf/catalog/*.bpf.c bpf/fixtures/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 NATIVE := build/Release/ebpf_native.node
@@ -10,7 +12,14 @@ export npm_config_nodedir := /usr
 
 .PHONY: build deps test demo schemas check-docs clean
 
+WORKLOAD := test/.output/workload
+
 build: deps $(NATIVE) $(BPF_OBJS) dist/.stamp
+
+# A countable workload for the kernel tests (getpid, uprobe and USDT targets, UDP, CPU).
+$(WORKLOAD): test/workload/workload.c | deps
+	@mkdir -p $(dir $@)
+	cc -O1 -g -Wall -o $@ $<
 
 deps:
 	@scripts/setup.sh
@@ -24,7 +33,7 @@ $(OUT)/vmlinux.h: | deps
 
 $(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h $(wildcard bpf/include/*.h) | deps
 	@mkdir -p $(dir $@)
-	clang -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf/include -Wall -Wno-unused-function -c $< -o $@
+	clang -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf/include -idirafter $(MULTIARCH_INC) -Wall -Wno-unused-function -c $< -o $@
 	llvm-strip -g $@
 
 dist/.stamp: $(TS_SRCS) tsconfig.json package-lock.json | deps
@@ -35,11 +44,11 @@ dist/.stamp: $(TS_SRCS) tsconfig.json package-lock.json | deps
 schemas: build
 	node dist/scripts/gen-docs.js
 
-test: build
+test: build $(WORKLOAD)
 	node scripts/run-tests.mjs
 
 demo: build
 	node dist/scripts/demo.js
 
 clean:
-	rm -rf build dist $(OUT)
+	rm -rf build dist $(OUT) test/.output

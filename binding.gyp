@@ -7,7 +7,8 @@
         "native/src/common.c",
         "native/src/object.c",
         "native/src/info.c",
-        "native/src/host.c"
+        "native/src/host.c",
+        "native/src/attach.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror=implicit-function-declaration", "<!@(pkg-config --cflags libbpf)"],
       "libraries": ["<!@(pkg-config --libs libbpf)"]

@@ -16,6 +16,7 @@ needs=(
   "/usr/include/bpf/libbpf.h libbpf-dev"
   "/usr/include/libelf.h libelf-dev"
   "/usr/include/zlib.h zlib1g-dev"
+  "/usr/include/$(uname -m)-linux-gnu/sys/sdt.h systemtap-sdt-dev"
 )
 missing=()
 for entry in "${needs[@]}"; do

@@ -8,6 +8,7 @@ static napi_value init(napi_env env, napi_value exports)
 	init_object(env, exports);
 	init_info(env, exports);
 	init_host(env, exports);
+	init_attach(env, exports);
 	return exports;
 }
 

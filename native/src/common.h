@@ -75,3 +75,4 @@ void export_all(napi_env env, napi_value exports, const struct export_fn *fns, s
 napi_value init_object(napi_env env, napi_value exports);
 napi_value init_info(napi_env env, napi_value exports);
 napi_value init_host(napi_env env, napi_value exports);
+napi_value init_attach(napi_env env, napi_value exports);

@@ -26,6 +26,7 @@ const TWO32 = 0x1_0000_0000;
 /** Code units that make a decoded char array not text: C0 controls except tab/LF/CR, DEL, C1 controls. */
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const SHORT_TEXT = 32;
 const scratch = new DataView(new ArrayBuffer(8));
 
 /** 64-bit unsigned from two 32-bit halves: a number when exact, else a decimal string. */
@@ -107,20 +108,19 @@ function chars(b: Uint8Array, p: number, n: number, signed: boolean): string | n
     for (let i = p; i < lim; i++) if (b[i] !== 0) return byteList(b, p, n, signed);
     return '';
   }
-  if (ascii) return end - p <= 16 ? shortAscii(b, p, end) : String.fromCharCode.apply(null, b.subarray(p, end) as unknown as number[]);
+  if (ascii && end - p <= SHORT_TEXT) {
+    // Short ASCII (comm, names): building the string directly beats a TextDecoder call.
+    let s = '';
+    for (let i = p; i < end; i++) s += String.fromCharCode(b[i]!);
+    return s;
+  }
   let s: string;
   try {
     s = utf8.decode(b.subarray(p, end));
   } catch {
     return byteList(b, p, n, signed);
   }
-  return CONTROL.test(s) ? byteList(b, p, n, signed) : s;
-}
-
-function shortAscii(b: Uint8Array, p: number, end: number): string {
-  let s = '';
-  for (let i = p; i < end; i++) s += String.fromCharCode(b[i]!);
-  return s;
+  return ascii || !CONTROL.test(s) ? s : byteList(b, p, n, signed);
 }
 
 function recordTooShort(bytes: unknown, offset: unknown, size: number, ctype: string): never {

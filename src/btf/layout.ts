@@ -5,7 +5,7 @@
  */
 import { BtfError } from './error.js';
 import type { Btf } from './parse.js';
-import type { BtfComposite, BtfEnum, BtfType } from './types.js';
+import type { BtfComposite, BtfDatasec, BtfEnum } from './types.js';
 
 /** Limits applied when compiling a decoder or a schema. */
 export interface DecodeOptions {
@@ -142,13 +142,13 @@ export function planType(btf: Btf, typeId: number, opts: DecodeOptions = {}): Re
       case 'struct':
       case 'union':
       case 'datasec': {
-        if (depth >= maxDepth) throw new BtfError(`type ${btf.format(typeId)} nests deeper than maxDepth ${maxDepth} at ${path || '(top)'}`);
+        checkDepth(depth, path);
         const fields: { key: string; plan: Plan }[] = [];
         addFields(t, aligned(bit, path) * 8, depth + 1, budget, path, fields);
         return { t: 'object', ctype, fields };
       }
       case 'array': {
-        if (depth >= maxDepth) throw new BtfError(`type ${btf.format(typeId)} nests deeper than maxDepth ${maxDepth} at ${path || '(top)'}`);
+        checkDepth(depth, path);
         const byte = aligned(bit, path);
         const own = budget ?? { left: maxElems };
         const elemType = btf.resolve(t.type);
@@ -177,26 +177,31 @@ export function planType(btf: Btf, typeId: number, opts: DecodeOptions = {}): Re
     }
   };
 
+  const checkDepth = (depth: number, path: string): void => {
+    if (depth >= maxDepth) throw new BtfError(`type ${btf.format(typeId)} nests deeper than maxDepth ${maxDepth} at ${path || '(top)'}`);
+  };
+
   const aligned = (bit: number, path: string): number => {
     if (bit % 8 !== 0) throw new BtfError(`type ${btf.format(typeId)}: ${path || '(top)'} starts at bit ${bit}, not on a byte boundary`);
     return bit / 8;
   };
 
-  const addFields = (t: BtfComposite | Extract<BtfType, { kind: 'datasec' }>, base: number, depth: number, budget: Budget | undefined, path: string, fields: { key: string; plan: Plan }[]): void => {
+  const addFields = (t: BtfComposite | BtfDatasec, base: number, depth: number, budget: Budget | undefined, path: string, fields: { key: string; plan: Plan }[]): void => {
     const limit = t.size * 8;
     const members = t.kind === 'datasec'
       ? t.vars.map((v) => ({ name: btf.name(v.type), type: v.type, bitOffset: v.offset * 8, bitfieldSize: 0 }))
       : t.members;
     for (const m of members) {
       const inner = btf.resolve(m.type);
-      const bits = m.bitfieldSize || sizeOrZero(m.type) * 8;
+      // Bits the member occupies; an int with its own width (pre-kind_flag bitfields) uses only those.
+      const bits = m.bitfieldSize || (inner.kind === 'int' ? inner.bitOffset + inner.bits : sizeOrZero(m.type) * 8);
       if (m.bitOffset + bits > limit) {
         throw new BtfError(`type ${btf.format(typeId)}: member ${JSON.stringify(m.name)} of ${btf.format(t.id)} (bits ${m.bitOffset}..${m.bitOffset + bits}) exceeds its ${t.size} bytes`);
       }
       if (m.name === '') {
         // An anonymous struct/union is flattened into its parent, as C does; other unnamed members are padding.
         if (inner.kind === 'struct' || inner.kind === 'union') {
-          if (depth >= maxDepth) throw new BtfError(`type ${btf.format(typeId)} nests deeper than maxDepth ${maxDepth} at ${path || '(top)'}`);
+          checkDepth(depth, path);
           addFields(inner, base + aligned(m.bitOffset, path) * 8, depth + 1, budget, path, fields);
         }
         continue;

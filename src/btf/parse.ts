@@ -51,8 +51,9 @@ const UTF8 = new TextDecoder('utf-8');
 /** Kinds `resolve` looks through. */
 const TRANSPARENT_KINDS = new Set<BtfKind>(['typedef', 'volatile', 'const', 'restrict', 'type_tag']);
 
-/** The BtfType variant of a given kind. */
-export type BtfTypeOf<K extends BtfKind> = Extract<BtfType, { kind: K }>;
+/** The BtfType variant(s) of the given kind(s): `BtfTypeOf<'struct'>` is BtfComposite. */
+export type BtfTypeOf<K extends BtfKind> = K extends BtfKind ? OfKind<BtfType, K> : never;
+type OfKind<T, K> = T extends { kind: infer TK } ? (K extends TK ? T : never) : never;
 
 /** The string section (continuing a base's offsets for split BTF). */
 class StringTable {
@@ -132,7 +133,7 @@ export class Btf {
 
   /**
    * All types indexed by id (`types[0]` is void), base types included. Builds every type object on
-   * first access (about 150 ms for vmlinux); prefer `type(id)` and `findByName` for lookups.
+   * first access (a few hundred milliseconds for vmlinux); prefer `type(id)` and `findByName`.
    */
   get types(): readonly BtfType[] {
     if (this.all === undefined) {

@@ -8,6 +8,9 @@ import { NATIVE_ADDON } from '../paths.js';
 /** An opaque handle to a bpf_object held by the addon. */
 export type ObjectHandle = { readonly __brand: 'ObjectHandle' };
 
+/** An opaque handle to an attachment (a bpf_link, a link fd, or a netlink tc filter). */
+export type LinkHandle = { readonly __brand: 'LinkHandle' };
+
 /** A program of an opened object, as libbpf sees it before or after load. */
 export interface NativeProgram {
   name: string;
@@ -135,6 +138,20 @@ export interface Native {
   programLog(h: ObjectHandle, program: string): string;
   libbpfLog(): string;
   objectClose(h: ObjectHandle): void;
+
+  attachAuto(h: ObjectHandle, program: string): LinkHandle;
+  attachTracepoint(h: ObjectHandle, program: string, category: string, name: string): LinkHandle;
+  attachRawTracepoint(h: ObjectHandle, program: string, name: string): LinkHandle;
+  attachKprobe(h: ObjectHandle, program: string, fn: string, offset: number, retprobe: boolean): LinkHandle;
+  attachUprobe(h: ObjectHandle, program: string, binary: string, fn: string | null, offset: number, pid: number, retprobe: boolean): LinkHandle;
+  attachUsdt(h: ObjectHandle, program: string, binary: string, provider: string, name: string, pid: number): LinkHandle;
+  attachPerfEvent(h: ObjectHandle, program: string, type: number, config: number, sample: number, useFreq: boolean, pid: number, cpu: number): LinkHandle;
+  linkCreate(h: ObjectHandle, program: string, targetFd: number, attachType: number, flags: number): LinkHandle;
+  tcAttach(h: ObjectHandle, program: string, ifindex: number, egress: boolean, priority: number): LinkHandle;
+  linkFromFd(fd: number): LinkHandle;
+  linkDescribe(l: LinkHandle): { fd: number; tc?: { handle: number; priority: number } };
+  linkDetach(l: LinkHandle): void;
+  linkDestroy(l: LinkHandle): void;
 
   nextId(kind: ObjKind, after: number): number;
   fdById(kind: ObjKind, id: number): number;

@@ -94,6 +94,11 @@ export class BpfObject {
     return this.handle;
   }
 
+  /** The addon's handle, for the kernel modules that attach this object's programs. */
+  nativeHandle(): ObjectHandle {
+    return this.h;
+  }
+
   /** Whether close() has run. */
   get closed(): boolean {
     return this.handle === null;

@@ -9,6 +9,8 @@ export interface Limits {
   maxObjectBytes: number;
   /** Objects one session may hold loaded at once. */
   maxObjectsPerSession: number;
+  /** Attachments one session may hold at once. */
+  maxLinksPerSession: number;
   /** Default and hard maximum of items per list in inspect_state. */
   listDefault: number;
   listMax: number;
@@ -20,6 +22,7 @@ export interface Limits {
 export const DEFAULT_LIMITS: Limits = {
   maxObjectBytes: 16 << 20,
   maxObjectsPerSession: 64,
+  maxLinksPerSession: 64,
   listDefault: 100,
   listMax: 1000,
   verifierLogBytes: 64 << 10,

@@ -9,6 +9,7 @@ import { ToolError } from '../errors.js';
 import type { HostState } from '../kernel/host.js';
 import { log } from '../log.js';
 import type { Limits } from '../policy/limits.js';
+import { PinRegistry } from '../session/pin-registry.js';
 import type { Session } from '../session/session.js';
 import { inputJsonSchema, outputJsonSchema } from '../tools/json-schema.js';
 import { type AnyTool, errorResult, okResult, validationError } from '../tools/tool.js';
@@ -56,6 +57,7 @@ export function createServer(opts: ServerOptions, session: Session, host: HostSt
     annotations: { title: t.title, ...t.annotations },
   }));
 
+  const pins = new PinRegistry();
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listing }));
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const tool = opts.tools.find((t) => t.name === request.params.name);
@@ -68,6 +70,7 @@ export function createServer(opts: ServerOptions, session: Session, host: HostSt
       host,
       limits: opts.limits,
       pinPrefix: opts.pinPrefix,
+      pins,
       tools: () => opts.tools,
       signal: extra.signal,
       progress: async (progress, total, message) => {

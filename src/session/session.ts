@@ -3,6 +3,8 @@
  * when the client goes away. Objects stay loaded between tool calls.
  */
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import type { BpfLink } from '../kernel/link.js';
 import type { BpfObject } from '../kernel/object.js';
 import { log } from '../log.js';
 
@@ -41,12 +43,32 @@ export interface LoadedObject {
   maps: LoadedMap[];
 }
 
+/** An attachment this session made: one or more kernel links (perf events per CPU) to one point. */
+export interface HeldLink {
+  /** The session's handle for it (link-1, link-2, ...). */
+  handle: string;
+  links: BpfLink[];
+  /** Kernel link ids; null for a netlink tc filter. */
+  linkIds: (number | null)[];
+  programId: number;
+  objectId: string;
+  point: string;
+  createdAt: Date;
+  /** Where the (first) link is pinned, if it is. */
+  pinPath?: string;
+  /** When a lease detaches it. */
+  expiresAt?: Date;
+  timer?: NodeJS.Timeout;
+}
+
 /** What a session owns, and its release. */
 export class Session {
   /** Unique id of the session, for logs and pin records. */
   readonly id = randomUUID();
   private readonly objects = new Map<string, LoadedObject>();
+  private readonly held = new Map<string, HeldLink>();
   private nextObject = 1;
+  private nextLink = 1;
   private closed = false;
 
   /** Whether close() has run. */
@@ -63,6 +85,69 @@ export class Session {
     const owned = { ...entry, id: `obj-${this.nextObject++}` };
     this.objects.set(owned.id, owned);
     return owned;
+  }
+
+  /**
+   * Takes ownership of an attachment. With `ttlSeconds` it is a lease:
+   * released (and unpinned) when the time runs out.
+   */
+  adoptLink(entry: Omit<HeldLink, 'handle' | 'expiresAt' | 'timer'>, ttlSeconds?: number, onExpire?: (l: HeldLink) => void): HeldLink {
+    if (this.closed) {
+      for (const l of entry.links) l.destroy();
+      throw new Error('session is closed');
+    }
+    const held: HeldLink = { ...entry, handle: `link-${this.nextLink++}` };
+    if (ttlSeconds !== undefined) {
+      held.expiresAt = new Date(Date.now() + ttlSeconds * 1000);
+      held.timer = setTimeout(() => {
+        log.info('lease expired', { link: held.handle, point: held.point });
+        this.releaseLink(held.handle, true);
+        onExpire?.(held);
+      }, ttlSeconds * 1000);
+      held.timer.unref();
+    }
+    this.held.set(held.handle, held);
+    return held;
+  }
+
+  /** The attachments this session holds, oldest first. */
+  heldLinks(): HeldLink[] {
+    return [...this.held.values()];
+  }
+
+  /** The attachment with this session handle or kernel link id. */
+  findLink(ref: string | number): HeldLink | undefined {
+    return typeof ref === 'string' ? this.held.get(ref) : this.heldLinks().find((h) => h.linkIds.includes(ref));
+  }
+
+  /**
+   * Releases an attachment: drops the session's hold, and with `unpin` also
+   * removes its pin so nothing keeps it attached. Returns whether it was held.
+   */
+  releaseLink(handle: string, unpin: boolean): boolean {
+    const held = this.held.get(handle);
+    if (!held) return false;
+    clearTimeout(held.timer);
+    this.held.delete(handle);
+    if (unpin && held.pinPath) rmSync(held.pinPath, { force: true });
+    for (const l of held.links) {
+      try {
+        l.destroy();
+      } catch (e) {
+        log.error('releasing link failed', { link: handle, error: String(e) });
+      }
+    }
+    return true;
+  }
+
+  /** Releases one loaded object (and the session's attachments of its programs). */
+  releaseObject(objectId: string): boolean {
+    const entry = this.objects.get(objectId);
+    if (!entry) return false;
+    for (const l of this.heldLinks()) if (l.objectId === objectId) this.releaseLink(l.handle, false);
+    this.objects.delete(objectId);
+    entry.object.close();
+    return true;
   }
 
   /** The objects this session holds, oldest first. */
@@ -84,6 +169,8 @@ export class Session {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // Links first: a pinned link keeps its program alive on its own.
+    for (const handle of [...this.held.keys()]) this.releaseLink(handle, false);
     for (const entry of this.objects.values()) {
       try {
         entry.object.close();

@@ -73,8 +73,19 @@ const link = z.strictObject({
   type: z.string(),
   program_id: z.int(),
   target: z.string().describe('What it is attached to'),
-  owned: z.boolean(),
+  owned: z.boolean().describe('Attached by this session'),
+  link_handle: z.string().optional().describe("This session's handle, when owned"),
+  expires_at: z.string().optional().describe('When its lease detaches it'),
   pin_paths: z.array(z.string()).optional(),
+});
+
+const pin = z.strictObject({
+  path: z.string(),
+  kind: z.enum(['program', 'map', 'link']),
+  id: z.int(),
+  pinned_by_session: z.string().optional().describe('The session that pinned it through this server'),
+  pinned_at: z.string().optional(),
+  this_session: z.boolean(),
 });
 
 const listMeta = z.strictObject({ total: z.int().describe('Matching the filters'), returned: z.int(), truncated: z.boolean() });
@@ -83,7 +94,7 @@ const output = z.strictObject({
   programs: z.array(program).optional(),
   maps: z.array(map).optional(),
   links: z.array(link).optional(),
-  pins: z.array(z.strictObject({ path: z.string(), kind: z.enum(['program', 'map', 'link']), id: z.int() })).optional(),
+  pins: z.array(pin).optional(),
   system: z
     .strictObject({
       kernel_version: z.string(),
@@ -242,19 +253,34 @@ export const inspectStateTool = defineTool({
       const matched = allLinks.filter(
         (l) =>
           (f.program_id === undefined || l.programId === f.program_id) &&
-          (!f.owned_only || ctx.session.objectOfProgram(l.programId)) &&
+          (!f.owned_only || ctx.session.findLink(l.id)) &&
           (!f.pinned_only || isPinned('link', l.id)),
       );
-      data.links = take('links', matched).map((l) => ({
-        id: l.id,
-        type: l.type,
-        program_id: l.programId,
-        target: l.target,
-        owned: ctx.session.objectOfProgram(l.programId) !== undefined,
-        ...pinPaths('link', l.id),
-      }));
+      data.links = take('links', matched).map((l) => {
+        const held = ctx.session.findLink(l.id);
+        return {
+          id: l.id,
+          type: l.type,
+          program_id: l.programId,
+          target: l.target,
+          owned: held !== undefined,
+          ...(held ? { link_handle: held.handle } : {}),
+          ...(held?.expiresAt ? { expires_at: held.expiresAt.toISOString() } : {}),
+          ...pinPaths('link', l.id),
+        };
+      });
     }
-    if (want.has('pins')) data.pins = take('pins', pinned);
+    if (want.has('pins')) {
+      const record = ctx.pins.snapshot();
+      data.pins = take('pins', pinned).map((p) => {
+        const r = record(p.path, p.kind, p.id);
+        return {
+          ...p,
+          ...(r ? { pinned_by_session: r.session, pinned_at: r.pinned_at } : {}),
+          this_session: r?.session === ctx.session.id,
+        };
+      });
+    }
     if (want.has('system')) {
       const facts = ctx.host.facts();
       data.system = {

@@ -7,6 +7,7 @@ import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/
 import { z } from 'zod';
 import { ERROR_TYPES, ToolError } from '../errors.js';
 import type { Limits } from '../policy/limits.js';
+import type { PinRegistry } from '../session/pin-registry.js';
 import type { HostState } from '../kernel/host.js';
 import type { Session } from '../session/session.js';
 
@@ -17,6 +18,8 @@ export interface ToolContext {
   limits: Limits;
   /** Pins are created and listed only under this bpffs directory. */
   pinPrefix: string;
+  /** Who pinned what, and when. */
+  pins: PinRegistry;
   /** The tools this server offers (for inspect_state's `tools` field). */
   tools: () => readonly AnyTool[];
   /** Aborted when the client cancels the call. */

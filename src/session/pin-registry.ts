@@ -1,0 +1,58 @@
+/**
+ * Who pinned what, and when. bpffs keeps no such record, so the server keeps
+ * one in /run (cleared at reboot, like the pins themselves). Entries whose
+ * pin is gone or now names another object are ignored.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** Where the record lives. */
+export const PIN_REGISTRY = '/run/ebpf-mcp/pins.json';
+
+/** One pin's record. */
+export interface PinRecord {
+  kind: 'program' | 'map' | 'link';
+  id: number;
+  session: string;
+  pinned_at: string;
+}
+
+function read(file: string): Record<string, PinRecord> {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, PinRecord>;
+  } catch {
+    return {};
+  }
+}
+
+/** The record of pins made through this server. */
+export class PinRegistry {
+  constructor(private readonly file = PIN_REGISTRY) {}
+
+  /** Records a pin just made. */
+  add(path: string, record: PinRecord): void {
+    const all = read(this.file);
+    all[path] = record;
+    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+    writeFileSync(this.file + '.tmp', JSON.stringify(all, null, 1));
+    renameSync(this.file + '.tmp', this.file);
+  }
+
+  /** Forgets a pin that was removed. */
+  remove(path: string): void {
+    const all = read(this.file);
+    if (!(path in all)) return;
+    delete all[path];
+    writeFileSync(this.file + '.tmp', JSON.stringify(all, null, 1));
+    renameSync(this.file + '.tmp', this.file);
+  }
+
+  /** A lookup over the record as it is now: a pin's entry, if it still names the same object. */
+  snapshot(): (path: string, kind: PinRecord['kind'], id: number) => PinRecord | undefined {
+    const all = read(this.file);
+    return (path, kind, id) => {
+      const r = all[path];
+      return r && r.kind === kind && r.id === id ? r : undefined;
+    };
+  }
+}

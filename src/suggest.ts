@@ -1,0 +1,30 @@
+/** "Did you mean": the known names closest to one that was not found. */
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j] as number;
+      row[j] = Math.min(above + 1, (row[j - 1] as number) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length] as number;
+}
+
+/** Up to `max` of `known` nearest to `wanted`: names containing it first, then by edit distance. */
+export function closest(wanted: string, known: Iterable<string>, max = 5): string[] {
+  const w = wanted.toLowerCase();
+  const scored: [number, string][] = [];
+  for (const name of known) {
+    const n = name.toLowerCase();
+    const score = n.includes(w) || w.includes(n) ? Math.abs(n.length - w.length) / 100 : distance(w, n);
+    if (score <= Math.max(3, w.length / 2)) scored.push([score, name]);
+  }
+  return scored
+    .sort((a, b) => a[0] - b[0] || a[1].localeCompare(b[1]))
+    .slice(0, max)
+    .map(([, name]) => name);
+}

@@ -1,0 +1,122 @@
+/**
+ * What the kernel tests build and read: countable workloads, map values read
+ * through bpftool (an independent witness), a veth pair into a private
+ * network namespace, and a scratch cgroup. Everything is torn down by the
+ * returned cleanup, which tests call from `finally`.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+
+/** The countable workload (test/workload/workload.c). */
+export const WORKLOAD = join(PACKAGE_ROOT, 'test', '.output', 'workload');
+
+/** Runs the workload to completion; returns its pid. */
+export function runWorkload(args: string[], prefix: string[] = []): number {
+  const [cmd, ...rest] = [...prefix, WORKLOAD, ...withWait(args)];
+  return Number(execFileSync(cmd as string, rest, { input: 'go\n', encoding: 'utf8' }).trim());
+}
+
+function withWait(args: string[]): string[] {
+  const at = args[0] === '--cgroup' ? 2 : 0;
+  return [...args.slice(0, at), '--wait', ...args.slice(at)];
+}
+
+/** Starts the workload paused: it has printed its pid and runs when `go()` is called. */
+export async function pausedWorkload(args: string[]): Promise<{ pid: number; go: () => Promise<void> }> {
+  const child = spawn(WORKLOAD, withWait(args), { stdio: ['pipe', 'pipe', 'inherit'] });
+  const pid = await new Promise<number>((resolve, reject) => {
+    child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    child.once('error', reject);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    pid,
+    go: async () => {
+      child.stdin.end('go\n');
+      await exited;
+    },
+  };
+}
+
+/** A map entry's value, decoded by bpftool from the map's BTF (undefined when the key is absent). */
+export function mapValue(mapId: number, key: number): number | undefined {
+  const entries = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'dump', 'id', String(mapId)], { encoding: 'utf8' })) as {
+    formatted?: { key: number; value: number };
+  }[];
+  return entries.find((e) => e.formatted?.key === key)?.formatted?.value;
+}
+
+/** A veth pair: `hostIf` in this namespace, `nsIf` in a private namespace, IPv4 link-local addresses. */
+export interface VethPair {
+  ns: string;
+  hostIf: string;
+  nsIf: string;
+  hostAddr: string;
+  nsAddr: string;
+  cleanup(): void;
+}
+
+const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+
+/** Creates a veth pair into a new network namespace (IPv6 off, so only the test's packets flow). */
+export function vethPair(tag: string): VethPair {
+  const id = `${tag}${process.pid % 10000}`;
+  const pair: VethPair = {
+    ns: `emcp-${id}`,
+    hostIf: `eh${id}`.slice(0, 15),
+    nsIf: `en${id}`.slice(0, 15),
+    hostAddr: '169.254.77.1',
+    nsAddr: '169.254.77.2',
+    cleanup: () => {
+      try {
+        ip('link', 'del', pair.hostIf);
+      } catch {
+        // already gone with the namespace
+      }
+      try {
+        ip('netns', 'del', pair.ns);
+      } catch {
+        // never created
+      }
+    },
+  };
+  try {
+    ip('netns', 'add', pair.ns);
+    ip('link', 'add', pair.hostIf, 'type', 'veth', 'peer', 'name', pair.nsIf);
+    ip('link', 'set', pair.nsIf, 'netns', pair.ns);
+    execFileSync('sysctl', ['-q', '-w', `net.ipv6.conf.${pair.hostIf}.disable_ipv6=1`]);
+    ip('netns', 'exec', pair.ns, 'sysctl', '-q', '-w', `net.ipv6.conf.${pair.nsIf}.disable_ipv6=1`);
+    ip('addr', 'add', `${pair.hostAddr}/30`, 'dev', pair.hostIf);
+    ip('link', 'set', pair.hostIf, 'up');
+    ip('netns', 'exec', pair.ns, 'ip', 'addr', 'add', `${pair.nsAddr}/30`, 'dev', pair.nsIf);
+    ip('netns', 'exec', pair.ns, 'ip', 'link', 'set', pair.nsIf, 'up');
+    ip('netns', 'exec', pair.ns, 'ip', 'link', 'set', 'lo', 'up');
+  } catch (e) {
+    pair.cleanup();
+    throw e;
+  }
+  return pair;
+}
+
+/** Sends `n` UDP packets from inside the pair's namespace to the host side. */
+export function sendFromNamespace(pair: VethPair, n: number): void {
+  execFileSync('ip', ['netns', 'exec', pair.ns, WORKLOAD, 'udp', String(n), '9', pair.hostAddr]);
+}
+
+/** A scratch cgroup under the cgroup2 mount; cleanup removes it. */
+export function scratchCgroup(root: string, tag: string): { path: string; cleanup(): void } {
+  const path = join(root, `ebpf-mcp-test-${tag}-${process.pid}`);
+  mkdirSync(path);
+  return {
+    path,
+    cleanup: () => {
+      try {
+        rmdirSync(path);
+      } catch {
+        // still has a process or already removed
+      }
+    },
+  };
+}
