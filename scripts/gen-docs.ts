@@ -2,13 +2,13 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/paths.js';
-import { TOOLS } from '../src/tools/registry.js';
+import { ALL_TOOLS } from '../src/tools/registry.js';
 import { renderSchemas, renderToolSpecs } from './tool-docs.js';
 
 const schemaDir = join(PACKAGE_ROOT, 'schemas');
 mkdirSync(schemaDir, { recursive: true });
-const files = renderSchemas(TOOLS);
+const files = renderSchemas(ALL_TOOLS);
 for (const stale of readdirSync(schemaDir)) if (!files.has(stale)) rmSync(join(schemaDir, stale));
 for (const [name, text] of files) writeFileSync(join(schemaDir, name), text);
-writeFileSync(join(PACKAGE_ROOT, 'docs', 'TOOL_SPECS.md'), renderToolSpecs(TOOLS));
+writeFileSync(join(PACKAGE_ROOT, 'docs', 'TOOL_SPECS.md'), renderToolSpecs(ALL_TOOLS));
 process.stderr.write(`wrote ${files.size} schemas and docs/TOOL_SPECS.md\n`);

@@ -41,6 +41,11 @@ export class BpfLink {
     return this.handle === null;
   }
 
+  /** The link's fd while held (-1 where there is no single kernel link). */
+  get fd(): number {
+    return native.linkDescribe(this.h).fd;
+  }
+
   /** The tc filter's handle and priority, for netlink tc attachments. */
   get tc(): { handle: number; priority: number } | undefined {
     return native.linkDescribe(this.h).tc;
@@ -48,7 +53,7 @@ export class BpfLink {
 
   /** Pins the link on bpffs: it then outlives this process. */
   pin(path: string): void {
-    const { fd } = native.linkDescribe(this.h);
+    const fd = this.fd;
     if (fd < 0) throw new ToolError('UNSUPPORTED_BPF_FEATURE', 'this attachment is not a single BPF link (netlink tc filter or USDT), so it cannot be pinned');
     try {
       native.objPin(fd, path);

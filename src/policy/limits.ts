@@ -9,6 +9,9 @@ export interface Limits {
   maxObjectBytes: number;
   /** Objects one session may hold loaded at once. */
   maxObjectsPerSession: number;
+  /** Programs and maps one session may hold loaded at once. */
+  maxProgramsPerSession: number;
+  maxMapsPerSession: number;
   /** Attachments one session may hold at once. */
   maxLinksPerSession: number;
   /** Default and hard maximum of items per list in inspect_state. */
@@ -22,6 +25,8 @@ export interface Limits {
 export const DEFAULT_LIMITS: Limits = {
   maxObjectBytes: 16 << 20,
   maxObjectsPerSession: 64,
+  maxProgramsPerSession: 256,
+  maxMapsPerSession: 256,
   maxLinksPerSession: 64,
   listDefault: 100,
   listMax: 1000,

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { log, setLogLevel, type LogLevel } from '../log.js';
 import { DEFAULT_LIMITS } from '../policy/limits.js';
-import { TOOLS } from '../tools/registry.js';
+import { OPTIONAL_TOOLS, TOOLS } from '../tools/registry.js';
 import { SERVER_VERSION } from '../version.js';
 import { serveStdio } from './stdio.js';
 
@@ -16,6 +16,8 @@ An MCP server for eBPF: load, attach, inspect and stream real eBPF programs.
 Options:
   -t, --transport <stdio>    transport to serve (default: stdio)
       --pin-prefix <dir>     bpffs directory for pins (default: /sys/fs/bpf/ebpf-mcp)
+      --enable-tools <list>  also offer optional tools: detach_link, unload_program,
+                             pin_object, unpin_object (comma-separated, or "all")
       --max-object-mb <n>    largest BPF object accepted, in MiB (default: 16)
       --log-level <level>    error | warn | info | debug (default: info; logs go to stderr)
   -h, --help                 show this help
@@ -34,6 +36,7 @@ function main(): void {
       options: {
         transport: { type: 'string', short: 't', default: 'stdio' },
         'pin-prefix': { type: 'string', default: '/sys/fs/bpf/ebpf-mcp' },
+        'enable-tools': { type: 'string' },
         'max-object-mb': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -67,7 +70,12 @@ function main(): void {
   if (!pinPrefix.startsWith('/sys/fs/bpf/')) fail('--pin-prefix must be a directory under /sys/fs/bpf/');
   if (values.transport !== 'stdio') fail(`unsupported transport ${JSON.stringify(values.transport)} (this version serves stdio)`);
 
-  serveStdio({ tools: TOOLS, limits, pinPrefix: pinPrefix.replace(/\/+$/, '') }).catch((e: unknown) => {
+  const wanted = (values['enable-tools'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const optional = wanted.includes('all') ? OPTIONAL_TOOLS : OPTIONAL_TOOLS.filter((t) => wanted.includes(t.name));
+  const unknown = wanted.filter((w) => w !== 'all' && !OPTIONAL_TOOLS.some((t) => t.name === w));
+  if (unknown.length) fail(`--enable-tools: unknown tool(s) ${unknown.join(', ')}; optional tools are ${OPTIONAL_TOOLS.map((t) => t.name).join(', ')}`);
+
+  serveStdio({ tools: [...TOOLS, ...optional], limits, pinPrefix: pinPrefix.replace(/\/+$/, '') }).catch((e: unknown) => {
     log.error('failed to start', { error: e instanceof Error ? e.stack : String(e) });
     process.exit(1);
   });

@@ -140,6 +140,11 @@ export class Session {
     return true;
   }
 
+  /** Notes that a pin was removed, so releasing its link later does not try again. */
+  forgetPin(path: string): void {
+    for (const held of this.held.values()) if (held.pinPath === path) delete held.pinPath;
+  }
+
   /** Releases one loaded object (and the session's attachments of its programs). */
   releaseObject(objectId: string): boolean {
     const entry = this.objects.get(objectId);

@@ -14,7 +14,7 @@ import { enforceConstraints, type ProgramUsage } from '../policy/constraints.js'
 import { tailBytes } from '../policy/limits.js';
 import { readObjectSource } from '../policy/object-source.js';
 import type { LoadedMap, LoadedProgram } from '../session/session.js';
-import { defineTool } from './tool.js';
+import { type ToolContext, defineTool } from './tool.js';
 
 const checksum = z
   .string()
@@ -168,6 +168,24 @@ function describeMaps(obj: BpfObject): LoadedMap[] {
   }));
 }
 
+/** Refuses a load that would take the session past its program or map quota. */
+function checkQuota(ctx: ToolContext, programs: number, maps: number): void {
+  const held = ctx.session.loadedObjects();
+  const usage = { objects: held.length, programs: held.reduce((n, o) => n + o.programs.length, 0), maps: held.reduce((n, o) => n + o.maps.length, 0) };
+  const over: [string, number, number][] = [
+    ['objects', usage.objects + 1, ctx.limits.maxObjectsPerSession],
+    ['programs', usage.programs + programs, ctx.limits.maxProgramsPerSession],
+    ['maps', usage.maps + maps, ctx.limits.maxMapsPerSession],
+  ];
+  const hit = over.find(([, want, limit]) => want > limit);
+  if (hit) {
+    throw new ToolError('RESOURCE_LIMIT_EXCEEDED', `loading this object would take the session to ${hit[1]} ${hit[0]}, over its limit of ${hit[2]}`, {
+      current_usage: usage,
+      limit: { [hit[0]]: hit[2] },
+    });
+  }
+}
+
 /** `load_program`: open, check, load and keep a BPF object. */
 export const loadProgramTool = defineTool({
   name: 'load_program',
@@ -181,18 +199,11 @@ export const loadProgramTool = defineTool({
     'ids with inspect_state / stream_events. Options: load only some programs (`programs`, `section`), override ' +
     'the program type, supply kernel BTF (`btf_path`), and constraints checked before load (`max_instructions`, ' +
     '`allowed_helpers`) or `verify_only` to run the verifier and unload at once. Bundled objects are listed by ' +
-    'the info tool. Limits: 16 MiB per object, 64 objects per session.',
+    'the info tool. Limits per session: 64 objects, 256 programs, 256 maps; 16 MiB per object.',
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input,
   output,
   async run(input, ctx) {
-    const held = ctx.session.loadedObjects().length;
-    if (!input.constraints.verify_only && held >= ctx.limits.maxObjectsPerSession) {
-      throw new ToolError('RESOURCE_LIMIT_EXCEEDED', `this session already holds ${held} objects, the limit`, {
-        current_usage: { objects: held },
-        limit: ctx.limits.maxObjectsPerSession,
-      });
-    }
     checkBtfPath(input.btf_path);
     const programType = programTypeOf(input.program_type);
     const source = readObjectSource(input.source, ctx.limits.maxObjectBytes);
@@ -200,6 +211,7 @@ export const loadProgramTool = defineTool({
     let adopted = false;
     try {
       const chosen = selectPrograms(obj.programs(), input);
+      if (!input.constraints.verify_only) checkQuota(ctx, chosen.length, obj.maps().length);
       const usage = enforceConstraints(chosen, elfSection(source.bytes, '.text'), input.constraints);
       obj.load({ programs: chosen.map((p) => p.name), ...(programType !== undefined ? { programType } : {}), logLevel: input.verifier_log ? 1 : 0 });
       const programs = describePrograms(obj, usage);

@@ -11,13 +11,13 @@ import { SERVER_BIN, fixture } from '../helpers/fixtures.js';
 const scratch = mkdtempSync(join(tmpdir(), 'ebpf-mcp-e2e-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-test('tools/list shows info, load_program and inspect_state with input and output schemas', async () => {
+test('tools/list shows the default tools with input and output schemas, and no optional ones', async () => {
   const c = await connect();
   try {
     const { tools } = await c.client.listTools();
     assert.deepEqual(
       tools.map((t) => t.name),
-      ['info', 'load_program', 'inspect_state'],
+      ['info', 'load_program', 'attach_program', 'inspect_state'],
     );
     for (const t of tools) {
       assert.equal(t.inputSchema.type, 'object');
@@ -126,7 +126,7 @@ test('inspect_state sees the whole host, filters, and bounds its lists', async (
     assert.ok(capped.counts.programs.total >= 3);
 
     const tools = (await a.call('inspect_state', { fields: ['tools'] })).structuredContent;
-    assert.deepEqual(tools.tools.map((t: { name: string }) => t.name), ['info', 'load_program', 'inspect_state']);
+    assert.deepEqual(tools.tools.map((t: { name: string }) => t.name), ['info', 'load_program', 'attach_program', 'inspect_state']);
     assert.equal(tools.tools[1].input_schema.additionalProperties, false);
   } finally {
     await a.close();

@@ -1,0 +1,82 @@
+/** The optional `pin_object` and `unpin_object` tools: keep objects beyond the session, and let them go. */
+import { rmSync } from 'node:fs';
+import { z } from 'zod';
+import { ToolError, invalid } from '../errors.js';
+import { kernelError } from '../kernel/errno.js';
+import { native } from '../kernel/native.js';
+import { identifyPin } from '../kernel/pins.js';
+import { pinPath, preparePinDirectory } from '../policy/pin-path.js';
+import type { Session } from '../session/session.js';
+import { defineTool } from './tool.js';
+
+const kind = z.enum(['program', 'map', 'link']);
+const pinned = z.strictObject({ path: z.string(), kind, id: z.int() });
+
+/** The fd through which this session holds an object of `kind` with kernel id `id`. */
+function ownedFd(session: Session, k: z.infer<typeof kind>, id: number): number {
+  if (k === 'link') {
+    const held = session.findLink(id);
+    const link = held?.links.find((l) => l.id === id);
+    const fd = link?.fd ?? -1;
+    if (fd < 0) throw new ToolError('PERMISSION_DENIED', `link ${id} is not a link this session attached`, { link_id: id });
+    return fd;
+  }
+  for (const o of session.loadedObjects()) {
+    const specs = k === 'program' ? o.object.programs() : o.object.maps();
+    const own = (k === 'program' ? o.programs : o.maps).find((x) => x.id === id);
+    const spec = own && specs.find((s) => s.name === own.name);
+    if (spec && spec.fd >= 0) return spec.fd;
+  }
+  throw new ToolError('PERMISSION_DENIED', `${k} ${id} was not created by this session`, { kind: k, id });
+}
+
+/** `pin_object`: pin a program, map or link of this session under the pin prefix. */
+export const pinObjectTool = defineTool({
+  name: 'pin_object',
+  title: 'Pin a BPF object',
+  version: '1.0.0',
+  description:
+    "Pin a program, map or link this session created under the server's pin prefix, so it outlives the session " +
+    '(a pinned link keeps its program attached). `path` is a relative name like "app/counter". Off by default; ' +
+    'enabled with --enable-tools.',
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  input: z.strictObject({ kind, id: z.int().positive(), path: z.string().min(1).max(512).describe('Name under the pin prefix') }),
+  output: pinned,
+  async run(input, ctx) {
+    const path = pinPath(ctx.pinPrefix, input.path, 'path');
+    const fd = ownedFd(ctx.session, input.kind, input.id);
+    preparePinDirectory(path);
+    try {
+      native.objPin(fd, path);
+    } catch (e) {
+      throw kernelError(e, `pinning ${input.kind} ${input.id} at ${path}`);
+    }
+    ctx.pins.add(path, { kind: input.kind, id: input.id, session: ctx.session.id, pinned_at: new Date().toISOString() });
+    return { data: { path, kind: input.kind, id: input.id }, summary: `Pinned ${input.kind} ${input.id}; it outlives this session until unpinned.` };
+  },
+});
+
+/** `unpin_object`: remove a pin under the pin prefix. */
+export const unpinObjectTool = defineTool({
+  name: 'unpin_object',
+  title: 'Unpin a BPF object',
+  version: '1.0.0',
+  description:
+    "Remove a pin under the server's pin prefix (a relative name or an absolute path inside the prefix). The " +
+    'object is released once nothing else holds it: an unpinned link with no holder detaches. Off by default; ' +
+    'enabled with --enable-tools.',
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  input: z.strictObject({ path: z.string().min(1).max(512) }),
+  output: pinned,
+  async run(input, ctx) {
+    const rel = input.path.startsWith(ctx.pinPrefix + '/') ? input.path.slice(ctx.pinPrefix.length + 1) : input.path;
+    if (rel.startsWith('/') || rel.split('/').some((p) => p === '..' || p === '')) throw invalid('path', `must be under the pin prefix ${ctx.pinPrefix}`);
+    const path = `${ctx.pinPrefix}/${rel}`;
+    const pin = identifyPin(path);
+    if (!pin) throw invalid('path', `nothing is pinned at ${path}`);
+    rmSync(path);
+    ctx.session.forgetPin(path);
+    ctx.pins.remove(path);
+    return { data: pin, summary: `Unpinned ${pin.kind} ${pin.id}.` };
+  },
+});
