@@ -8,7 +8,8 @@
         "native/src/object.c",
         "native/src/info.c",
         "native/src/host.c",
-        "native/src/attach.c"
+        "native/src/attach.c",
+        "native/src/reader.c"
       ],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror=implicit-function-declaration", "<!@(pkg-config --cflags libbpf)"],
       "libraries": ["<!@(pkg-config --libs libbpf)"]

@@ -5,9 +5,10 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kernelError, isNativeError } from './errno.js';
+import { kernelError } from './errno.js';
 import { kernelBtf } from './kernel-btf.js';
 import { type NativeLinkInfo, ObjKind, native } from './native.js';
+import { withObjectFd } from './object-fd.js';
 import { attachTypeName, linkTypeName, mapTypeName, progTypeName } from './types.js';
 
 /** A loaded program as the kernel describes it. */
@@ -63,22 +64,6 @@ export function listIds(kind: ObjKind): number[] {
     throw kernelError(e, 'listing kernel objects');
   }
   return ids;
-}
-
-/** Runs `read` on a fresh fd for the object; undefined when the object is gone. */
-export function withObjectFd<T>(kind: ObjKind, id: number, read: (fd: number) => T): T | undefined {
-  let fd: number;
-  try {
-    fd = native.fdById(kind, id);
-  } catch (e) {
-    if (isNativeError(e) && e.errno === 2) return undefined;
-    throw kernelError(e, `opening kernel object ${id}`);
-  }
-  try {
-    return read(fd);
-  } finally {
-    native.closeFd(fd);
-  }
 }
 
 let bootEpochMs: number | undefined;

@@ -4,6 +4,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { type Btf, type BtfEnum, parseBtf } from '../btf/index.js';
+import { ToolError } from '../errors.js';
+import { ObjKind, native } from './native.js';
+import { withObjectFd } from './object-fd.js';
 
 /** Where the kernel publishes its BTF. */
 export const VMLINUX_BTF = '/sys/kernel/btf/vmlinux';
@@ -24,4 +27,19 @@ export function kernelEnum(name: string): Map<string, number> {
   const type = btf.findAllByName(name).find((t): t is BtfEnum => t.kind === 'enum' || t.kind === 'enum64');
   for (const { name: enumerator, value } of type?.values ?? []) out.set(enumerator, Number(value));
   return out;
+}
+
+const byId = new Map<number, Btf>();
+
+/** A BTF object the kernel holds (a program's or map's), parsed once per id. */
+export function btfById(id: number): Btf {
+  let btf = byId.get(id);
+  if (!btf) {
+    const info = withObjectFd(ObjKind.Btf, id, (fd) => native.btfInfo(fd));
+    if (!info) throw new ToolError('SYSTEM_ERROR', `BTF object ${id} is gone`, { btf_id: id });
+    // Module BTF is split over vmlinux; a program's own BTF stands alone.
+    btf = parseBtf(info.data, info.kernelBtf && info.name !== 'vmlinux' ? (kernelBtf() ?? undefined) : undefined);
+    byId.set(id, btf);
+  }
+  return btf;
 }

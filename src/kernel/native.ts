@@ -11,6 +11,9 @@ export type ObjectHandle = { readonly __brand: 'ObjectHandle' };
 /** An opaque handle to an attachment (a bpf_link, a link fd, or a netlink tc filter). */
 export type LinkHandle = { readonly __brand: 'LinkHandle' };
 
+/** An opaque handle to a ring or perf buffer reader. */
+export type ReaderHandle = { readonly __brand: 'ReaderHandle' };
+
 /** A program of an opened object, as libbpf sees it before or after load. */
 export interface NativeProgram {
   name: string;
@@ -152,6 +155,16 @@ export interface Native {
   linkDescribe(l: LinkHandle): { fd: number; tc?: { handle: number; priority: number } };
   linkDetach(l: LinkHandle): void;
   linkDestroy(l: LinkHandle): void;
+
+  readerOpen(
+    mapFd: number,
+    perf: boolean,
+    opts: { batchBytes?: number; maxPerWakeup?: number; perfPages?: number },
+    onBatch: (count: number, bytes: number, alone?: ArrayBuffer) => void,
+  ): { reader: ReaderHandle; batch: ArrayBuffer };
+  readerConsume(r: ReaderHandle): number;
+  readerStats(r: ReaderHandle): { records: bigint; lost: bigint; wakeups: bigint; closed: boolean };
+  readerClose(r: ReaderHandle): void;
 
   nextId(kind: ObjKind, after: number): number;
   fdById(kind: ObjKind, id: number): number;

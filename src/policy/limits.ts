@@ -14,6 +14,8 @@ export interface Limits {
   maxMapsPerSession: number;
   /** Attachments one session may hold at once. */
   maxLinksPerSession: number;
+  /** Event streams one session may run at once. */
+  maxReadersPerSession: number;
   /** Default and hard maximum of items per list in inspect_state. */
   listDefault: number;
   listMax: number;
@@ -28,6 +30,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxProgramsPerSession: 256,
   maxMapsPerSession: 256,
   maxLinksPerSession: 64,
+  maxReadersPerSession: 8,
   listDefault: 100,
   listMax: 1000,
   verifierLogBytes: 64 << 10,

@@ -1,9 +1,10 @@
 /**
  * Who pinned what, and when. bpffs keeps no such record, so the server keeps
  * one in /run (cleared at reboot, like the pins themselves). Entries whose
- * pin is gone or now names another object are ignored.
+ * pin is gone are dropped at the next write; one whose pin now names another
+ * object is ignored.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Where the record lives. */
@@ -31,19 +32,21 @@ export class PinRegistry {
 
   /** Records a pin just made. */
   add(path: string, record: PinRecord): void {
-    const all = read(this.file);
-    all[path] = record;
-    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-    writeFileSync(this.file + '.tmp', JSON.stringify(all, null, 1));
-    renameSync(this.file + '.tmp', this.file);
+    this.write({ ...read(this.file), [path]: record });
   }
 
   /** Forgets a pin that was removed. */
   remove(path: string): void {
     const all = read(this.file);
-    if (!(path in all)) return;
     delete all[path];
-    writeFileSync(this.file + '.tmp', JSON.stringify(all, null, 1));
+    this.write(all);
+  }
+
+  /** Writes the record atomically, keeping only pins that still exist. */
+  private write(all: Record<string, PinRecord>): void {
+    const live = Object.fromEntries(Object.entries(all).filter(([path]) => existsSync(path)));
+    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+    writeFileSync(this.file + '.tmp', JSON.stringify(live, null, 1));
     renameSync(this.file + '.tmp', this.file);
   }
 

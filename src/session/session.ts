@@ -67,6 +67,7 @@ export class Session {
   readonly id = randomUUID();
   private readonly objects = new Map<string, LoadedObject>();
   private readonly held = new Map<string, HeldLink>();
+  private readonly streams = new Set<() => void>();
   private nextObject = 1;
   private nextLink = 1;
   private closed = false;
@@ -140,6 +141,17 @@ export class Session {
     return true;
   }
 
+  /** Registers a running stream; `stop` ends it if the session closes. Returns the unregister function. */
+  trackStream(stop: () => void): () => void {
+    this.streams.add(stop);
+    return () => this.streams.delete(stop);
+  }
+
+  /** How many streams are running. */
+  get activeStreams(): number {
+    return this.streams.size;
+  }
+
   /** Notes that a pin was removed, so releasing its link later does not try again. */
   forgetPin(path: string): void {
     for (const held of this.held.values()) if (held.pinPath === path) delete held.pinPath;
@@ -174,6 +186,8 @@ export class Session {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const stop of this.streams) stop();
+    this.streams.clear();
     // Links first: a pinned link keeps its program alive on its own.
     for (const handle of [...this.held.keys()]) this.releaseLink(handle, false);
     for (const entry of this.objects.values()) {

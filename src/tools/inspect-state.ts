@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { invalid } from '../errors.js';
+import { globToRegExp } from '../glob.js';
 import { type LinkInfo, type MapInfo, type ProgramInfo, interfacesByIndex, linkInfo, listIds, mapInfo, programInfo } from '../kernel/inventory.js';
 import { ObjKind, TypeNameKind } from '../kernel/native.js';
 import { listPinned, type PinnedObject } from '../kernel/pins.js';
@@ -122,12 +123,6 @@ const output = z.strictObject({
   counts: z.record(z.string(), listMeta).describe('Per list: how many matched, how many returned'),
   truncated: z.boolean().describe('True when any list was cut at `limit`'),
 });
-
-/** A glob (* and ?) as an anchored regular expression. */
-function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
-}
 
 /** Reads every object of a kind; ones that vanish while reading are skipped. */
 function readAll<T>(kind: ObjKind, read: (id: number) => T | undefined): T[] {

@@ -12,7 +12,7 @@ test('--enable-tools offers exactly the tools it names; unknown names are refuse
   const some = await connect(['-t', 'stdio', '--enable-tools', 'detach_link,unload_program']);
   try {
     const names = (await some.client.listTools()).tools.map((t) => t.name);
-    assert.deepEqual(names, ['info', 'load_program', 'attach_program', 'inspect_state', 'detach_link', 'unload_program']);
+    assert.deepEqual(names, ['info', 'load_program', 'attach_program', 'inspect_state', 'stream_events', 'detach_link', 'unload_program']);
     const r = await some.client.callTool({ name: 'pin_object', arguments: {} }).catch((e: Error) => e);
     assert.ok(r instanceof Error && /Unknown tool/.test(r.message), 'a tool that is not enabled is not callable');
   } finally {

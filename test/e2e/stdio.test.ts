@@ -17,7 +17,7 @@ test('tools/list shows the default tools with input and output schemas, and no o
     const { tools } = await c.client.listTools();
     assert.deepEqual(
       tools.map((t) => t.name),
-      ['info', 'load_program', 'attach_program', 'inspect_state'],
+      ['info', 'load_program', 'attach_program', 'inspect_state', 'stream_events'],
     );
     for (const t of tools) {
       assert.equal(t.inputSchema.type, 'object');
@@ -126,7 +126,7 @@ test('inspect_state sees the whole host, filters, and bounds its lists', async (
     assert.ok(capped.counts.programs.total >= 3);
 
     const tools = (await a.call('inspect_state', { fields: ['tools'] })).structuredContent;
-    assert.deepEqual(tools.tools.map((t: { name: string }) => t.name), ['info', 'load_program', 'attach_program', 'inspect_state']);
+    assert.deepEqual(tools.tools.map((t: { name: string }) => t.name), ['info', 'load_program', 'attach_program', 'inspect_state', 'stream_events']);
     assert.equal(tools.tools[1].input_schema.additionalProperties, false);
   } finally {
     await a.close();

@@ -1,0 +1,166 @@
+/**
+ * Reading a ring buffer or perf buffer map as records arrive. The addon
+ * copies records into one shared buffer and calls back a batch at a time;
+ * a RecordBatch walks that buffer in place, so decoding reads the bytes
+ * where they lie. One reader per map, shared by every subscriber.
+ */
+import { ToolError } from '../errors.js';
+import { kernelError } from './errno.js';
+import { ObjKind, type ReaderHandle, native } from './native.js';
+
+const NO_CPU = 0xffffffff;
+
+/** The records of one wakeup, valid only during the callback that receives them. */
+export class RecordBatch {
+  constructor(
+    /** The bytes holding the records (shared, reused after the callback). */
+    readonly bytes: Uint8Array,
+    private readonly view: DataView,
+    /** Number of records. */
+    readonly count: number,
+    private readonly length: number,
+  ) {}
+
+  /** Calls `fn` for each record: its data starts at `offset` of `bytes`; cpu is null for ring buffers. */
+  forEach(fn: (offset: number, size: number, cpu: number | null) => void): void {
+    const view = this.view;
+    for (let off = 0; off < this.length; ) {
+      const size = view.getUint32(off, true);
+      const cpu = view.getUint32(off + 4, true);
+      fn(off + 8, size, cpu === NO_CPU ? null : cpu);
+      off += 8 + ((size + 7) & ~7);
+    }
+  }
+}
+
+/** What a reader has seen since it opened. */
+export interface ReaderStats {
+  records: number;
+  /** Records the kernel reports it dropped (perf buffers); null where it cannot tell (ring buffers). */
+  lost: number | null;
+  wakeups: number;
+}
+
+/** Ring or perf buffer. */
+export type BufferKind = 'ringbuf' | 'perfbuf';
+
+/** Tuning of a reader. */
+export interface ReaderOptions {
+  /** Bytes of the shared batch buffer (default 1 MiB). */
+  batchBytes?: number;
+  /** Most ring records taken per wakeup (default 65536). */
+  maxPerWakeup?: number;
+  /** Pages per CPU of a perf buffer (power of two, default 64). */
+  perfPages?: number;
+}
+
+/** A live reader of one map. */
+export class EventReader {
+  private handle: ReaderHandle | null;
+  private readonly subscribers = new Set<(batch: RecordBatch) => void>();
+
+  private constructor(
+    /** The map read. */
+    readonly mapId: number,
+    readonly kind: BufferKind,
+    private readonly fd: number,
+    opts: ReaderOptions,
+  ) {
+    let shared: { bytes: Uint8Array; view: DataView } | undefined;
+    const opened = native.readerOpen(fd, kind === 'perfbuf', opts, (count, length, alone) => {
+      const bytes = alone ? new Uint8Array(alone) : (shared?.bytes as Uint8Array);
+      const view = alone ? new DataView(alone) : (shared?.view as DataView);
+      const batch = new RecordBatch(bytes, view, count, length);
+      for (const fn of this.subscribers) {
+        try {
+          fn(batch);
+        } catch {
+          // A subscriber's failure must not stop the others or reach libuv.
+        }
+      }
+    });
+    shared = { bytes: new Uint8Array(opened.batch), view: new DataView(opened.batch) };
+    this.handle = opened.reader;
+  }
+
+  /** Opens a reader on the map with this kernel id (its own fd, closed with the reader). */
+  static open(mapId: number, kind: BufferKind, opts: ReaderOptions = {}): EventReader {
+    let fd: number;
+    try {
+      fd = native.fdById(ObjKind.Map, mapId);
+    } catch (e) {
+      throw kernelError(e, `opening map ${mapId}`, { map_id: mapId }, 'MAP_ACCESS_ERROR');
+    }
+    try {
+      return new EventReader(mapId, kind, fd, opts);
+    } catch (e) {
+      native.closeFd(fd);
+      throw kernelError(e, `reading map ${mapId} as a ${kind}`, { map_id: mapId }, 'MAP_ACCESS_ERROR');
+    }
+  }
+
+  private get h(): ReaderHandle {
+    if (!this.handle) throw new ToolError('SYSTEM_ERROR', `the reader of map ${this.mapId} is closed`);
+    return this.handle;
+  }
+
+  /** Adds a batch callback; returns the function that removes it. */
+  subscribe(fn: (batch: RecordBatch) => void): () => void {
+    this.subscribers.add(fn);
+    return () => this.subscribers.delete(fn);
+  }
+
+  /** How many callbacks are subscribed. */
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  /** Takes what the buffer holds now, synchronously; returns the number of records. */
+  consume(): number {
+    return native.readerConsume(this.h);
+  }
+
+  /** Counters since open. */
+  stats(): ReaderStats {
+    const s = native.readerStats(this.h);
+    return { records: Number(s.records), lost: this.kind === 'perfbuf' ? Number(s.lost) : null, wakeups: Number(s.wakeups) };
+  }
+
+  /** Stops reading and releases the buffers. Idempotent. */
+  close(): void {
+    if (!this.handle) return;
+    native.readerClose(this.handle);
+    native.closeFd(this.fd);
+    this.handle = null;
+    this.subscribers.clear();
+  }
+}
+
+const shared = new Map<number, { reader: EventReader; users: number }>();
+
+/**
+ * The reader of a map, shared: a second stream on the same map gets the same
+ * reader (records go to both), so the ring's consumer position has one owner.
+ * `release` closes it when the last user lets go.
+ */
+export function acquireReader(mapId: number, kind: BufferKind, opts: ReaderOptions = {}): { reader: EventReader; release: () => void } {
+  let entry = shared.get(mapId);
+  if (entry && entry.reader.kind !== kind) throw new ToolError('MAP_ACCESS_ERROR', `map ${mapId} is already being read as a ${entry.reader.kind}`);
+  if (!entry) {
+    entry = { reader: EventReader.open(mapId, kind, opts), users: 0 };
+    shared.set(mapId, entry);
+  }
+  const held = entry;
+  held.users++;
+  let released = false;
+  return {
+    reader: held.reader,
+    release: () => {
+      if (released) return;
+      released = true;
+      if (--held.users > 0) return;
+      shared.delete(mapId);
+      held.reader.close();
+    },
+  };
+}

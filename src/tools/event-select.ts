@@ -1,0 +1,87 @@
+/**
+ * What stream_events keeps of the records it reads: the filters (pid, comm,
+ * cpu) applied to decoded fields, and the aggregation that counts records
+ * per group instead of listing them. Pure functions of decoded values.
+ */
+import { globToRegExp } from '../glob.js';
+
+/** The filters a caller can give. */
+export interface EventFilters {
+  pid?: number | undefined;
+  comm?: string | undefined;
+  cpu?: number[] | undefined;
+}
+
+/** A decoded record, or undefined for raw records. */
+export type Decoded = Record<string, unknown> | undefined;
+
+/** A predicate over (decoded record, cpu); undefined when no filter is set. */
+export function compileFilter(f: EventFilters): ((data: Decoded, cpu: number | null) => boolean) | undefined {
+  const checks: ((data: Decoded, cpu: number | null) => boolean)[] = [];
+  if (f.pid !== undefined) {
+    const pid = f.pid;
+    checks.push((d) => d !== undefined && (d.pid === pid || d.tgid === pid));
+  }
+  if (f.comm !== undefined) {
+    const re = /[*?]/.test(f.comm) ? globToRegExp(f.comm) : undefined;
+    const comm = f.comm;
+    checks.push((d) => typeof d?.comm === 'string' && (re ? re.test(d.comm) : d.comm === comm));
+  }
+  if (f.cpu !== undefined) {
+    const cpus = new Set(f.cpu);
+    checks.push((_d, cpu) => cpu !== null && cpus.has(cpu));
+  }
+  if (checks.length === 0) return undefined;
+  return (d, cpu) => checks.every((c) => c(d, cpu));
+}
+
+/** The fields a filter reads from decoded records. */
+export function filterFields(f: EventFilters): string[] {
+  return [...(f.pid !== undefined ? ['pid or tgid'] : []), ...(f.comm !== undefined ? ['comm'] : [])];
+}
+
+/** One group of an aggregation. */
+export interface Group {
+  key: Record<string, unknown>;
+  count: number;
+  /** Milliseconds since the stream started. */
+  first_seen_ms: number;
+  last_seen_ms: number;
+}
+
+/** Counts records per value of the group-by fields (`cpu` is the perf buffer's cpu). */
+export class Aggregator {
+  private readonly groups = new Map<string, Group>();
+  /** Records that fell into no group because the group limit was reached. */
+  overflow = 0;
+
+  constructor(
+    private readonly groupBy: string[],
+    private readonly maxGroups: number,
+  ) {}
+
+  /** Adds one record seen at `atMs`. */
+  add(data: Decoded, cpu: number | null, atMs: number): void {
+    const values = this.groupBy.map((f) => (f === 'cpu' && !(data && 'cpu' in data) ? cpu : (data?.[f] ?? null)));
+    const id = JSON.stringify(values);
+    const g = this.groups.get(id);
+    if (g) {
+      g.count++;
+      g.last_seen_ms = atMs;
+    } else if (this.groups.size < this.maxGroups) {
+      this.groups.set(id, { key: Object.fromEntries(this.groupBy.map((f, i) => [f, values[i]])), count: 1, first_seen_ms: atMs, last_seen_ms: atMs });
+    } else {
+      this.overflow++;
+    }
+  }
+
+  /** Distinct groups seen. */
+  get size(): number {
+    return this.groups.size;
+  }
+
+  /** The `n` largest groups, largest first. */
+  top(n: number): Group[] {
+    return [...this.groups.values()].sort((a, b) => b.count - a.count || a.first_seen_ms - b.first_seen_ms).slice(0, n);
+  }
+}
