@@ -79,7 +79,7 @@ const output = z.strictObject({
     events_per_second: z.number(),
     groups: z.int().optional(),
   }),
-  truncated: z.boolean().describe('More matched than was returned'),
+  truncated: z.boolean().describe('More matched than was returned, or the stream ended at max_events with more possibly waiting'),
   stopped: z.enum(['duration', 'max_events', 'cancelled', 'session_closed']),
 });
 
@@ -162,11 +162,11 @@ export const streamEventsTool = defineTool({
     const started = performance.now();
     const { reader, release } = acquireReader(mapId, kind);
     const lostBefore = reader.stats().lost;
-    let stopped: z.infer<typeof output>['stopped'] = 'duration';
+    const end: { why: z.infer<typeof output>['stopped'] } = { why: 'duration' };
     let finish: () => void = () => {};
     const done = new Promise<void>((resolve) => (finish = resolve));
-    const stop = (why: typeof stopped) => {
-      stopped = why;
+    const stop = (why: typeof end.why) => {
+      end.why = why;
       finish();
     };
 
@@ -245,11 +245,11 @@ export const streamEventsTool = defineTool({
         events_per_second: Math.round((received / durationMs) * 1000 * 10) / 10,
         ...(groups ? { groups: groups.size } : {}),
       },
-      truncated: groups ? groups.size > (top?.length ?? 0) || groups.overflow > 0 : matched > returned,
-      stopped,
+      truncated: groups ? groups.size > (top?.length ?? 0) || groups.overflow > 0 : matched > returned || end.why === 'max_events',
+      stopped: end.why,
     };
     const summary =
-      `Read ${received} record(s) from ${kind} map ${mapId} in ${durationMs} ms (stopped: ${stopped}); ${matched} matched the filters, ` +
+      `Read ${received} record(s) from ${kind} map ${mapId} in ${durationMs} ms (stopped: ${end.why}); ${matched} matched the filters, ` +
       (groups ? `in ${groups.size} group(s), largest ${top?.length ?? 0} returned.` : `${returned} returned.`) +
       (data.stats.lost ? ` The kernel lost ${data.stats.lost} record(s) (buffer full).` : '') +
       (decoder ? ` Decoded as ${data.decoded_type}.` : ' Not decoded: see decode_note.');

@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { type Connected, connect } from '../helpers/client.js';
+import { fixture } from '../helpers/fixtures.js';
+import { mapValue, runWorkload } from '../helpers/kernel.js';
+
+const GETPID = { tracepoint: { category: 'syscalls', name: 'sys_enter_getpid' } };
+const U64_TOP = 2n ** 64n - 16n;
+let c: Connected;
+
+/** The online CPUs, from sysfs ("0-1" or "0"). */
+function onlineCpus(): number[] {
+  const online = readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
+  return online.includes('-') ? Array.from({ length: Number(online.split('-')[1]) + 1 }, (_, i) => i) : [Number(online)];
+}
+
+before(async () => {
+  c = await connect();
+});
+after(async () => {
+  await c.close();
+});
+
+/** Loads one program of the events fixture and attaches it to getpid. */
+async function attached(program: string): Promise<{ objectId: string; maps: Record<string, number> }> {
+  const loaded = (await c.call('load_program', { source: { type: 'file', path: fixture('events') }, programs: [program] })).structuredContent;
+  assert.equal(loaded.success, true, JSON.stringify(loaded.error));
+  const a = (await c.call('attach_program', { program_id: loaded.program_id, attachment: GETPID })).structuredContent;
+  assert.equal(a.success, true, JSON.stringify(a.error));
+  return { objectId: loaded.object_id, maps: Object.fromEntries(loaded.maps.map((m: { name: string; id: number }) => [m.name, m.id])) };
+}
+
+/** Starts a stream, runs the workload once the stream is reading, and returns both. */
+async function streamWhile(args: Record<string, unknown>, workload: string[]): Promise<{ s: Record<string, any>; pid: number; text: string }> {
+  const pending = c.call('stream_events', args);
+  await new Promise((r) => setTimeout(r, 250));
+  const pid = runWorkload(workload);
+  const r = await pending;
+  assert.equal(r.structuredContent.success, true, JSON.stringify(r.structuredContent.error));
+  return { s: r.structuredContent, pid, text: (r.content[0] as { text: string }).text };
+}
+
+/** Checks one decoded event field by field against what emit_* wrote for the workload's n-th getpid. */
+function checkEvent(data: Record<string, unknown>, pid: number, seq: number, kind: string): void {
+  assert.equal(data.pid, pid);
+  assert.equal(data.tgid, pid);
+  assert.equal(data.comm, 'workload');
+  assert.equal(data.seq, seq);
+  assert.equal(data.neg_seq, -seq);
+  assert.equal(data.kind, kind);
+  assert.equal(data.low_bit, seq & 1);
+  assert.equal(data.three_bits, seq & 7);
+  assert.equal(data.big, (U64_TOP + BigInt(seq & 15)).toString(), 'a u64 above 2^53 comes back exact, as a decimal string');
+  assert.equal(typeof data.ts_ns, 'number');
+}
+
+test('ring buffer: every field of every record decodes to what the program wrote, with the schema', async () => {
+  const { objectId } = await attached('emit_ring');
+  const { s, pid, text } = await streamWhile({ source: { object_id: objectId, map: 'ring_events' }, duration_ms: 5000, max_events: 40, filters: { comm: 'workload' } }, ['getpid', '40']);
+  assert.equal(s.buffer, 'ringbuf');
+  assert.equal(s.decoded_type, 'struct event');
+  assert.equal(s.events.length, 40);
+  assert.equal(s.stopped, 'max_events');
+  s.events.forEach((e: { data: Record<string, unknown>; cpu?: number }, i: number) => {
+    assert.equal(e.cpu, undefined);
+    checkEvent(e.data, pid, i + 1, 'EVENT_RING');
+  });
+  const ts = s.events.map((e: { data: { ts_ns: number } }) => e.data.ts_ns);
+  assert.deepEqual(ts, [...ts].sort((a, b) => a - b), 'records arrive in order');
+  assert.equal(s.schema.type, 'object');
+  assert.deepEqual(Object.keys(s.schema.properties).sort(), Object.keys(s.events[0].data).sort());
+  assert.ok(JSON.stringify(s.schema.properties.big.type).includes('string'));
+  assert.deepEqual(s.schema.properties.kind.anyOf[0].enum, ['EVENT_RING', 'EVENT_PERF'], 'enums by name (a number when unnamed)');
+  assert.doesNotMatch(text, /workload/, 'traced strings stay out of the summary');
+});
+
+test('perf buffer: records carry their CPU; pid and cpu filters and max_events hold exactly', async () => {
+  const { maps } = await attached('emit_perf');
+  const cpus = onlineCpus();
+  const pending = c.call('stream_events', { source: { map_id: maps.perf_events, type: 'perfbuf' }, duration_ms: 4000, max_events: 1000, filters: { cpu: cpus } });
+  await new Promise((r) => setTimeout(r, 250));
+  const pid = runWorkload(['getpid', '30']);
+  const filteredPending = c.call('stream_events', { source: { map_id: maps.perf_events }, duration_ms: 4000, max_events: 25, filters: { pid } });
+  await new Promise((r) => setTimeout(r, 250));
+  const pid2 = runWorkload(['getpid', '30']);
+  const all = (await pending).structuredContent;
+  const mine = all.events.filter((e: { data: { pid: number } }) => e.data.pid === pid);
+  assert.equal(mine.length, 30);
+  mine.forEach((e: { data: Record<string, unknown>; cpu: number }, i: number) => {
+    assert.ok(cpus.includes(e.cpu));
+    checkEvent(e.data, pid, i + 1, 'EVENT_PERF');
+  });
+  assert.equal(all.stats.lost, 0);
+  const filtered = (await filteredPending).structuredContent;
+  assert.equal(filtered.success, true, JSON.stringify(filtered.error));
+  // The second stream shared the map's reader with the first; it saw only pid2's records, 25 of 30.
+  assert.equal(filtered.events.length, 0, `the pid filter names the first workload (${pid}), which had finished`);
+  assert.equal(filtered.stopped, 'duration');
+  assert.ok(filtered.stats.events_dropped >= 30, `pid ${pid2}'s 30 records were filtered out`);
+});
+
+test('aggregate counts records per group; comm globs match', async () => {
+  const { objectId } = await attached('emit_ring');
+  const { s, pid } = await streamWhile(
+    { source: { object_id: objectId, map: 'ring_events' }, duration_ms: 1500, filters: { comm: 'work*' }, aggregate: { group_by: ['comm', 'tgid'], top: 5 } },
+    ['getpid', '123'],
+  );
+  assert.equal(s.events, undefined);
+  const mine = s.groups.find((g: { key: { tgid: number } }) => g.key.tgid === pid);
+  assert.deepEqual(mine.key, { comm: 'workload', tgid: pid });
+  assert.equal(mine.count, 123);
+  assert.ok(mine.first_seen_ms <= mine.last_seen_ms);
+  assert.equal(s.stats.events_matched, s.groups.reduce((n: number, g: { count: number }) => n + g.count, 0));
+});
+
+test('a burst bigger than the buffer: perf reports kernel-side losses, ring stays responsive; neither stalls', async () => {
+  const perf = await attached('burst_perf');
+  const started = Date.now();
+  const pending = c.call('stream_events', { source: { object_id: perf.objectId, map: 'perf_events' }, duration_ms: 5000, filters: { comm: 'workload' }, aggregate: { group_by: ['tgid'] } });
+  await new Promise((r) => setTimeout(r, 250));
+  runWorkload(['getpid', '5000']);
+  // Each CPU's perf ring reports its losses in a record written at its next output there: give every CPU one.
+  await new Promise((r) => setTimeout(r, 300));
+  for (const cpu of onlineCpus()) runWorkload(['getpid', '10'], ['taskset', '-c', String(cpu)]);
+  const p = (await pending).structuredContent;
+  const emitted = (5000 + 10 * onlineCpus().length) * 64;
+  assert.ok(p.stats.lost > 0, `a ${emitted}-record burst into 256 KiB per CPU must lose some: ${JSON.stringify(p.stats)}`);
+  assert.ok(p.stats.events_matched < emitted && p.stats.events_matched + p.stats.lost >= emitted, `every record is received or counted lost: ${JSON.stringify(p.stats)}`);
+  assert.ok(Date.now() - started < 9000, 'the stream ended on time');
+
+  const ring = await attached('burst_ring');
+  const before = Date.now();
+  const { s: r, pid: ringPid } = await streamWhile({ source: { object_id: ring.objectId, map: 'ring_events' }, duration_ms: 3000, filters: { comm: 'workload' }, aggregate: { group_by: ['tgid'] } }, ['getpid', '5000']);
+  assert.equal(r.stats.lost, null, 'ring buffers cannot report kernel-side drops');
+  const written = mapValue(ring.maps.seqs as number, ringPid) as number;
+  assert.ok(written < 5000 * 64, `the burst overflowed the ring (${written} of ${5000 * 64} reserved)`);
+  assert.equal(r.groups.find((g: { key: { tgid: number } }) => g.key.tgid === ringPid)?.count, written, 'every record the ring accepted was delivered');
+  assert.ok(Date.now() - before < 7000);
+  const raw = (await streamWhile({ source: { object_id: ring.objectId, map: 'ring_events' }, duration_ms: 2000, max_events: 1, format: 'base64' }, ['getpid', '1'])).s;
+  assert.equal(Buffer.from(raw.events[0].base64, 'base64').readUInt32LE(0) > 0, true, 'base64 carries the raw record');
+});
+
+test('progress notifications arrive about once a second; cancelled streams free their slot', async () => {
+  const { objectId } = await attached('emit_ring');
+  const seen: number[] = [];
+  const r = await c.client.callTool(
+    { name: 'stream_events', arguments: { source: { object_id: objectId, map: 'ring_events' }, duration_ms: 2600 } },
+    undefined,
+    { onprogress: (p) => seen.push(p.progress), timeout: 20000 },
+  );
+  assert.equal((r.structuredContent as { stopped: string }).stopped, 'duration');
+  assert.ok(seen.length >= 2 && seen.length <= 3, `progress ${JSON.stringify(seen)}`);
+  assert.ok(seen.every((p, i) => i === 0 || p > (seen[i - 1] as number)));
+  // Nine cancelled 60 s streams in a row: a stream that ignored cancellation would hold one of the 8 slots.
+  for (let i = 0; i < 9; i++) {
+    const abort = new AbortController();
+    const call = c.client.callTool({ name: 'stream_events', arguments: { source: { object_id: objectId, map: 'ring_events' }, duration_ms: 60000 } }, undefined, { signal: abort.signal });
+    await new Promise((res) => setTimeout(res, 100));
+    abort.abort();
+    await assert.rejects(call);
+  }
+  await new Promise((res) => setTimeout(res, 100));
+  const last = (await c.call('stream_events', { source: { object_id: objectId, map: 'ring_events' }, duration_ms: 100 })).structuredContent;
+  assert.equal(last.success, true, JSON.stringify(last.error));
+});
+
+test('bad sources and options get typed errors', async () => {
+  const { objectId, maps } = await attached('emit_ring');
+  const cases: [Record<string, unknown>, string, RegExp][] = [
+    [{ source: { map_id: maps.seqs } }, 'MAP_ACCESS_ERROR', /hash, not a ring or perf buffer/],
+    [{ source: { map_id: 2147483000 } }, 'MAP_ACCESS_ERROR', /no map/],
+    [{ source: { object_id: objectId, map: 'nope' } }, 'VALIDATION_ERROR', /no map nope/],
+    [{ source: { object_id: 'obj-999', map: 'ring_events' } }, 'VALIDATION_ERROR', /no object/],
+    [{ source: { map_id: maps.ring_events, type: 'perfbuf' } }, 'VALIDATION_ERROR', /is a ringbuf/],
+    [{ source: { map_id: maps.ring_events }, filters: { cpu: [0] } }, 'VALIDATION_ERROR', /ring buffers do not record the CPU/],
+    [{ source: { map_id: maps.ring_events }, decode: { type_name: 'struct nope' } }, 'VALIDATION_ERROR', /no type struct nope/],
+    [{ source: { map_id: maps.ring_events }, duration_ms: 300001 }, 'VALIDATION_ERROR', /duration_ms/],
+    [{ source: { map_id: maps.ring_events }, max_events: 0 }, 'VALIDATION_ERROR', /max_events/],
+    [{ source: { map_id: maps.ring_events }, aggregate: { group_by: [] } }, 'VALIDATION_ERROR', /group_by/],
+  ];
+  for (const [args, type, pattern] of cases) {
+    const s = (await c.call('stream_events', args)).structuredContent;
+    assert.equal(s.error?.type, type, JSON.stringify(args));
+    assert.match(s.error.message, pattern);
+  }
+});
