@@ -41,6 +41,20 @@ async function main(): Promise<void> {
   const execId = exec.structuredContent?.program_id as number;
   say(`  bpftool prog show sees program ${execId}: ${bpftoolHas(execId)}`);
 
+  step('attach_program: run it on every exec (auto: as its section says)');
+  const attached = await call('attach_program', { program_id: execId, attachment: { auto: {} } });
+  say('  ' + summary(attached));
+  say(`    attachment_point ${attached.structuredContent?.attachment_point}, kernel link id ${attached.structuredContent?.link_id}`);
+
+  step('stream_events: exec a few commands and read the ring buffer, decoded from BTF');
+  const streaming = call('stream_events', { source: { object_id: exec.structuredContent?.object_id, map: 'events' }, duration_ms: 2000, max_events: 5 });
+  await new Promise((r) => setTimeout(r, 300));
+  execFileSync('sh', ['-c', '/bin/true; /bin/echo hi >/dev/null; /bin/ls / >/dev/null; /bin/uname -r >/dev/null']);
+  const events = await streaming;
+  say('  ' + summary(events));
+  say(`    decoded as ${events.structuredContent?.decoded_type}; fields: ${Object.keys(events.structuredContent?.schema?.properties ?? {}).join(', ')}`);
+  for (const e of events.structuredContent?.events ?? []) say(`    ${JSON.stringify(e.data)}`);
+
   step('load_program: a program the verifier rejects');
   const rejected = await call('load_program', { source: { type: 'file', path: join(BPF_OBJECT_DIR, 'fixtures', 'rejected.bpf.o') } });
   const err = rejected.structuredContent?.error;
@@ -55,9 +69,10 @@ async function main(): Promise<void> {
   say(`  ${denied.structuredContent?.error.type}: ${denied.structuredContent?.error.message}`);
 
   step('inspect_state: what this session owns, from the kernel');
-  const owned = await call('inspect_state', { fields: ['programs', 'maps', 'system'], filters: { owned_only: true } });
+  const owned = await call('inspect_state', { fields: ['programs', 'maps', 'links', 'system'], filters: { owned_only: true } });
   say('  ' + summary(owned));
   for (const p of owned.structuredContent?.programs ?? []) say(`    program ${p.id} ${p.name} ${p.type} tag ${p.tag} loaded ${p.loaded_at} maps [${p.map_ids.join(', ')}]`);
+  for (const l of owned.structuredContent?.links ?? []) say(`    link ${l.id} ${l.type} → ${l.target} (program ${l.program_id})`);
   const sys = owned.structuredContent?.system;
   say(`  host: ${sys.total_programs} programs, ${sys.total_maps} maps, ${sys.total_links} links in the kernel`);
 

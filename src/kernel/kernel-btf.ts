@@ -3,7 +3,7 @@
  * use: the source of truth for enum values such as helper ids and type numbers.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { type Btf, type BtfEnum, parseBtf } from '../btf/index.js';
+import { type Btf, parseBtf } from '../btf/index.js';
 import { ToolError } from '../errors.js';
 import { ObjKind, native } from './native.js';
 import { withObjectFd } from './object-fd.js';
@@ -24,7 +24,7 @@ export function kernelEnum(name: string): Map<string, number> {
   const btf = kernelBtf();
   const out = new Map<string, number>();
   if (!btf) return out;
-  const type = btf.findAllByName(name).find((t): t is BtfEnum => t.kind === 'enum' || t.kind === 'enum64');
+  const type = btf.findByName(name, 'enum') ?? btf.findByName(name, 'enum64');
   for (const { name: enumerator, value } of type?.values ?? []) out.set(enumerator, Number(value));
   return out;
 }
