@@ -95,7 +95,8 @@ function attachError(e: unknown, point: string, extra: Record<string, unknown> =
   if (e instanceof ToolError) return e;
   const errno = isNativeError(e) ? e.errno : 0;
   const type = errno === 95 || errno === 524 ? 'UNSUPPORTED_BPF_FEATURE' : errno === 1 || errno === 13 ? 'PERMISSION_DENIED' : 'ATTACHMENT_FAILED';
-  return kernelError(e, `attaching to ${point} failed`, { attachment_point: point, ...extra }, type);
+  const hint = errno === 17 ? { hint: 'this program is already attached there; a program attaches once per hook' } : {};
+  return kernelError(e, `attaching to ${point} failed`, { attachment_point: point, ...hint, ...extra }, type);
 }
 
 function tryAttach(point: string, attach: () => BpfLink[], extra: Record<string, unknown> = {}): BpfLink[] {

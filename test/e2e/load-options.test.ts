@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { test } from 'node:test';
+import { bpftoolPrograms } from '../helpers/bpftool.js';
+import { connect } from '../helpers/client.js';
+import { catalogObject, fixture } from '../helpers/fixtures.js';
+
+test('btf_path supplies the kernel BTF for CO-RE relocations; a missing one is refused', async () => {
+  const c = await connect();
+  try {
+    const ok = (await c.call('load_program', { source: { type: 'file', path: catalogObject('exec_events') }, btf_path: '/sys/kernel/btf/vmlinux' })).structuredContent;
+    assert.equal(ok.success, true, JSON.stringify(ok.error));
+    assert.equal(ok.programs[0].name, 'handle_exec');
+    const bad = (await c.call('load_program', { source: { type: 'file', path: catalogObject('exec_events') }, btf_path: '/nonexistent/vmlinux' })).structuredContent;
+    assert.equal(bad.error.type, 'VALIDATION_ERROR');
+    assert.equal(bad.error.context.field, 'btf_path');
+  } finally {
+    await c.close();
+  }
+});
+
+test('section selects programs and program_type overrides the type the kernel loads', async () => {
+  const c = await connect();
+  try {
+    const xdp = (await c.call('load_program', { source: { type: 'file', path: fixture('multi') }, section: 'xdp' })).structuredContent;
+    assert.deepEqual(
+      xdp.programs.map((p: { name: string; loaded: boolean }) => [p.name, p.loaded]),
+      [
+        ['count_getpid', false],
+        ['count_syscalls', false],
+        ['xdp_count', true],
+      ],
+    );
+    assert.equal(xdp.program_id, xdp.programs[2].id);
+    // A socket filter may run an XDP program's code as long as it verifies: load it as socket_filter.
+    const retyped = (await c.call('load_program', { source: { type: 'file', path: fixture('counters') }, programs: ['tc_count'], program_type: 'SOCKET_FILTER' })).structuredContent;
+    assert.equal(retyped.success, true, JSON.stringify(retyped.error));
+    const seen = bpftoolPrograms().find((p) => p.id === retyped.program_id);
+    assert.equal(seen?.type, 'socket_filter');
+  } finally {
+    await c.close();
+  }
+});
+
+test('a program attaches once per hook; the 65th attachment of a session is RESOURCE_LIMIT_EXCEEDED', async () => {
+  const c = await connect();
+  try {
+    const loaded = (await c.call('load_program', { source: { type: 'file', path: fixture('counters') }, programs: ['tp_getpid'] })).structuredContent;
+    const attach = (name: string) => c.call('attach_program', { program_id: loaded.program_id, attachment: { tracepoint: { category: 'syscalls', name } } });
+    const names = readdirSync('/sys/kernel/tracing/events/syscalls').filter((n) => n.startsWith('sys_enter_')).slice(0, 65);
+    for (const name of names.slice(0, 64)) assert.equal((await attach(name)).structuredContent.success, true, name);
+    const twice = (await attach(names[0] as string)).structuredContent;
+    assert.equal(twice.error.type, 'RESOURCE_LIMIT_EXCEEDED', 'the quota is checked before the kernel is asked');
+    assert.deepEqual(twice.error.context, { current_usage: { links: 64 }, limit: 64 });
+    await c.close();
+
+    const d = await connect();
+    const again = (await d.call('load_program', { source: { type: 'file', path: fixture('counters') }, programs: ['tp_getpid'] })).structuredContent;
+    const tp = { tracepoint: { category: 'syscalls', name: 'sys_enter_getpid' } };
+    assert.equal((await d.call('attach_program', { program_id: again.program_id, attachment: tp })).structuredContent.success, true);
+    const dup = (await d.call('attach_program', { program_id: again.program_id, attachment: tp })).structuredContent;
+    assert.equal(dup.error.type, 'ATTACHMENT_FAILED');
+    assert.match(dup.error.context.hint, /already attached/);
+    await d.close();
+  } finally {
+    await c.close();
+  }
+});
