@@ -9,7 +9,9 @@ static napi_value init(napi_env env, napi_value exports)
 	init_info(env, exports);
 	init_host(env, exports);
 	init_attach(env, exports);
+	init_map(env, exports);
 	init_reader(env, exports);
+	init_prog(env, exports);
 	return exports;
 }
 

@@ -76,4 +76,6 @@ napi_value init_object(napi_env env, napi_value exports);
 napi_value init_info(napi_env env, napi_value exports);
 napi_value init_host(napi_env env, napi_value exports);
 napi_value init_attach(napi_env env, napi_value exports);
+napi_value init_map(napi_env env, napi_value exports);
 napi_value init_reader(napi_env env, napi_value exports);
+napi_value init_prog(napi_env env, napi_value exports);

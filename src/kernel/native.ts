@@ -166,12 +166,25 @@ export interface Native {
   readerStats(r: ReaderHandle): { records: bigint; lost: bigint; wakeups: bigint; closed: boolean };
   readerClose(r: ReaderHandle): void;
 
+  /**
+   * Runs a loaded program once in the kernel (BPF_PROG_TEST_RUN), `repeat` times for types that
+   * allow it (0 for syscall programs). A syscall program reads `ctx`, and the kernel writes the
+   * context back into it after the run.
+   */
+  progTestRun(progFd: number, repeat: number, ctx?: Uint8Array | null): { retval: number; durationNs: bigint };
+
   nextId(kind: ObjKind, after: number): number;
   fdById(kind: ObjKind, id: number): number;
   progInfo(fd: number): NativeProgInfo;
   mapInfo(fd: number): NativeMapInfo;
   linkInfo(fd: number): NativeLinkInfo;
   btfInfo(fd: number): NativeBtfInfo;
+  /**
+   * Up to `limit` entries of a map: keys back to back (keySize each), values back to back
+   * (valueSize each, or round_up(valueSize, 8) per possible CPU when `perCpu`); `more` when
+   * entries remain. Entries deleted during the walk are skipped.
+   */
+  mapDump(fd: number, keySize: number, valueSize: number, perCpu: boolean, limit: number): { keys: Uint8Array; values: Uint8Array; count: number; more: boolean };
   objGet(path: string): number;
   objPin(fd: number, path: string): void;
   closeFd(fd: number): void;

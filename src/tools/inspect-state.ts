@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { invalid } from '../errors.js';
 import { globToRegExp } from '../glob.js';
 import { type LinkInfo, type MapInfo, type ProgramInfo, interfacesByIndex, linkInfo, listIds, mapInfo, programInfo } from '../kernel/inventory.js';
+import { type MapContents, readMapContents } from '../kernel/map-contents.js';
 import { ObjKind, TypeNameKind } from '../kernel/native.js';
 import { listPinned, type PinnedObject } from '../kernel/pins.js';
 import { typeName, typeValue } from '../kernel/types.js';
@@ -33,6 +34,14 @@ const input = z.strictObject({
     })
     .default({ owned_only: false, pinned_only: false }),
   limit: z.int().min(1).max(1000).default(100).describe('Most items per list (default 100, max 1000)'),
+  maps: z
+    .strictObject({
+      id: z.int().positive().describe('Kernel id of the map (from the maps list or load_program)'),
+      entries: z.boolean().default(true).describe('Return the entries (false: only the key and value types, and whether it has entries)'),
+      limit: z.int().min(1).max(10_000).default(100).describe('Most entries returned (default 100, max 10000)'),
+    })
+    .optional()
+    .describe("Read one map's contents into `map_entries`, keys and values decoded from the map's BTF"),
 });
 
 const program = z.strictObject({
@@ -89,6 +98,46 @@ const pin = z.strictObject({
   this_session: z.boolean(),
 });
 
+const exactNumber = z.union([z.number(), z.string()]).describe('A number; a decimal string past 2^53');
+
+const histogram = z
+  .strictObject({
+    buckets: z
+      .array(z.strictObject({ low: exactNumber, high: exactNumber, count: z.number() }))
+      .describe('Slot i counts values from low to high (inclusive): 0-1, 2-3, 4-7, ...; trailing empty slots left out'),
+    total: z.number(),
+    drawing: z.string().describe('The histogram drawn as libbpf-tools print it: rows "low -> high : count |****|"'),
+  })
+  .describe('The value read as a libbpf-tools log2 histogram (an array of slot counts, or a struct with one named `slots`)');
+
+const decoded = z.unknown().describe('Decoded from BTF: a number, a string (text, or a decimal past 2^53), an object or an array; hex without BTF');
+
+const mapEntry = z.union([
+  z.strictObject({ key: decoded, value: decoded, histogram: histogram.optional() }),
+  z.strictObject({ key: decoded, values: z.array(decoded).describe('One value per possible CPU, CPU 0 first') }),
+]);
+
+const mapEntries = z
+  .strictObject({
+    map_id: z.int(),
+    name: z.string(),
+    type: z.string(),
+    key_type: z.string().nullable().describe("C type of the keys from the map's BTF; null without usable BTF (keys are then hex strings of the raw bytes)"),
+    value_type: z
+      .string()
+      .nullable()
+      .describe("C type of the values from the map's BTF, or \"program id\" / \"map id\" for program arrays and maps of maps; null without usable BTF (values are then hex strings)"),
+    per_cpu: z.boolean().describe('Each entry has `values`, one per possible CPU, instead of `value`'),
+    entries: z.array(mapEntry).describe('Each entry: its key and `value`, or `values` (one per CPU) in a per-CPU map'),
+    count: z.int().describe('Entries returned'),
+    truncated: z.boolean().describe('More entries exist than were returned: raise maps.limit'),
+    cut_arrays: z
+      .array(z.strictObject({ path: z.string(), kept: z.int(), total: z.int() }))
+      .optional()
+      .describe('Arrays inside keys or values decoded only in part (their first `kept` elements)'),
+  })
+  .describe("One map's entries, from `maps`");
+
 const listMeta = z.strictObject({ total: z.int().describe('Matching the filters'), returned: z.int(), truncated: z.boolean() });
 
 const output = z.strictObject({
@@ -120,6 +169,7 @@ const output = z.strictObject({
       }),
     )
     .optional(),
+  map_entries: mapEntries.optional(),
   counts: z.record(z.string(), listMeta).describe('Per list: how many matched, how many returned'),
   truncated: z.boolean().describe('True when any list was cut at `limit`'),
 });
@@ -129,6 +179,38 @@ function readAll<T>(kind: ObjKind, read: (id: number) => T | undefined): T[] {
   return listIds(kind)
     .map(read)
     .filter((x): x is T => x !== undefined);
+}
+
+/** The map_entries result member of a map's contents. */
+function mapEntriesOf(m: MapContents): z.input<typeof mapEntries> {
+  return {
+    map_id: m.id,
+    name: m.name,
+    type: m.type,
+    key_type: m.keyType,
+    value_type: m.valueType,
+    per_cpu: m.perCpu,
+    entries: m.entries,
+    count: m.entries.length,
+    truncated: m.truncated,
+    ...(m.cutArrays.length ? { cut_arrays: m.cutArrays } : {}),
+  };
+}
+
+/** Histograms drawn in full in a summary; the others are in the structured result only. */
+const SUMMARY_HISTOGRAMS = 4;
+
+/** The summary lines of map_entries: counts and drawn histograms, numbers only. */
+function mapEntriesSummary(m: MapContents, read: boolean): string {
+  const what = read ? `${m.entries.length} entr${m.entries.length === 1 ? 'y' : 'ies'}` : 'types only';
+  const more = m.truncated ? `; it holds more${read ? ': raise maps.limit' : ''}` : read ? '' : '; it is empty';
+  const lines = [`Map ${m.id} (${m.type}): ${what}${m.keyType === null && m.valueType === null ? ' as hex (no BTF)' : ''}${more}.`];
+  const drawn = m.entries.flatMap((e, i) => ('histogram' in e && e.histogram ? [{ i, h: e.histogram }] : []));
+  for (const { i, h } of drawn.slice(0, SUMMARY_HISTOGRAMS)) {
+    lines.push(h.total === 0 ? `Histogram of entry ${i + 1}: empty.` : `Histogram of entry ${i + 1} (total ${h.total}):\n${h.drawing}`);
+  }
+  if (drawn.length > SUMMARY_HISTOGRAMS) lines.push(`${drawn.length - SUMMARY_HISTOGRAMS} more histogram(s) in map_entries.`);
+  return lines.join('\n');
 }
 
 function bounded<T>(items: T[], limit: number): { items: T[]; meta: z.infer<typeof listMeta> } {
@@ -146,7 +228,13 @@ export const inspectStateTool = defineTool({
     'marked `owned` when this session created it. Also: objects pinned under the server\'s pin prefix (`pins`), ' +
     'kernel facts (`system`), and this server\'s tools with their schemas (`tools`). Filter by program type, name ' +
     'glob, program id (that program, its maps and links), map id, owned_only or pinned_only. Each list returns at ' +
-    'most `limit` items (default 100, max 1000) and `counts` says how many matched. Read-only.',
+    'most `limit` items (default 100, max 1000) and `counts` says how many matched. ' +
+    'Map contents: `maps: {id}` returns that map\'s entries in `map_entries` (any map on the host, up to ' +
+    '`maps.limit`, default 100, max 10000; `truncated` says more exist), keys and values decoded into named JSON ' +
+    'fields from the map\'s BTF (hex without BTF), per-CPU maps with one value per CPU, and libbpf-tools log2 ' +
+    'histograms (an array of slot counts) as buckets plus a drawing, also shown in the text. Ring and perf buffers ' +
+    'have no entries: read them with stream_events. For the entries alone, pass fields ["maps"] and filters.map_id ' +
+    'with the same id. Read-only.',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input,
   output,
@@ -290,6 +378,11 @@ export const inspectStateTool = defineTool({
         supported_program_types: facts.program_types.supported,
       };
     }
+    let entries: MapContents | undefined;
+    if (input.maps) {
+      entries = readMapContents(input.maps.id, input.maps.entries ? input.maps.limit : 0);
+      data.map_entries = mapEntriesOf(entries);
+    }
     if (want.has('tools')) {
       data.tools = ctx.tools().map((t) => ({
         name: t.name,
@@ -304,7 +397,8 @@ export const inspectStateTool = defineTool({
     const owned = ctx.session.loadedObjects();
     const summary =
       `${parts.join(', ') || 'No lists requested'}${data.truncated ? '; raise `limit` or filter to see the rest' : ''}. ` +
-      `This session owns ${owned.length} loaded object(s).`;
+      `This session owns ${owned.length} loaded object(s).` +
+      (entries && input.maps ? `\n${mapEntriesSummary(entries, input.maps.entries)}` : '');
     return { data, summary };
   },
 });

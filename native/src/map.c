@@ -1,0 +1,132 @@
+/* Map contents: walk any map by fd with bpf_map_get_next_key and read each
+ * entry with bpf_map_lookup_elem, returning the raw keys and values. How
+ * the bytes are decoded, and which maps may be read, is decided above. */
+#include "common.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A byte buffer of fixed-size records that grows by doubling. */
+struct records {
+	char *data;
+	size_t size;     /* bytes per record */
+	size_t capacity; /* records */
+};
+
+static int records_reserve(struct records *r, size_t want)
+{
+	size_t cap = r->capacity ? r->capacity : 16, bytes;
+	char *grown;
+
+	if (want <= r->capacity)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	if (__builtin_mul_overflow(cap, r->size, &bytes))
+		return ENOMEM;
+	grown = realloc(r->data, bytes ? bytes : 1);
+	if (!grown)
+		return ENOMEM;
+	r->data = grown;
+	r->capacity = cap;
+	return 0;
+}
+
+/* mapDump(fd, keySize, valueSize, perCpu, limit) -> {keys, values, count, more}.
+ * `keys` holds `count` keys of keySize bytes back to back; `values` holds
+ * their values, each valueSize bytes, or for per-CPU maps
+ * round_up(valueSize, 8) bytes per possible CPU. `more` is true when the map
+ * holds entries past the first `limit`. Entries deleted during the walk are
+ * skipped; after `limit` such misses the walk stops with `more` set, so a map
+ * that churns cannot keep it going forever. */
+static napi_value map_dump(napi_env env, napi_callback_info info)
+{
+	napi_value argv[5], r;
+	struct records keys = { 0 }, values = { 0 };
+	uint32_t key_size, value_size, limit, count = 0, missed = 0;
+	char *prev = NULL, *next = NULL, *swap;
+	bool per_cpu, have_prev = false, more = false;
+	const char *op = "mapDump";
+	int32_t fd;
+	int err = 0, cpus;
+
+	if (!get_args(env, info, 5, argv) || !arg_i32(env, argv[0], &fd, "fd") ||
+	    !arg_u32(env, argv[1], &key_size, "keySize") || !arg_u32(env, argv[2], &value_size, "valueSize") ||
+	    !arg_bool(env, argv[3], &per_cpu, "perCpu") || !arg_u32(env, argv[4], &limit, "limit"))
+		return NULL;
+	if (key_size == 0)
+		return throw_type_error(env, "keySize must be positive: maps without keys cannot be walked");
+	keys.size = key_size;
+	values.size = value_size;
+	if (per_cpu) {
+		cpus = libbpf_num_possible_cpus();
+		if (cpus < 0)
+			return throw_errno(env, -cpus, "libbpf_num_possible_cpus");
+		values.size = (((size_t)value_size + 7) & ~(size_t)7) * (size_t)cpus;
+	}
+	prev = malloc(key_size);
+	next = malloc(key_size);
+	if (!prev || !next || records_reserve(&keys, 1) || records_reserve(&values, 1)) {
+		err = ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		if (bpf_map_get_next_key(fd, have_prev ? prev : NULL, next)) {
+			if (errno != ENOENT) {
+				err = errno;
+				op = "bpf_map_get_next_key";
+			}
+			break;
+		}
+		if (count == limit || missed > limit) {
+			more = true;
+			break;
+		}
+		if ((err = records_reserve(&keys, count + 1)) || (err = records_reserve(&values, count + 1)))
+			break;
+		if (bpf_map_lookup_elem(fd, next, values.data + count * values.size)) {
+			if (errno != ENOENT) {
+				err = errno;
+				op = "bpf_map_lookup_elem";
+				break;
+			}
+			missed++;
+		} else {
+			memcpy(keys.data + count * keys.size, next, key_size);
+			count++;
+		}
+		swap = prev;
+		prev = next;
+		next = swap;
+		have_prev = true;
+	}
+out:
+	free(prev);
+	free(next);
+	if (err) {
+		free(keys.data);
+		free(values.data);
+		return throw_errno(env, err, op);
+	}
+	r = make_object(env);
+	set_val(env, r, "keys", make_buffer(env, keys.data, count * keys.size));
+	set_val(env, r, "values", make_buffer(env, values.data, count * values.size));
+	set_u32(env, r, "count", count);
+	set_bool(env, r, "more", more);
+	free(keys.data);
+	free(values.data);
+	return r;
+}
+
+napi_value init_map(napi_env env, napi_value exports)
+{
+	static const struct export_fn fns[] = {
+		{ "mapDump", map_dump },
+	};
+
+	export_all(env, exports, fns, sizeof(fns) / sizeof(fns[0]));
+	return exports;
+}

@@ -1,0 +1,212 @@
+/**
+ * A map's entries, read from the kernel by map id (any map on the host, not
+ * only this session's) and decoded into JSON from the map's own BTF: keys and
+ * values as named fields, per-CPU values per CPU, and log2 histograms in the
+ * libbpf-tools shape recognised and turned into buckets. Without BTF, keys
+ * and values are hex.
+ */
+import { readFileSync } from 'node:fs';
+import { endianness } from 'node:os';
+import { type Btf, BtfError, type Decoder, type TruncatedArray, compileDecoder } from '../btf/index.js';
+import { ToolError } from '../errors.js';
+import { kernelError } from './errno.js';
+import { btfById } from './kernel-btf.js';
+import { type Log2Histogram, MAX_LOG2_SLOTS, log2Histogram } from './log2-histogram.js';
+import { type NativeMapInfo, ObjKind, native } from './native.js';
+import { withObjectFd } from './object-fd.js';
+import { mapTypeName } from './types.js';
+
+/** One entry: a value, or one value per possible CPU for per-CPU maps; a histogram when the value is one. */
+export type MapEntry = ({ key: unknown; value: unknown } | { key: unknown; values: unknown[] }) & { histogram?: Log2Histogram };
+
+/** A map's entries and how they were decoded. */
+export interface MapContents {
+  id: number;
+  name: string;
+  type: string;
+  /** C spelling of the key and value types from the map's BTF; null when it cannot decode them (hex then). */
+  keyType: string | null;
+  valueType: string | null;
+  perCpu: boolean;
+  entries: MapEntry[];
+  /** More entries exist than were returned. */
+  truncated: boolean;
+  /** Arrays inside keys or values that the decoder's bounds cut short. */
+  cutArrays: TruncatedArray[];
+}
+
+/** Maps whose contents are not key/value entries, with where to look instead. */
+const UNREADABLE: Record<string, string> = {
+  ringbuf: 'a ring buffer holds a stream of records, not entries: read them with the stream_events tool',
+  perf_event_array: 'a perf event array holds per-CPU perf buffers, not entries: read their records with the stream_events tool',
+  user_ringbuf: 'a user ring buffer is written by user space and drained by BPF programs: it has no entries to read',
+  queue: 'a queue can only be read by popping its elements, which would change it',
+  stack: 'a stack can only be read by popping its elements, which would change it',
+  bloom_filter: 'a bloom filter only answers membership queries: it cannot be listed',
+  cgroup_array: 'a cgroup array holds cgroup references the kernel does not return to user space',
+  sockmap: 'a sockmap holds sockets, which the kernel does not return as values',
+  sockhash: 'a sockhash holds sockets, which the kernel does not return as values',
+  reuseport_sockarray: 'a reuseport array holds sockets, which the kernel does not return as values',
+  xskmap: 'an XSK map holds AF_XDP sockets, which the kernel does not return as values',
+  sk_storage: 'socket local storage is keyed by socket fds and cannot be listed',
+  inode_storage: 'inode local storage is keyed by file fds and cannot be listed',
+  task_storage: 'task local storage is keyed by pidfds and cannot be listed',
+  cgrp_storage: 'cgroup local storage is keyed by cgroup fds and cannot be listed',
+  struct_ops: 'a struct_ops map holds kernel callbacks: inspect its programs instead',
+  arena: 'an arena is memory shared by BPF programs and user space, not a key/value map',
+};
+
+/** Maps holding one value per possible CPU. */
+const PER_CPU = new Set(['percpu_hash', 'percpu_array', 'lru_percpu_hash', 'percpu_cgroup_storage']);
+
+/** Maps whose values the kernel returns as ids of the objects they hold. */
+const ID_VALUES: Record<string, string> = { prog_array: 'program id', array_of_maps: 'map id', hash_of_maps: 'map id' };
+
+/** Maps indexed by a __u32 from 0, whatever their BTF says (libbpf gives some of them no key type). */
+const INDEXED = new Set(['array', 'percpu_array', 'prog_array', 'array_of_maps', 'devmap', 'cpumap']);
+
+/** Maps where a libbpf-tools log2 histogram is recognised. */
+const HISTOGRAM_MAPS = new Set(['array', 'hash', 'lru_hash']);
+
+/** Raw bytes read in one call at most: bounds memory whatever the limit and the value size. */
+const MAX_READ_BYTES = 8 << 20;
+
+/** How one side (key or value) of an entry turns into JSON. */
+type Read = (bytes: Uint8Array, offset: number) => unknown;
+
+/** Number of possible CPUs, as libbpf counts them (per-CPU values have one slot each). */
+function possibleCpus(): number {
+  let n = 0;
+  for (const range of readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim().split(',')) {
+    const [lo, hi] = range.split('-').map(Number);
+    n += (hi ?? lo!) - lo! + 1;
+  }
+  return n;
+}
+
+function hexReader(size: number): Read {
+  return (b, o) => Buffer.from(b.buffer, b.byteOffset + o, size).toString('hex');
+}
+
+/** The map's BTF, or undefined when it has none or it cannot be parsed. */
+function mapBtf(btfId: number): Btf | undefined {
+  if (btfId === 0) return undefined;
+  try {
+    return btfById(btfId);
+  } catch (e) {
+    if (e instanceof BtfError) return undefined;
+    throw e;
+  }
+}
+
+/** A decoder for `typeId` when the BTF describes exactly `size` bytes, else undefined. */
+function btfDecoder(btf: Btf | undefined, typeId: number, size: number): Decoder | undefined {
+  if (!btf || typeId === 0) return undefined;
+  try {
+    return btf.sizeof(typeId) === size ? compileDecoder(btf, typeId) : undefined;
+  } catch (e) {
+    if (e instanceof BtfError) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Where a value holds log2 slot counts, as a function from the decoded value to the counts:
+ * the value itself or its `slots` member, an array of 2 to 64 u32/u64 counters.
+ */
+function histogramSlots(btf: Btf, typeId: number): ((value: unknown) => number[]) | undefined {
+  const isSlots = (id: number): boolean => {
+    const t = btf.resolve(id);
+    if (t.kind !== 'array' || t.nelems < 2 || t.nelems > MAX_LOG2_SLOTS) return false;
+    const elem = btf.resolve(t.type);
+    return elem.kind === 'int' && (elem.size === 4 || elem.size === 8) && elem.bits === elem.size * 8 && !elem.bool && !elem.char;
+  };
+  const counts = (v: unknown) => (v as (number | string)[]).map(Number);
+  if (isSlots(typeId)) return counts;
+  const t = btf.resolve(typeId);
+  const member = t.kind === 'struct' ? t.members.find((m) => m.name === 'slots') : undefined;
+  if (member && member.bitfieldSize === 0 && isSlots(member.type)) return (v) => counts((v as { slots: unknown }).slots);
+  return undefined;
+}
+
+/** The arrays a decoder cuts short, with paths from the key or value. */
+function cut(side: 'key' | 'value', decoder: Decoder | undefined): TruncatedArray[] {
+  return (decoder?.truncated ?? []).map((t) => ({ ...t, path: t.path === '(top)' ? side : `${side}.${t.path}` }));
+}
+
+/** Refuses maps that have no entries to read, saying how to read them instead. */
+function assertReadable(info: NativeMapInfo, type: string): void {
+  const why = UNREADABLE[type];
+  if (why) {
+    throw new ToolError('MAP_ACCESS_ERROR', `map ${info.id} (${type}) cannot be listed: ${why}`, {
+      map_id: info.id,
+      map_type: type,
+      ...(type === 'ringbuf' || type === 'perf_event_array' ? { use_tool: 'stream_events' } : {}),
+    });
+  }
+  if (info.keySize === 0) {
+    throw new ToolError('MAP_ACCESS_ERROR', `map ${info.id} (${type}) has no keys, so its entries cannot be listed`, { map_id: info.id, map_type: type });
+  }
+}
+
+/**
+ * Reads up to `limit` entries of the map with kernel id `id` and decodes them. Throws
+ * MAP_ACCESS_ERROR when the map does not exist, has no entries to list (ring and perf buffers:
+ * use stream_events) or the kernel refuses the read.
+ */
+export function readMapContents(id: number, limit: number): MapContents {
+  const contents = withObjectFd(ObjKind.Map, id, (fd): MapContents => {
+    const info = native.mapInfo(fd);
+    const type = mapTypeName(info.type);
+    assertReadable(info, type);
+    const perCpu = PER_CPU.has(type);
+    const cpus = perCpu ? possibleCpus() : 1;
+    const cpuStride = (info.valueSize + 7) & ~7;
+    const valueStride = perCpu ? cpuStride * cpus : info.valueSize;
+    const btf = mapBtf(info.btfId);
+    const keyDecoder = btfDecoder(btf, info.btfKeyTypeId, info.keySize);
+    const idKind = ID_VALUES[type];
+    const valueDecoder = idKind ? undefined : btfDecoder(btf, info.btfValueTypeId, info.valueSize);
+    const little = endianness() === 'LE';
+    const u32: Read = (b, o) => new DataView(b.buffer, b.byteOffset + o, 4).getUint32(0, little);
+    const indexed = !keyDecoder && INDEXED.has(type) && info.keySize === 4;
+    const readKey: Read = keyDecoder ?? (indexed ? u32 : hexReader(info.keySize));
+    const readValue: Read = idKind ? u32 : (valueDecoder ?? hexReader(info.valueSize));
+    const slots = btf && valueDecoder && HISTOGRAM_MAPS.has(type) ? histogramSlots(btf, info.btfValueTypeId) : undefined;
+
+    const fits = Math.max(1, Math.floor(MAX_READ_BYTES / (info.keySize + valueStride)));
+    let dump: ReturnType<typeof native.mapDump>;
+    try {
+      dump = native.mapDump(fd, info.keySize, info.valueSize, perCpu, Math.min(limit, fits));
+    } catch (e) {
+      throw kernelError(e, `reading map ${id} (${type})`, { map_id: id, map_type: type }, 'MAP_ACCESS_ERROR');
+    }
+    const entries: MapEntry[] = [];
+    for (let i = 0; i < dump.count; i++) {
+      const key = readKey(dump.keys, i * info.keySize);
+      const at = i * valueStride;
+      if (perCpu) {
+        const values: unknown[] = [];
+        for (let cpu = 0; cpu < cpus; cpu++) values.push(readValue(dump.values, at + cpu * cpuStride));
+        entries.push({ key, values });
+      } else {
+        const value = readValue(dump.values, at);
+        entries.push(slots ? { key, value, histogram: log2Histogram(slots(value)) } : { key, value });
+      }
+    }
+    const typeOf = (decoder: Decoder | undefined, typeId: number): string | null => (btf && decoder ? btf.format(typeId) : null);
+    return {
+      id: info.id,
+      name: info.name,
+      type,
+      keyType: indexed ? '__u32' : typeOf(keyDecoder, info.btfKeyTypeId),
+      valueType: idKind ?? typeOf(valueDecoder, info.btfValueTypeId),
+      perCpu,
+      entries,
+      truncated: dump.more,
+      cutArrays: [...cut('key', keyDecoder), ...cut('value', valueDecoder)],
+    };
+  });
+  if (!contents) throw new ToolError('MAP_ACCESS_ERROR', `no map with id ${id}: it does not exist or was freed`, { map_id: id, syscall_errno: 2, errno_name: 'ENOENT' });
+  return contents;
+}
