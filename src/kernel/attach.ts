@@ -3,8 +3,9 @@
  * (targets.ts), checks that the program's type fits, then attaches through
  * libbpf or bpf_link_create; failures become typed errors that say why.
  */
-import { closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import { ToolError, invalid } from '../errors.js';
+import { onlineCpus } from './cpus.js';
 import { isNativeError, kernelError } from './errno.js';
 import { BpfLink } from './link.js';
 import { TypeNameKind, native } from './native.js';
@@ -79,15 +80,6 @@ function attachType(name: string): number {
   const value = typeValue(TypeNameKind.Attach, name);
   if (value === undefined) throw new ToolError('UNSUPPORTED_BPF_FEATURE', `this kernel has no attach type ${name}`, { kernel_requirement: name });
   return value;
-}
-
-function onlineCpus(): number[] {
-  const cpus: number[] = [];
-  for (const range of readFileSync('/sys/devices/system/cpu/online', 'utf8').trim().split(',')) {
-    const [a, b] = range.split('-').map(Number);
-    for (let c = a ?? 0; c <= (b ?? a ?? 0); c++) cpus.push(c);
-  }
-  return cpus;
 }
 
 /** A typed error for a failed attach call. */

@@ -5,10 +5,10 @@
  * libbpf-tools shape recognised and turned into buckets. Without BTF, keys
  * and values are hex.
  */
-import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { type Btf, BtfError, type Decoder, type TruncatedArray, compileDecoder } from '../btf/index.js';
 import { ToolError } from '../errors.js';
+import { possibleCpus } from './cpus.js';
 import { kernelError } from './errno.js';
 import { btfById } from './kernel-btf.js';
 import { type Log2Histogram, MAX_LOG2_SLOTS, log2Histogram } from './log2-histogram.js';
@@ -73,16 +73,6 @@ const MAX_READ_BYTES = 8 << 20;
 
 /** How one side (key or value) of an entry turns into JSON. */
 type Read = (bytes: Uint8Array, offset: number) => unknown;
-
-/** Number of possible CPUs, as libbpf counts them (per-CPU values have one slot each). */
-function possibleCpus(): number {
-  let n = 0;
-  for (const range of readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim().split(',')) {
-    const [lo, hi] = range.split('-').map(Number);
-    n += (hi ?? lo!) - lo! + 1;
-  }
-  return n;
-}
 
 function hexReader(size: number): Read {
   return (b, o) => Buffer.from(b.buffer, b.byteOffset + o, size).toString('hex');
@@ -160,7 +150,7 @@ export function readMapContents(id: number, limit: number): MapContents {
     const type = mapTypeName(info.type);
     assertReadable(info, type);
     const perCpu = PER_CPU.has(type);
-    const cpus = perCpu ? possibleCpus() : 1;
+    const cpus = perCpu ? possibleCpus().length : 1;
     const cpuStride = (info.valueSize + 7) & ~7;
     const valueStride = perCpu ? cpuStride * cpus : info.valueSize;
     const btf = mapBtf(info.btfId);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
+import { onlineCpus } from '../../src/kernel/cpus.js';
 import { type Connected, connect } from '../helpers/client.js';
 import { fixture } from '../helpers/fixtures.js';
 import { mapValue, runWorkload } from '../helpers/kernel.js';
@@ -8,12 +8,6 @@ import { mapValue, runWorkload } from '../helpers/kernel.js';
 const GETPID = { tracepoint: { category: 'syscalls', name: 'sys_enter_getpid' } };
 const U64_TOP = 2n ** 64n - 16n;
 let c: Connected;
-
-/** The online CPUs, from sysfs ("0-1" or "0"). */
-function onlineCpus(): number[] {
-  const online = readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
-  return online.includes('-') ? Array.from({ length: Number(online.split('-')[1]) + 1 }, (_, i) => i) : [Number(online)];
-}
 
 before(async () => {
   c = await connect();
