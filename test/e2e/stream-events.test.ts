@@ -51,7 +51,12 @@ function checkEvent(data: Record<string, unknown>, pid: number, seq: number, kin
 
 test('ring buffer: every field of every record decodes to what the program wrote, with the schema', async () => {
   const { objectId } = await attached('emit_ring');
-  const { s, pid, text } = await streamWhile({ source: { object_id: objectId, map: 'ring_events' }, duration_ms: 5000, max_events: 40, filters: { comm: 'workload' } }, ['getpid', '40']);
+  const w = await pausedWorkload(['getpid', '40']);
+  const pending = c.call('stream_events', { source: { object_id: objectId, map: 'ring_events' }, duration_ms: 5000, max_events: 40, filters: { pid: w.pid } });
+  await new Promise((r) => setTimeout(r, 250));
+  await w.go();
+  const result = await pending;
+  const { s, pid, text } = { s: result.structuredContent, pid: w.pid, text: (result.content[0] as { text: string }).text };
   assert.equal(s.buffer, 'ringbuf');
   assert.equal(s.decoded_type, 'struct event');
   assert.equal(s.events.length, 40);
