@@ -7,10 +7,10 @@ MULTIARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
 BPF_SRCS := $(wildcard bpf/catalog/*.bpf.c bpf/fixtures/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 NATIVE := build/Release/ebpf_native.node
-TS_SRCS := $(shell find src test scripts -name '*.ts' 2>/dev/null)
+TS_SRCS := $(shell find src test scripts bench -name '*.ts' 2>/dev/null)
 export npm_config_nodedir := /usr
 
-.PHONY: build deps test demo schemas check-docs clean
+.PHONY: build deps test demo schemas check-docs clean bench bench-build
 
 WORKLOAD := test/.output/workload
 
@@ -31,10 +31,15 @@ $(OUT)/vmlinux.h: | deps
 	@mkdir -p $(OUT)
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h $(wildcard bpf/include/*.h) | deps
+# BPF C to an object with BTF (DWARF stripped): the project's programs and the benchmark's.
+define BPF_CC
 	@mkdir -p $(dir $@)
 	clang -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf/include -idirafter $(MULTIARCH_INC) -Wall -Wno-unused-function -c $< -o $@
 	llvm-strip -g $@
+endef
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h $(wildcard bpf/include/*.h) | deps
+	$(BPF_CC)
 
 dist/.stamp: $(TS_SRCS) tsconfig.json package-lock.json | deps
 	npx tsc -p tsconfig.json
@@ -44,11 +49,29 @@ dist/.stamp: $(TS_SRCS) tsconfig.json package-lock.json | deps
 schemas: build
 	node dist/scripts/gen-docs.js
 
-test: build $(WORKLOAD)
+test: build $(WORKLOAD) bench-build
 	node scripts/run-tests.mjs
+
+# Benchmarks against C libbpf, bpftool and bpftrace (bench/): BPF programs, C consumers, then the harness,
+# which writes bench/results/latest.json and docs/BENCHMARKS.md.
+BENCH_OUT := bench/.output
+BENCH_BPF := $(patsubst bench/bpf/%.bpf.c,$(BENCH_OUT)/%.bpf.o,$(wildcard bench/bpf/*.bpf.c))
+BENCH_C := $(patsubst bench/c/%.c,$(BENCH_OUT)/%,$(wildcard bench/c/*.c))
+
+$(BENCH_OUT)/%.bpf.o: bench/bpf/%.bpf.c $(wildcard bench/bpf/*.h) $(OUT)/vmlinux.h | deps
+	$(BPF_CC)
+
+$(BENCH_OUT)/%: bench/c/%.c | deps
+	@mkdir -p $(dir $@)
+	cc -O2 -g -Wall -Wextra -o $@ $< $$(pkg-config --cflags --libs libbpf)
+
+bench-build: build $(WORKLOAD) $(BENCH_BPF) $(BENCH_C)
+
+bench: bench-build
+	node dist/bench/run.js
 
 demo: build
 	node dist/scripts/demo.js
 
 clean:
-	rm -rf build dist $(OUT) test/.output
+	rm -rf build dist $(OUT) test/.output $(BENCH_OUT)

@@ -11,6 +11,7 @@ needs=(
   "llc llvm"
   "llvm-strip llvm"
   "bpftool bpftool"
+  "bpftrace bpftrace"
   "pkg-config pkg-config"
   "ip iproute2"
   "/usr/include/bpf/libbpf.h libbpf-dev"
