@@ -113,7 +113,7 @@ export async function footprint(cfg: FootprintConfig): Promise<Section> {
     how:
       'These have fixed targets from the issue, used as the anchor value (ratio = target / ours). ' +
       `startup_ms: ./bin/ebpf-mcp-server spawned by the SDK's stdio client, timed from spawn through initialize to the ` +
-      `answer of the first tools/list; ${cfg.starts} starts, median. idle_rss_mb: VmRSS of each of those servers ` +
+      `arrival of the first tools/list answer on the client's stdio (before the client compiles validators for the listed tools); ${cfg.starts} starts, median. idle_rss_mb: VmRSS of each of those servers ` +
       `${cfg.settleMs} ms after that answer, median (MB = 2^20 bytes). flood_rss_mb: a fresh server runs one ` +
       `stream_events of ${cfg.floodSeconds} s in aggregate mode (group_by ["comm"]) on the live benchmark's ring buffer ` +
       'while the workload calls getpid in a tight loop; VmRSS is sampled every second; the figure is the largest ' +

@@ -63,8 +63,15 @@ export async function startServer(args: string[] = []): Promise<{ server: Server
   const client = new Client({ name: 'ebpf-mcp-bench', version: '0.0.0' });
   const t0 = nowMs();
   await client.connect(transport);
+  // The answer's arrival on the client's stdio, before the SDK client compiles validators for the tools it lists.
+  let answeredAt = 0;
+  const deliver = transport.onmessage;
+  transport.onmessage = (message) => {
+    if (!answeredAt && 'result' in message && 'tools' in (message.result as object)) answeredAt = nowMs();
+    deliver?.(message);
+  };
   await client.listTools();
-  const startupMs = nowMs() - t0;
+  const startupMs = answeredAt - t0;
   const pid = transport.pid;
   if (pid === null) throw new Error('the server did not start');
   const server: Server = {

@@ -1,9 +1,19 @@
 /** Where the package's own files are, wherever it is installed or run from. */
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The package root (this file compiles to dist/src/paths.js). */
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The nearest directory above this module holding the ebpf-mcp package.json (compiled or bundled alike). */
+function packageRoot(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'ebpf-mcp') return dir;
+    if (dirname(dir) === dir) throw new Error('ebpf-mcp: cannot find the package root above ' + fileURLToPath(import.meta.url));
+  }
+}
+
+/** The package root. */
+export const PACKAGE_ROOT = packageRoot();
 
 /** The compiled native addon. */
 export const NATIVE_ADDON = join(PACKAGE_ROOT, 'build', 'Release', 'ebpf_native.node');

@@ -27,6 +27,13 @@ const TWO32 = 0x1_0000_0000;
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const SHORT_TEXT = 32;
+/**
+ * Recently built short strings, by a hash of their bytes: records repeat the same few comm and
+ * name values, and a hit (checked byte for byte, so exact) costs one comparison instead of
+ * building a string.
+ */
+const TEXT_CACHE_SIZE = 256;
+const textCache: (string | undefined)[] = new Array(TEXT_CACHE_SIZE).fill(undefined);
 const scratch = new DataView(new ArrayBuffer(8));
 
 /** 64-bit unsigned from two 32-bit halves: a number when exact, else a decimal string. */
@@ -87,6 +94,12 @@ function byteList(b: Uint8Array, p: number, n: number, signed: boolean): number[
   return out;
 }
 
+/** Whether the ASCII string `s` spells the bytes at `p`. */
+function sameAscii(s: string, b: Uint8Array, p: number): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== b[p + i]) return false;
+  return true;
+}
+
 /**
  * A char array: the text up to the first NUL when it is valid UTF-8 without control characters
  * (tab, LF and CR allowed), else the `n` bytes as numbers. An empty string (a NUL first) is text
@@ -96,9 +109,11 @@ function chars(b: Uint8Array, p: number, n: number, signed: boolean): string | n
   const lim = p + n;
   let end = p;
   let ascii = true;
+  let hash = 0;
   for (; end < lim; end++) {
     const c = b[end]!;
     if (c === 0) break;
+    hash = (hash * 31 + c) | 0;
     if (c < 0x20 || c > 0x7e) {
       if (c < 0x80 && c !== 9 && c !== 10 && c !== 13) return byteList(b, p, n, signed);
       ascii = false;
@@ -109,9 +124,13 @@ function chars(b: Uint8Array, p: number, n: number, signed: boolean): string | n
     return '';
   }
   if (ascii && end - p <= SHORT_TEXT) {
+    const slot = (hash ^ (end - p)) & (TEXT_CACHE_SIZE - 1);
+    const cached = textCache[slot];
+    if (cached !== undefined && cached.length === end - p && sameAscii(cached, b, p)) return cached;
     // Short ASCII (comm, names): building the string directly beats a TextDecoder call.
     let s = '';
     for (let i = p; i < end; i++) s += String.fromCharCode(b[i]!);
+    textCache[slot] = s;
     return s;
   }
   let s: string;

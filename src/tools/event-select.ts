@@ -51,7 +51,7 @@ export interface Group {
 
 /** Counts records per value of the group-by fields (`cpu` is the perf buffer's cpu). */
 export class Aggregator {
-  private readonly groups = new Map<string, Group>();
+  private readonly groups = new Map<unknown, Group>();
   /** Records that fell into no group because the group limit was reached. */
   overflow = 0;
 
@@ -60,16 +60,32 @@ export class Aggregator {
     private readonly maxGroups: number,
   ) {}
 
+  private field(f: string, data: Decoded, cpu: number | null): unknown {
+    return f === 'cpu' && !(data && 'cpu' in data) ? cpu : (data?.[f] ?? null);
+  }
+
+  /**
+   * The group's identity: one field's value itself (the common case, no string built per record),
+   * else the JSON of all values. Objects are told apart from strings by a NUL prefix.
+   */
+  private identity(data: Decoded, cpu: number | null): unknown {
+    if (this.groupBy.length === 1) {
+      const v = this.field(this.groupBy[0] as string, data, cpu);
+      return typeof v === 'object' && v !== null ? '\u0000' + JSON.stringify(v) : v;
+    }
+    return '\u0000' + JSON.stringify(this.groupBy.map((f) => this.field(f, data, cpu)));
+  }
+
   /** Adds one record seen at `atMs`. */
   add(data: Decoded, cpu: number | null, atMs: number): void {
-    const values = this.groupBy.map((f) => (f === 'cpu' && !(data && 'cpu' in data) ? cpu : (data?.[f] ?? null)));
-    const id = JSON.stringify(values);
+    const id = this.identity(data, cpu);
     const g = this.groups.get(id);
     if (g) {
       g.count++;
       g.last_seen_ms = atMs;
     } else if (this.groups.size < this.maxGroups) {
-      this.groups.set(id, { key: Object.fromEntries(this.groupBy.map((f, i) => [f, values[i]])), count: 1, first_seen_ms: atMs, last_seen_ms: atMs });
+      const key = Object.fromEntries(this.groupBy.map((f) => [f, this.field(f, data, cpu)]));
+      this.groups.set(id, { key, count: 1, first_seen_ms: atMs, last_seen_ms: atMs });
     } else {
       this.overflow++;
     }

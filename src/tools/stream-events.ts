@@ -173,6 +173,8 @@ export const streamEventsTool = defineTool({
     };
 
     const unsubscribe = reader.subscribe((batch) => {
+      // One clock reading per batch: its records arrived in the same wakeup.
+      const at = Math.round(performance.now() - started);
       batch.forEach((off, size, cpu) => {
         if (matched >= input.max_events && !groups) return;
         received++;
@@ -194,8 +196,7 @@ export const streamEventsTool = defineTool({
           return;
         }
         matched++;
-        const at = performance.now() - started;
-        if (groups) return groups.add(data, cpu, Math.round(at));
+        if (groups) return groups.add(data, cpu, at);
         if (events.length >= input.max_events) return;
         const e: z.input<typeof event> = cpu === null ? {} : { cpu };
         if (input.format === 'json' && data !== undefined) e.data = data;

@@ -44,3 +44,23 @@ test('the event type is found by name, by the one event-named struct, or by reco
   const multi = parseBtf(elfSection(readFileSync(fixture('multi')), '.BTF') as Uint8Array);
   assert.equal(chooseEventType(multi, undefined, 12345).how, 'none', 'no struct has that size');
 });
+
+test('aggregation keeps values of different types apart, and groups by object values', () => {
+  const a = new Aggregator(['v'], 10);
+  a.add({ v: 1 }, null, 0);
+  a.add({ v: '1' }, null, 0);
+  a.add({ v: [1, 2] }, null, 0);
+  a.add({ v: '[1,2]' }, null, 0);
+  a.add({ v: [1, 2] }, null, 0);
+  a.add({}, null, 0);
+  assert.deepEqual(
+    a.top(10).map((g) => [g.key.v, g.count]),
+    [
+      [[1, 2], 2],
+      [1, 1],
+      ['1', 1],
+      ['[1,2]', 1],
+      [null, 1],
+    ],
+  );
+});
