@@ -8,6 +8,7 @@ import { ToolError } from '../errors.js';
 import { kernelError } from './errno.js';
 import { ObjKind, type ReaderHandle, native } from './native.js';
 
+/** The cpu word of a ring buffer record, which has none. */
 const NO_CPU = 0xffffffff;
 
 /** The records of one wakeup, valid only during the callback that receives them. */
@@ -15,7 +16,8 @@ export class RecordBatch {
   constructor(
     /** The bytes holding the records (shared, reused after the callback). */
     readonly bytes: Uint8Array,
-    private readonly view: DataView,
+    /** The same bytes as native-order words: the headers the addon wrote, 8-byte aligned. */
+    private readonly words: Uint32Array,
     /** Number of records. */
     readonly count: number,
     private readonly length: number,
@@ -23,10 +25,10 @@ export class RecordBatch {
 
   /** Calls `fn` for each record: its data starts at `offset` of `bytes`; cpu is null for ring buffers. */
   forEach(fn: (offset: number, size: number, cpu: number | null) => void): void {
-    const view = this.view;
+    const words = this.words;
     for (let off = 0; off < this.length; ) {
-      const size = view.getUint32(off, true);
-      const cpu = view.getUint32(off + 4, true);
+      const size = words[off >> 2] as number;
+      const cpu = words[(off >> 2) + 1] as number;
       fn(off + 8, size, cpu === NO_CPU ? null : cpu);
       off += 8 + ((size + 7) & ~7);
     }
@@ -66,11 +68,11 @@ export class EventReader {
     private readonly fd: number,
     opts: ReaderOptions,
   ) {
-    let shared: { bytes: Uint8Array; view: DataView } | undefined;
+    let shared: { bytes: Uint8Array; words: Uint32Array } | undefined;
     const opened = native.readerOpen(fd, kind === 'perfbuf', opts, (count, length, alone) => {
       const bytes = alone ? new Uint8Array(alone) : (shared?.bytes as Uint8Array);
-      const view = alone ? new DataView(alone) : (shared?.view as DataView);
-      const batch = new RecordBatch(bytes, view, count, length);
+      const words = alone ? new Uint32Array(alone) : (shared?.words as Uint32Array);
+      const batch = new RecordBatch(bytes, words, count, length);
       for (const fn of this.subscribers) {
         try {
           fn(batch);
@@ -79,7 +81,7 @@ export class EventReader {
         }
       }
     });
-    shared = { bytes: new Uint8Array(opened.batch), view: new DataView(opened.batch) };
+    shared = { bytes: new Uint8Array(opened.batch), words: new Uint32Array(opened.batch) };
     this.handle = opened.reader;
   }
 
