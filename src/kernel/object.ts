@@ -7,7 +7,7 @@ import { ToolError } from '../errors.js';
 import { kernelError, isNativeError } from './errno.js';
 import { type NativeMap, type NativeProgram, type ObjectHandle, native } from './native.js';
 import { mapTypeName, progTypeName, attachTypeName } from './types.js';
-import { parseVerifierFailure } from './verifier-log.js';
+import { loadError } from './load-errors.js';
 
 /** A program of an object, before or after load. */
 export interface ProgramSpec {
@@ -146,21 +146,7 @@ export class BpfObject {
 
   private loadError(e: unknown, attempted: string[]): ToolError {
     const failed = this.failedProgram(e, attempted);
-    const log = failed ? native.programLog(this.h, failed) : '';
-    if (isNativeError(e) && failed && log.length > 0) {
-      const failure = parseVerifierFailure(log);
-      return new ToolError('VERIFIER_ERROR', `the verifier rejected program ${failed}: ${failure.reason}`, {
-        program: failed,
-        reason: failure.reason,
-        instruction_offset: failure.instruction_offset,
-        instruction: failure.instruction,
-        source_line: failure.source_line,
-        verifier_log: failure.excerpt.join('\n'),
-        syscall_errno: e.errno,
-        errno_name: e.code,
-      });
-    }
-    return kernelError(e, 'loading the object failed', failed ? { program: failed } : {});
+    return loadError(e, this.programs().find((p) => p.name === failed), failed ? native.programLog(this.h, failed) : '');
   }
 
   /** The verifier log kept for a program ("" when none was requested or needed). */

@@ -1,0 +1,77 @@
+/**
+ * What a failed load means, for the caller's next step: a verifier rejection
+ * (with the failing instruction), a BTF-typed tracing program this kernel
+ * refuses (fentry, fexit, lsm need trampolines or the BPF LSM), or a target
+ * function missing from kernel BTF (with the nearest names).
+ */
+import { ToolError } from '../errors.js';
+import { closest } from '../suggest.js';
+import { type NativeError, isNativeError, kernelError } from './errno.js';
+import { effectiveCapabilities } from './host.js';
+import { kernelBtf } from './kernel-btf.js';
+import type { ProgramSpec } from './object.js';
+import { parseVerifierFailure } from './verifier-log.js';
+
+/** Program types whose load binds to a kernel function through BTF. */
+const BTF_TRACING = new Set(['tracing', 'lsm', 'ext']);
+
+/** What each refused kind needs from the kernel, and what works instead. */
+function requirement(program: ProgramSpec): { needs: string; alternatives: string[] } {
+  if (program.typeName === 'lsm') {
+    return { needs: 'CONFIG_BPF_LSM and "bpf" in the lsm= boot parameter', alternatives: ['tracepoint', 'raw_tracepoint', 'tp_btf'] };
+  }
+  return { needs: 'BPF trampolines (CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS on a JIT-enabled kernel)', alternatives: ['tp_btf', 'raw_tracepoint', 'tracepoint'] };
+}
+
+/** The kernel refused a BTF-typed tracing program although the server holds the capabilities it needs. */
+function refusedTracing(e: NativeError, program: ProgramSpec): ToolError | undefined {
+  if (e.errno !== 1 || !BTF_TRACING.has(program.typeName)) return undefined;
+  const caps = effectiveCapabilities();
+  if (!caps.includes('CAP_SYS_ADMIN') && !(caps.includes('CAP_BPF') && caps.includes('CAP_PERFMON'))) return undefined;
+  const { needs, alternatives } = requirement(program);
+  return new ToolError('UNSUPPORTED_BPF_FEATURE', `this kernel refuses ${program.section.split('/')[0]} programs (EPERM with CAP_BPF and CAP_PERFMON held): ${program.name} cannot load here`, {
+    program: program.name,
+    program_type: program.typeName,
+    section: program.section,
+    kernel_requirement: needs,
+    alternatives,
+    syscall_errno: e.errno,
+  });
+}
+
+/** The target function of a tracing program is not in the kernel's BTF. */
+function missingTarget(e: NativeError, program: ProgramSpec): ToolError | undefined {
+  const m = /failed to find kernel BTF type ID of '([^']+)'/.exec(e.libbpfLog);
+  if (!m?.[1]) return undefined;
+  const btf = kernelBtf();
+  const functions: string[] = [];
+  for (let id = btf?.firstId ?? 1; btf && id < btf.count; id++) if (btf.type(id).kind === 'func') functions.push(btf.name(id));
+  return new ToolError('ATTACHMENT_FAILED', `the kernel's BTF has no function ${m[1]}, the target of ${program.name} (${program.section})`, {
+    program: program.name,
+    function: m[1],
+    suggestions: closest(m[1], functions),
+    syscall_errno: e.errno,
+  });
+}
+
+/** A typed error for a failed bpf_object__load; `program` is the one that failed, `log` its verifier log. */
+export function loadError(e: unknown, program: ProgramSpec | undefined, log: string): ToolError {
+  if (isNativeError(e) && program) {
+    const specific = missingTarget(e, program) ?? refusedTracing(e, program);
+    if (specific) return specific;
+    if (log.length > 0) {
+      const failure = parseVerifierFailure(log);
+      return new ToolError('VERIFIER_ERROR', `the verifier rejected program ${program.name}: ${failure.reason}`, {
+        program: program.name,
+        reason: failure.reason,
+        instruction_offset: failure.instruction_offset,
+        instruction: failure.instruction,
+        source_line: failure.source_line,
+        verifier_log: failure.excerpt.join('\n'),
+        syscall_errno: e.errno,
+        errno_name: e.code,
+      });
+    }
+  }
+  return kernelError(e, 'loading the object failed', program ? { program: program.name } : {});
+}
