@@ -55,6 +55,15 @@ async function main(): Promise<void> {
   say(`    decoded as ${events.structuredContent?.decoded_type}; fields: ${Object.keys(events.structuredContent?.schema?.properties ?? {}).join(', ')}`);
   for (const e of events.structuredContent?.events ?? []) say(`    ${JSON.stringify(e.data)}`);
 
+  step('inspect_state maps: system-call latency for half a second, a log2 histogram decoded from BTF');
+  const latency = await call('load_program', { source: { type: 'file', path: join(BPF_OBJECT_DIR, 'catalog', 'syscall_latency.bpf.o') } });
+  for (const p of latency.structuredContent?.programs ?? []) await call('attach_program', { program_id: p.id, attachment: { auto: {} } });
+  await new Promise((r) => setTimeout(r, 500));
+  const histogramMap = latency.structuredContent?.maps.find((m: { name: string }) => m.name === 'latency_us');
+  const histogram = await call('inspect_state', { fields: ['maps'], filters: { map_id: histogramMap.id }, maps: { id: histogramMap.id } });
+  say(`    value type ${histogram.structuredContent?.map_entries.value_type}; microseconds:`);
+  say(summary(histogram).split('\n').slice(2).join('\n').replace(/^/gm, '  '));
+
   step('load_program: a program the verifier rejects');
   const rejected = await call('load_program', { source: { type: 'file', path: join(BPF_OBJECT_DIR, 'fixtures', 'rejected.bpf.o') } });
   const err = rejected.structuredContent?.error;
