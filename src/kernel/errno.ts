@@ -21,7 +21,7 @@ export function isNativeError(e: unknown): e is NativeError {
 const ENOTSUPP = 524;
 
 /** The usual error type for an errno, when the operation gives no better one. */
-export function errorTypeForErrno(errno: number): ErrorType {
+function errorTypeForErrno(errno: number): ErrorType {
   switch (errno) {
     case 1: // EPERM
     case 13: // EACCES
@@ -40,7 +40,7 @@ export function errorTypeForErrno(errno: number): ErrorType {
 }
 
 /** The lines libbpf printed, without its "libbpf: " prefixes, for a context. */
-export function libbpfLines(text: string, max = 20): string[] {
+function libbpfLines(text: string, max = 20): string[] {
   return text
     .split('\n')
     .map((l) => l.replace(/^libbpf: /, '').trim())

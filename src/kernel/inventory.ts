@@ -139,7 +139,7 @@ const PERF_EVENT_KINDS: Record<number, string> = {
 };
 
 /** A link's target in one line: `<kind>/<what>[+offset]`. */
-export function linkTarget(l: NativeLinkInfo, ifnames: () => Map<number, string>): string {
+function linkTarget(l: NativeLinkInfo, ifnames: () => Map<number, string>): string {
   const ifname = (i: number) => ifnames().get(i) ?? `ifindex ${i}`;
   const type = linkTypeName(l.type);
   switch (type) {

@@ -14,7 +14,7 @@ import { LineTransport } from './stdio-transport.js';
  * accepted, so an object over the limit still arrives and is refused with a
  * typed error; a larger message gets a JSON-RPC error.
  */
-export function messageBufferBytes(maxObjectBytes: number): number {
+function messageBufferBytes(maxObjectBytes: number): number {
   return 2 * Math.ceil(maxObjectBytes / 3) * 4 + (1 << 20);
 }
 

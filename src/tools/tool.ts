@@ -55,7 +55,7 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(tool: T
 }
 
 /** The error member of every failed result. */
-export const errorSchema = z.strictObject({
+const errorSchema = z.strictObject({
   type: z.enum(ERROR_TYPES).describe('What kind of failure'),
   message: z.string().describe('What went wrong, for a person or a model'),
   context: z.record(z.string(), z.unknown()).describe('Details that help the next step: errno, verifier log, limit hit, alternatives'),
