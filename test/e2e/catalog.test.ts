@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { connect as tcpConnect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type Connected, connect } from '../helpers/client.js';
+import { catalogObject } from '../helpers/fixtures.js';
+import { runWorkload } from '../helpers/kernel.js';
+
+let c: Connected;
+const scratch = mkdtempSync(join(tmpdir(), 'ebpf-mcp-catalog-'));
+before(async () => {
+  c = await connect();
+});
+after(async () => {
+  await c.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** Loads a catalog object and attaches every program as its section says. */
+async function loadAttached(name: string): Promise<Record<string, any>> {
+  const loaded = (await c.call('load_program', { source: { type: 'file', path: catalogObject(name) } })).structuredContent;
+  assert.equal(loaded.success, true, JSON.stringify(loaded.error));
+  for (const p of loaded.programs) {
+    const a = (await c.call('attach_program', { program_id: p.id, attachment: { auto: {} } })).structuredContent;
+    assert.equal(a.success, true, JSON.stringify(a.error));
+  }
+  return loaded;
+}
+
+/** Streams while `act` runs, then returns the events. */
+async function during(args: Record<string, unknown>, act: () => Promise<void> | void): Promise<Record<string, any>> {
+  const pending = c.call('stream_events', args);
+  await new Promise((r) => setTimeout(r, 250));
+  await act();
+  const s = (await pending).structuredContent;
+  assert.equal(s.success, true, JSON.stringify(s.error));
+  return s;
+}
+
+test('info lists every catalog object with a path load_program accepts', async () => {
+  const info = (await c.call('info')).structuredContent;
+  assert.deepEqual(
+    info.catalog.map((o: { name: string }) => o.name),
+    ['exec_events', 'file_opens', 'syscall_counts', 'syscall_latency', 'tcp_states'],
+  );
+  for (const o of info.catalog) assert.equal(o.path, catalogObject(o.name));
+});
+
+test('exec_events: each exec with its parent, command and file', async () => {
+  const loaded = await loadAttached('exec_events');
+  const s = await during({ source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 3000, max_events: 50, filters: { comm: 'uname' } }, () => {
+    execFileSync('/bin/uname', ['-r']);
+  });
+  assert.equal(s.decoded_type, 'struct exec_event');
+  assert.equal(s.events[0].data.filename, '/bin/uname');
+  assert.equal(s.events[0].data.ppid, process.pid);
+});
+
+test('file_opens: the file this process opens, with its flags', async () => {
+  const loaded = await loadAttached('file_opens');
+  const path = join(scratch, 'opened-by-the-test');
+  const s = await during({ source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 3000, max_events: 1000, filters: { pid: process.pid } }, () => {
+    closeSync(openSync(path, 'w'));
+  });
+  const mine = s.events.find((e: { data: { filename: string } }) => e.data.filename === path);
+  assert.ok(mine, `no openat of ${path} among ${s.events.length} events`);
+  assert.equal(mine.data.pid, process.pid);
+  assert.equal(mine.data.comm, 'node');
+  assert.equal(mine.data.flags & 0o3, 1, 'O_WRONLY');
+  assert.equal(mine.data.flags & 0o100, 0o100, 'O_CREAT');
+});
+
+test('tcp_states: a loopback connection goes SYN_SENT then ESTABLISHED, by name, with its port', async () => {
+  const loaded = await loadAttached('tcp_states');
+  const server = createServer((sock) => sock.end());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const s = await during({ source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 2000, max_events: 1000 }, async () => {
+      const sock = tcpConnect(port, '127.0.0.1');
+      await new Promise((r) => sock.once('close', r));
+    });
+    const client = s.events.map((e: { data: Record<string, any> }) => e.data).filter((d: { dport: number }) => d.dport === port);
+    const transitions = client.map((d: { oldstate: string; newstate: string }) => `${d.oldstate}>${d.newstate}`);
+    assert.ok(transitions.includes('TCPS_CLOSE>TCPS_SYN_SENT'), transitions.join(' '));
+    assert.ok(transitions.includes('TCPS_SYN_SENT>TCPS_ESTABLISHED'), transitions.join(' '));
+    const syn = client.find((d: { newstate: string }) => d.newstate === 'TCPS_SYN_SENT');
+    assert.equal(syn.family, 2);
+    assert.deepEqual(syn.daddr.slice(0, 4), [127, 0, 0, 1]);
+    assert.equal(syn.pid, process.pid);
+  } finally {
+    server.close();
+  }
+});
+
+test('syscall_counts: getpid calls counted by syscall number, read through inspect_state', async () => {
+  const loaded = await loadAttached('syscall_counts');
+  const counts = loaded.maps.find((m: { name: string }) => m.name === 'counts');
+  const read = async () =>
+    (await c.call('inspect_state', { fields: ['maps'], filters: { map_id: counts.id }, maps: { id: counts.id, limit: 1000 } })).structuredContent.map_entries;
+  const before = (await read()).entries.find((e: { key: number }) => e.key === 39)?.value ?? 0;
+  runWorkload(['getpid', '300']);
+  const entries = await read();
+  assert.equal(entries.key_type, '__u32');
+  const after = entries.entries.find((e: { key: number }) => e.key === 39)?.value ?? 0;
+  assert.ok(after - before >= 300, `getpid (39) moved by ${after - before}`);
+});
