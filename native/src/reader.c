@@ -1,27 +1,53 @@
-/* Ring buffer and perf buffer readers driven by libuv. libbpf's epoll fd is
- * watched with uv_poll; on each wakeup records are copied into one reused
- * batch buffer (an ArrayBuffer JavaScript holds) and handed over a batch per
- * call. A wakeup takes at most max_per_wakeup ring records, so a flooding
- * producer cannot starve the event loop; what is left is taken next turn.
+/* Ring buffer and perf buffer readers driven by libuv.
  *
- * Batch layout, per record: u32 size, u32 cpu (0xffffffff for ring buffers),
- * then size bytes of data, padded to 8 bytes. */
+ * A ring buffer is read in place, as libbpf reads it: the consumer page is
+ * mapped writable, the producer page and the data area read-only (the kernel
+ * maps the data twice in a row, so no record wraps). JavaScript holds the
+ * data area as one ArrayBuffer; on each wakeup the committed records are
+ * handed over as a span of it, and the consumer position moves past them
+ * only when JavaScript returns. No record is copied. A wakeup takes at most
+ * max_per_wakeup records, so a flooding producer cannot starve the event
+ * loop; what is left is taken next turn (the ring's poll is level-triggered).
+ * Span layout, per record: the kernel's header (u32 length with the busy and
+ * discard bits, u32 page offset), then the data, padded to 8 bytes.
+ *
+ * A perf buffer goes through libbpf (one ring per CPU, lost-sample records):
+ * records are copied into one reused ArrayBuffer and handed over a batch per
+ * call. Batch layout, per record: u32 size, u32 cpu, then size bytes of data,
+ * padded to 8 bytes. */
 #include "common.h"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <uv.h>
 
 #define RECORD_HDR 8u
 #define NO_CPU 0xffffffffu
 #define ROUND8(n) (((n) + 7u) & ~(size_t)7u)
 
+/* A mapping to unmap when the ArrayBuffer over it is collected. */
+struct mapping {
+	void *addr;
+	size_t len;
+};
+
 struct reader {
 	uint32_t magic; /* MAGIC_READER */
 	napi_env env;
-	struct ring_buffer *rb;
+	/* Ring buffer, read in place. */
+	int ring_fd;                       /* our own dup of the map fd, polled */
+	unsigned long *consumer_pos;       /* mapped read-write: we move it */
+	const unsigned long *producer_pos; /* mapped read-only */
+	const uint8_t *data;               /* the data area, mapped twice in a row */
+	size_t mask;
+	/* Perf buffer, through libbpf. */
 	struct perf_buffer *pb;
 	uv_poll_t poll;
 	napi_ref on_batch;  /* function(count, bytes, buffer?) */
@@ -31,7 +57,7 @@ struct reader {
 	uint8_t *batch;
 	size_t cap, len;
 	uint32_t count;
-	uint32_t max_per_wakeup, taken;
+	uint32_t max_per_wakeup;
 	uint64_t records, lost, wakeups;
 	bool consuming;   /* inside a consume: no nested consume */
 	bool closing;     /* close requested: stop taking records */
@@ -53,34 +79,43 @@ static void call_js(struct reader *r, size_t argc, napi_value *argv)
 		napi_get_and_clear_last_exception(env, &exc);
 }
 
+/* onBatch(count, bytes, start, alone?): `count` records in `bytes` bytes from `start`. */
+static void deliver(struct reader *r, uint32_t count, size_t bytes, size_t start, napi_value alone)
+{
+	napi_value argv[4];
+
+	argv[0] = make_u32(r->env, count);
+	argv[1] = make_u32(r->env, (uint32_t)bytes);
+	argv[2] = make_u32(r->env, (uint32_t)start);
+	argv[3] = alone ? alone : undefined(r->env);
+	call_js(r, 4, argv);
+}
+
 static void flush(struct reader *r)
 {
-	napi_value argv[2];
+	uint32_t count = r->count;
+	size_t len = r->len;
 
-	if (r->count == 0)
+	if (count == 0)
 		return;
-	argv[0] = make_u32(r->env, r->count);
-	argv[1] = make_u32(r->env, (uint32_t)r->len);
 	r->count = 0;
 	r->len = 0;
-	call_js(r, 2, argv);
+	deliver(r, count, len, 0, NULL);
 }
 
 /* A record larger than the whole batch goes alone, in a buffer of its own. */
 static void deliver_alone(struct reader *r, const void *data, size_t size, uint32_t cpu)
 {
-	napi_value argv[3];
+	napi_value ab;
 	void *dst;
 	size_t need = RECORD_HDR + ROUND8(size);
 
-	if (napi_create_arraybuffer(r->env, need, &dst, &argv[2]) != napi_ok)
+	if (napi_create_arraybuffer(r->env, need, &dst, &ab) != napi_ok)
 		return;
 	((uint32_t *)dst)[0] = (uint32_t)size;
 	((uint32_t *)dst)[1] = cpu;
 	memcpy((uint8_t *)dst + RECORD_HDR, data, size);
-	argv[0] = make_u32(r->env, 1);
-	argv[1] = make_u32(r->env, (uint32_t)need);
-	call_js(r, 3, argv);
+	deliver(r, 1, need, 0, ab);
 }
 
 static void append(struct reader *r, const void *data, size_t size, uint32_t cpu)
@@ -102,17 +137,6 @@ static void append(struct reader *r, const void *data, size_t size, uint32_t cpu
 	r->count++;
 }
 
-static int ring_sample(void *ctx, void *data, size_t size)
-{
-	struct reader *r = ctx;
-
-	if (r->closing)
-		return -ECANCELED;
-	append(r, data, size, NO_CPU);
-	/* libbpf has already consumed this record; a negative return stops here. */
-	return ++r->taken >= r->max_per_wakeup ? -EAGAIN : 0;
-}
-
 static void perf_sample(void *ctx, int cpu, void *data, __u32 size)
 {
 	struct reader *r = ctx;
@@ -127,6 +151,33 @@ static void perf_lost(void *ctx, int cpu, __u64 cnt)
 	((struct reader *)ctx)->lost += cnt;
 }
 
+/* Hands JavaScript the committed ring records (at most max_per_wakeup) in
+ * place, then releases them to the producer. Returns the records delivered. */
+static uint32_t ring_take(struct reader *r)
+{
+	unsigned long cons = __atomic_load_n(r->consumer_pos, __ATOMIC_ACQUIRE);
+	unsigned long prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
+	unsigned long pos = cons;
+	uint32_t count = 0;
+
+	while (pos < prod && count < r->max_per_wakeup) {
+		uint32_t hdr = __atomic_load_n((const uint32_t *)(r->data + (pos & r->mask)), __ATOMIC_ACQUIRE);
+
+		if (hdr & BPF_RINGBUF_BUSY_BIT)
+			break; /* reserved, not yet committed: the rest waits */
+		pos += ROUND8((hdr & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT)) + BPF_RINGBUF_HDR_SZ);
+		if (!(hdr & BPF_RINGBUF_DISCARD_BIT))
+			count++;
+	}
+	if (pos == cons)
+		return 0;
+	r->records += count;
+	if (count)
+		deliver(r, count, pos - cons, cons & r->mask, NULL);
+	__atomic_store_n(r->consumer_pos, pos, __ATOMIC_RELEASE);
+	return count;
+}
+
 /* Takes what is there (up to the per-wakeup bound for rings) and delivers it. */
 static uint64_t consume(struct reader *r)
 {
@@ -135,14 +186,14 @@ static uint64_t consume(struct reader *r)
 	if (r->consuming || r->closing || r->released)
 		return 0;
 	r->consuming = true;
-	r->taken = 0;
 	r->wakeups++;
-	if (r->rb)
-		ring_buffer__consume(r->rb);
-	else
+	if (r->pb) {
 		perf_buffer__consume(r->pb);
+		flush(r);
+	} else {
+		ring_take(r);
+	}
 	r->consuming = false;
-	flush(r);
 	return r->records - before;
 }
 
@@ -159,14 +210,25 @@ static void on_poll(uv_poll_t *handle, int status, int events)
 	napi_close_handle_scope(r->env, scope);
 }
 
+/* Unmaps the consumer page and closes our fd; the data area stays mapped
+ * until its ArrayBuffer is collected. */
+static void release_ring(struct reader *r)
+{
+	if (r->consumer_pos)
+		munmap(r->consumer_pos, (size_t)sysconf(_SC_PAGESIZE));
+	r->consumer_pos = NULL;
+	if (r->ring_fd >= 0)
+		close(r->ring_fd);
+	r->ring_fd = -1;
+}
+
 static void on_closed(uv_handle_t *handle)
 {
 	struct reader *r = handle->data;
 
-	ring_buffer__free(r->rb);
 	perf_buffer__free(r->pb);
-	r->rb = NULL;
 	r->pb = NULL;
+	release_ring(r);
 	r->released = true;
 	if (r->finalized)
 		free(r);
@@ -200,8 +262,65 @@ static void reader_finalize(napi_env env, void *data, void *hint)
 		free(r);
 }
 
+static void unmap_finalize(napi_env env, void *data, void *hint)
+{
+	struct mapping *m = hint;
+
+	(void)env;
+	(void)data;
+	munmap(m->addr, m->len);
+	free(m);
+}
+
+/* Maps the ring of `map_fd` as libbpf does and returns its data area as an
+ * ArrayBuffer (NULL and a pending exception on failure). */
+static napi_value ring_open(napi_env env, struct reader *r, int map_fd)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), size;
+	struct mapping *m;
+	napi_value ab;
+	void *prod;
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(map_fd, &info, &len))
+		return throw_errno(env, errno, "bpf_obj_get_info_by_fd(ringbuf)");
+	if (info.type != BPF_MAP_TYPE_RINGBUF)
+		return throw_errno(env, EINVAL, "readerOpen: not a ring buffer map");
+	size = info.max_entries;
+	r->ring_fd = fcntl(map_fd, F_DUPFD_CLOEXEC, 0);
+	if (r->ring_fd < 0)
+		return throw_errno(env, errno, "dup");
+	r->consumer_pos = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, r->ring_fd, 0);
+	if (r->consumer_pos == MAP_FAILED) {
+		r->consumer_pos = NULL;
+		return throw_errno(env, errno, "mmap(ringbuf consumer page)");
+	}
+	prod = mmap(NULL, page + 2 * size, PROT_READ, MAP_SHARED, r->ring_fd, (off_t)page);
+	if (prod == MAP_FAILED)
+		return throw_errno(env, errno, "mmap(ringbuf data)");
+	m = malloc(sizeof(*m));
+	if (!m) {
+		munmap(prod, page + 2 * size);
+		return throw_errno(env, ENOMEM, "readerOpen");
+	}
+	m->addr = prod;
+	m->len = page + 2 * size;
+	if (napi_create_external_arraybuffer(env, (uint8_t *)prod + page, 2 * size, unmap_finalize, m, &ab) != napi_ok) {
+		munmap(prod, page + 2 * size);
+		free(m);
+		throw_napi_failure(env);
+		return NULL;
+	}
+	r->producer_pos = prod;
+	r->data = (const uint8_t *)prod + page;
+	r->mask = size - 1;
+	return ab;
+}
+
 /* readerOpen(mapFd, perf: boolean, {batchBytes, maxPerWakeup, perfPages}, onBatch)
- *   -> {reader, batch: ArrayBuffer} */
+ *   -> {reader, batch: ArrayBuffer}: the ring's data area, or the perf batch buffer. */
 static napi_value reader_open(napi_env env, napi_callback_info info)
 {
 	napi_value argv[4], v, result, external, batch, receiver, name;
@@ -232,25 +351,38 @@ static napi_value reader_open(napi_env env, napi_callback_info info)
 	r->env = env;
 	r->cap = batch_bytes;
 	r->max_per_wakeup = max_per_wakeup;
+	r->ring_fd = -1;
 	libbpf_capture_reset();
-	if (perf)
+	if (perf) {
 		r->pb = perf_buffer__new(map_fd, perf_pages, perf_sample, perf_lost, r, NULL);
-	else
-		r->rb = ring_buffer__new(map_fd, ring_sample, r, NULL);
-	if (!r->rb && !r->pb) {
-		err = errno;
-		free(r);
-		return throw_errno(env, err, perf ? "perf_buffer__new" : "ring_buffer__new");
+		if (!r->pb) {
+			err = errno;
+			free(r);
+			return throw_errno(env, err, "perf_buffer__new");
+		}
+		efd = perf_buffer__epoll_fd(r->pb);
+		if (napi_create_arraybuffer(env, batch_bytes, (void **)&r->batch, &batch) != napi_ok) {
+			perf_buffer__free(r->pb);
+			free(r);
+			throw_napi_failure(env);
+			return NULL;
+		}
+	} else {
+		batch = ring_open(env, r, map_fd);
+		efd = r->ring_fd;
+		if (!batch) {
+			release_ring(r);
+			free(r);
+			return NULL;
+		}
 	}
-	efd = r->rb ? ring_buffer__epoll_fd(r->rb) : perf_buffer__epoll_fd(r->pb);
 	if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &r->poll, efd) != 0) {
-		ring_buffer__free(r->rb);
 		perf_buffer__free(r->pb);
+		release_ring(r);
 		free(r);
 		return throw_errno(env, EIO, "uv_poll_init");
 	}
 	r->poll.data = r;
-	NAPI_TRY(env, napi_create_arraybuffer(env, batch_bytes, (void **)&r->batch, &batch));
 	NAPI_TRY(env, napi_create_reference(env, batch, 1, &r->batch_ref));
 	NAPI_TRY(env, napi_create_reference(env, argv[3], 1, &r->on_batch));
 	receiver = make_object(env);

@@ -160,7 +160,7 @@ export interface Native {
     mapFd: number,
     perf: boolean,
     opts: { batchBytes?: number; maxPerWakeup?: number; perfPages?: number },
-    onBatch: (count: number, bytes: number, alone?: ArrayBuffer) => void,
+    onBatch: (count: number, bytes: number, start: number, alone?: ArrayBuffer) => void,
   ): { reader: ReaderHandle; batch: ArrayBuffer };
   readerConsume(r: ReaderHandle): number;
   readerStats(r: ReaderHandle): { records: bigint; lost: bigint; wakeups: bigint; closed: boolean };

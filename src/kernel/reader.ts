@@ -1,32 +1,49 @@
 /**
- * Reading a ring buffer or perf buffer map as records arrive. The addon
- * copies records into one shared buffer and calls back a batch at a time;
- * a RecordBatch walks that buffer in place, so decoding reads the bytes
- * where they lie. One reader per map, shared by every subscriber.
+ * Reading a ring buffer or perf buffer map as records arrive. For a ring the
+ * addon hands over a span of the ring's own memory (no copy); for a perf
+ * buffer, a batch it copied into one shared buffer. A RecordBatch walks either
+ * in place, so decoding reads the bytes where they lie. One reader per map,
+ * shared by every subscriber.
  */
 import { ToolError } from '../errors.js';
 import { kernelError } from './errno.js';
 import { ObjKind, type ReaderHandle, native } from './native.js';
 
-/** The cpu word of a ring buffer record, which has none. */
+/** The cpu word of a record that has none. */
 const NO_CPU = 0xffffffff;
+/** Flags in a ring record's length word (kernel UAPI): still being written, and dropped by its writer. */
+const RINGBUF_BUSY = 0x80000000;
+const RINGBUF_DISCARD = 0x40000000;
 
 /** The records of one wakeup, valid only during the callback that receives them. */
 export class RecordBatch {
   constructor(
-    /** The bytes holding the records (shared, reused after the callback). */
+    /** The bytes holding the records: the ring's memory, or the shared perf batch buffer. */
     readonly bytes: Uint8Array,
-    /** The same bytes as native-order words: the headers the addon wrote, 8-byte aligned. */
+    /** The same bytes as native-order words, for the 8-byte-aligned headers. */
     private readonly words: Uint32Array,
     /** Number of records. */
     readonly count: number,
+    private readonly start: number,
     private readonly length: number,
+    /** True for a span of a ring (kernel headers, discarded records skipped), false for a perf batch. */
+    private readonly ring: boolean,
   ) {}
 
   /** Calls `fn` for each record: its data starts at `offset` of `bytes`; cpu is null for ring buffers. */
   forEach(fn: (offset: number, size: number, cpu: number | null) => void): void {
     const words = this.words;
-    for (let off = 0; off < this.length; ) {
+    const end = this.start + this.length;
+    if (this.ring) {
+      for (let off = this.start; off < end; ) {
+        const header = words[off >> 2] as number;
+        const size = header & ~(RINGBUF_BUSY | RINGBUF_DISCARD);
+        if (!(header & RINGBUF_DISCARD)) fn(off + 8, size, null);
+        off += (size + 15) & ~7;
+      }
+      return;
+    }
+    for (let off = this.start; off < end; ) {
       const size = words[off >> 2] as number;
       const cpu = words[(off >> 2) + 1] as number;
       fn(off + 8, size, cpu === NO_CPU ? null : cpu);
@@ -48,7 +65,7 @@ export type BufferKind = 'ringbuf' | 'perfbuf';
 
 /** Tuning of a reader. */
 export interface ReaderOptions {
-  /** Bytes of the shared batch buffer (default 1 MiB). */
+  /** Bytes of the perf batch buffer (default 1 MiB). */
   batchBytes?: number;
   /** Most ring records taken per wakeup (default 65536). */
   maxPerWakeup?: number;
@@ -69,10 +86,11 @@ export class EventReader {
     opts: ReaderOptions,
   ) {
     let shared: { bytes: Uint8Array; words: Uint32Array } | undefined;
-    const opened = native.readerOpen(fd, kind === 'perfbuf', opts, (count, length, alone) => {
+    const ring = kind === 'ringbuf';
+    const opened = native.readerOpen(fd, !ring, opts, (count, length, start, alone) => {
       const bytes = alone ? new Uint8Array(alone) : (shared?.bytes as Uint8Array);
       const words = alone ? new Uint32Array(alone) : (shared?.words as Uint32Array);
-      const batch = new RecordBatch(bytes, words, count, length);
+      const batch = new RecordBatch(bytes, words, count, start, length, ring && !alone);
       for (const fn of this.subscribers) {
         try {
           fn(batch);

@@ -74,6 +74,30 @@ test('ring buffer: every field of every record decodes to what the program wrote
   assert.doesNotMatch(text, /workload/, 'traced strings stay out of the summary');
 });
 
+test('ring buffer: records the writer discarded are skipped; records across the ring\'s end decode whole', async () => {
+  const discarding = await attached('emit_ring_discard');
+  const w = await pausedWorkload(['getpid', '30']);
+  const pending = c.call('stream_events', { source: { object_id: discarding.objectId, map: 'ring_events' }, duration_ms: 3000, max_events: 100, filters: { pid: w.pid } });
+  await new Promise((r) => setTimeout(r, 250));
+  await w.go();
+  const kept = (await pending).structuredContent;
+  assert.deepEqual(
+    kept.events.map((e: { data: { seq: number } }) => e.data.seq),
+    Array.from({ length: 30 }, (_, i) => 2 * i + 1),
+    'only the submitted (odd) records arrive',
+  );
+
+  // 5000 records of 80 bytes pass through a 256 KiB ring more than once: some straddle its end.
+  const { objectId } = await attached('emit_ring');
+  const v = await pausedWorkload(['getpid', '5000']);
+  const streaming = c.call('stream_events', { source: { object_id: objectId, map: 'ring_events' }, duration_ms: 10000, max_events: 5000, filters: { pid: v.pid } });
+  await new Promise((r) => setTimeout(r, 250));
+  await v.go();
+  const all = (await streaming).structuredContent;
+  assert.equal(all.events.length, 5000);
+  all.events.forEach((e: { data: Record<string, unknown> }, i: number) => checkEvent(e.data, v.pid, i + 1, 'EVENT_RING'));
+});
+
 test('perf buffer: records carry their CPU; pid and cpu filters and max_events hold exactly', async () => {
   const { maps } = await attached('emit_perf');
   const cpus = onlineCpus();
