@@ -50,10 +50,11 @@ struct reader {
 	/* Perf buffer, through libbpf. */
 	struct perf_buffer *pb;
 	uv_poll_t poll;
-	napi_ref on_batch;  /* function(count, bytes, buffer?) */
+	napi_ref on_batch;  /* function(count, bytes, start, alone?) */
 	napi_ref receiver;  /* napi_make_callback needs an object receiver */
-	napi_ref batch_ref; /* the ArrayBuffer `batch` points into */
+	napi_ref batch_ref; /* the ArrayBuffer JavaScript reads: the ring's data, or the perf batch */
 	napi_async_context actx;
+	/* The perf batch being filled: `count` records in `len` of `cap` bytes. */
 	uint8_t *batch;
 	size_t cap, len;
 	uint32_t count;
