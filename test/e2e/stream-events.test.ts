@@ -25,14 +25,23 @@ async function attached(program: string): Promise<{ objectId: string; maps: Reco
   return { objectId: loaded.object_id, maps: Object.fromEntries(loaded.maps.map((m: { name: string; id: number }) => [m.name, m.id])) };
 }
 
-/** Starts a stream, runs the workload once the stream is reading, and returns both. */
-async function streamWhile(args: Record<string, unknown>, workload: string[]): Promise<{ s: Record<string, any>; pid: number; text: string }> {
-  const pending = c.call('stream_events', args);
+/**
+ * Starts the workload paused (so its pid is known), streams with the arguments built from that pid,
+ * lets the workload run once the stream is reading, runs `after` if given, and returns the result.
+ */
+async function streamWhile(
+  workload: string[],
+  args: (pid: number) => Record<string, unknown>,
+  after?: () => Promise<void> | void,
+): Promise<{ s: Record<string, any>; pid: number; text: string }> {
+  const w = await pausedWorkload(workload);
+  const pending = c.call('stream_events', args(w.pid));
   await new Promise((r) => setTimeout(r, 250));
-  const pid = runWorkload(workload);
+  await w.go();
+  await after?.();
   const r = await pending;
   assert.equal(r.structuredContent.success, true, JSON.stringify(r.structuredContent.error));
-  return { s: r.structuredContent, pid, text: (r.content[0] as { text: string }).text };
+  return { s: r.structuredContent, pid: w.pid, text: (r.content[0] as { text: string }).text };
 }
 
 /** Checks one decoded event field by field against what emit_* wrote for the workload's n-th getpid. */
@@ -51,12 +60,12 @@ function checkEvent(data: Record<string, unknown>, pid: number, seq: number, kin
 
 test('ring buffer: every field of every record decodes to what the program wrote, with the schema', async () => {
   const { objectId } = await attached('emit_ring');
-  const w = await pausedWorkload(['getpid', '40']);
-  const pending = c.call('stream_events', { source: { object_id: objectId, map: 'ring_events' }, duration_ms: 5000, max_events: 40, filters: { pid: w.pid } });
-  await new Promise((r) => setTimeout(r, 250));
-  await w.go();
-  const result = await pending;
-  const { s, pid, text } = { s: result.structuredContent, pid: w.pid, text: (result.content[0] as { text: string }).text };
+  const { s, pid, text } = await streamWhile(['getpid', '40'], (pid) => ({
+    source: { object_id: objectId, map: 'ring_events' },
+    duration_ms: 5000,
+    max_events: 40,
+    filters: { pid },
+  }));
   assert.equal(s.buffer, 'ringbuf');
   assert.equal(s.decoded_type, 'struct event');
   assert.equal(s.events.length, 40);
@@ -76,11 +85,12 @@ test('ring buffer: every field of every record decodes to what the program wrote
 
 test('ring buffer: records the writer discarded are skipped; records across the ring\'s end decode whole', async () => {
   const discarding = await attached('emit_ring_discard');
-  const w = await pausedWorkload(['getpid', '30']);
-  const pending = c.call('stream_events', { source: { object_id: discarding.objectId, map: 'ring_events' }, duration_ms: 3000, max_events: 100, filters: { pid: w.pid } });
-  await new Promise((r) => setTimeout(r, 250));
-  await w.go();
-  const kept = (await pending).structuredContent;
+  const { s: kept } = await streamWhile(['getpid', '30'], (pid) => ({
+    source: { object_id: discarding.objectId, map: 'ring_events' },
+    duration_ms: 3000,
+    max_events: 100,
+    filters: { pid },
+  }));
   assert.deepEqual(
     kept.events.map((e: { data: { seq: number } }) => e.data.seq),
     Array.from({ length: 30 }, (_, i) => 2 * i + 1),
@@ -89,13 +99,14 @@ test('ring buffer: records the writer discarded are skipped; records across the 
 
   // 5000 records of 80 bytes pass through a 256 KiB ring more than once: some straddle its end.
   const { objectId } = await attached('emit_ring');
-  const v = await pausedWorkload(['getpid', '5000']);
-  const streaming = c.call('stream_events', { source: { object_id: objectId, map: 'ring_events' }, duration_ms: 10000, max_events: 5000, filters: { pid: v.pid } });
-  await new Promise((r) => setTimeout(r, 250));
-  await v.go();
-  const all = (await streaming).structuredContent;
+  const { s: all, pid } = await streamWhile(['getpid', '5000'], (pid) => ({
+    source: { object_id: objectId, map: 'ring_events' },
+    duration_ms: 10000,
+    max_events: 5000,
+    filters: { pid },
+  }));
   assert.equal(all.events.length, 5000);
-  all.events.forEach((e: { data: Record<string, unknown> }, i: number) => checkEvent(e.data, v.pid, i + 1, 'EVENT_RING'));
+  all.events.forEach((e: { data: Record<string, unknown> }, i: number) => checkEvent(e.data, pid, i + 1, 'EVENT_RING'));
 });
 
 test('perf buffer: records carry their CPU; pid and cpu filters and max_events hold exactly', async () => {
@@ -125,10 +136,12 @@ test('perf buffer: records carry their CPU; pid and cpu filters and max_events h
 
 test('aggregate counts records per group; comm globs match', async () => {
   const { objectId } = await attached('emit_ring');
-  const { s, pid } = await streamWhile(
-    { source: { object_id: objectId, map: 'ring_events' }, duration_ms: 1500, filters: { comm: 'work*' }, aggregate: { group_by: ['comm', 'tgid'], top: 5 } },
-    ['getpid', '123'],
-  );
+  const { s, pid } = await streamWhile(['getpid', '123'], () => ({
+    source: { object_id: objectId, map: 'ring_events' },
+    duration_ms: 1500,
+    filters: { comm: 'work*' },
+    aggregate: { group_by: ['comm', 'tgid'], top: 5 },
+  }));
   assert.equal(s.events, undefined);
   const mine = s.groups.find((g: { key: { tgid: number } }) => g.key.tgid === pid);
   assert.deepEqual(mine.key, { comm: 'workload', tgid: pid });
@@ -141,14 +154,15 @@ test('a burst bigger than the buffer: perf reports kernel-side losses, ring stay
   const BURST = 8192;
   const perf = await attached('burst_perf');
   const started = Date.now();
-  const w = await pausedWorkload(['getpid', '40']);
-  const pending = c.call('stream_events', { source: { object_id: perf.objectId, map: 'perf_events' }, duration_ms: 5000, filters: { pid: w.pid }, aggregate: { group_by: ['tgid'] } });
-  await new Promise((r) => setTimeout(r, 250));
-  await w.go();
-  // Each CPU's perf ring reports its losses in a record written at its next output there: give every CPU one.
-  await new Promise((r) => setTimeout(r, 300));
-  for (const cpu of onlineCpus()) runWorkload(['getpid', '1'], ['taskset', '-c', String(cpu)]);
-  const p = (await pending).structuredContent;
+  const { s: p } = await streamWhile(
+    ['getpid', '40'],
+    (pid) => ({ source: { object_id: perf.objectId, map: 'perf_events' }, duration_ms: 5000, filters: { pid }, aggregate: { group_by: ['tgid'] } }),
+    async () => {
+      // Each CPU's perf ring reports its losses in a record written at its next output there: give every CPU one.
+      await new Promise((r) => setTimeout(r, 300));
+      for (const cpu of onlineCpus()) runWorkload(['getpid', '1'], ['taskset', '-c', String(cpu)]);
+    },
+  );
   const emitted = 40 * BURST;
   assert.ok(p.stats.lost > 0, `a ${emitted}-record burst into 256 KiB per CPU must lose some: ${JSON.stringify(p.stats)}`);
   assert.ok(p.stats.events_matched < emitted && p.stats.events_matched + p.stats.lost >= emitted, `every record is received or counted lost: ${JSON.stringify(p.stats)}`);
@@ -156,18 +170,25 @@ test('a burst bigger than the buffer: perf reports kernel-side losses, ring stay
 
   const ring = await attached('burst_ring');
   const before = Date.now();
-  const rw = await pausedWorkload(['getpid', '40']);
-  const ringPending = c.call('stream_events', { source: { object_id: ring.objectId, map: 'ring_events' }, duration_ms: 3000, filters: { pid: rw.pid }, aggregate: { group_by: ['tgid'] } });
-  await new Promise((r) => setTimeout(r, 250));
-  await rw.go();
-  const r = (await ringPending).structuredContent;
+  const { s: r, pid: ringPid } = await streamWhile(['getpid', '40'], (pid) => ({
+    source: { object_id: ring.objectId, map: 'ring_events' },
+    duration_ms: 3000,
+    filters: { pid },
+    aggregate: { group_by: ['tgid'] },
+  }));
   assert.equal(r.stats.lost, null, 'ring buffers cannot report kernel-side drops');
-  const written = mapValue(ring.maps.seqs as number, rw.pid) as number;
+  const written = mapValue(ring.maps.seqs as number, ringPid) as number;
   assert.ok(written < 40 * BURST, `the burst overflowed the ring (${written} of ${40 * BURST} reserved)`);
   assert.equal(r.groups[0]?.count, written, 'every record the ring accepted was delivered');
   assert.ok(Date.now() - before < 7000);
-  const raw = (await streamWhile({ source: { object_id: ring.objectId, map: 'ring_events' }, duration_ms: 2000, max_events: 1, format: 'base64' }, ['getpid', '1'])).s;
-  assert.equal(Buffer.from(raw.events[0].base64, 'base64').readUInt32LE(0) > 0, true, 'base64 carries the raw record');
+  const { s: raw, pid: rawPid } = await streamWhile(['getpid', '1'], (pid) => ({
+    source: { object_id: ring.objectId, map: 'ring_events' },
+    duration_ms: 2000,
+    max_events: 1,
+    format: 'base64',
+    filters: { pid },
+  }));
+  assert.equal(Buffer.from(raw.events[0].base64, 'base64').readUInt32LE(0), rawPid, 'base64 carries the raw record, pid first');
 });
 
 test('progress notifications arrive about once a second; cancelled streams free their slot', async () => {
