@@ -97,16 +97,23 @@ test('ring buffer: records the writer discarded are skipped; records across the 
     'only the submitted (odd) records arrive',
   );
 
-  // 5000 records of 80 bytes pass through a 256 KiB ring more than once: some straddle its end.
+  // Two runs of 3000 records of 72 bytes: each fits the 256 KiB ring even before it is drained, and
+  // together they carry the positions 432 KB on, past the ring's end, so some records straddle it.
   const { objectId } = await attached('emit_ring');
-  const { s: all, pid } = await streamWhile(['getpid', '5000'], (pid) => ({
-    source: { object_id: objectId, map: 'ring_events' },
-    duration_ms: 10000,
-    max_events: 5000,
-    filters: { pid },
-  }));
-  assert.equal(all.events.length, 5000);
-  all.events.forEach((e: { data: Record<string, unknown> }, i: number) => checkEvent(e.data, pid, i + 1, 'EVENT_RING'));
+  let second = 0;
+  const { s: all, pid: first } = await streamWhile(
+    ['getpid', '3000'],
+    () => ({ source: { object_id: objectId, map: 'ring_events' }, duration_ms: 3000, max_events: 10000, filters: { comm: 'workload' } }),
+    async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      second = runWorkload(['getpid', '3000']);
+    },
+  );
+  for (const pid of [first, second]) {
+    const mine = all.events.filter((e: { data: { pid: number } }) => e.data.pid === pid);
+    assert.equal(mine.length, 3000, `records of ${pid}`);
+    mine.forEach((e: { data: Record<string, unknown> }, i: number) => checkEvent(e.data, pid, i + 1, 'EVENT_RING'));
+  }
 });
 
 test('perf buffer: records carry their CPU; pid and cpu filters and max_events hold exactly', async () => {
