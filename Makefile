@@ -8,6 +8,9 @@ BPF_SRCS := $(wildcard bpf/catalog/*.bpf.c bpf/fixtures/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 NATIVE := build/Release/ebpf_native.node
 TS_SRCS := $(shell find src test scripts bench -name '*.ts' 2>/dev/null)
+# libbpf 1.5, built from Debian trixie's source by scripts/libbpf.sh and linked statically.
+LIBBPF := .deps/libbpf
+LIBBPF_PC := PKG_CONFIG_PATH=$(LIBBPF)/lib/pkgconfig pkg-config --static
 export npm_config_nodedir := /usr
 
 .PHONY: build deps test demo schemas check-docs clean bench bench-build
@@ -36,7 +39,7 @@ $(OUT)/vmlinux.h: | deps
 # BPF C to an object with BTF (DWARF stripped): the project's programs and the benchmark's.
 define BPF_CC
 	@mkdir -p $(dir $@)
-	clang -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf/include -idirafter $(MULTIARCH_INC) -Wall -Wno-unused-function -c $< -o $@
+	clang -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf/include -I$(LIBBPF)/include -idirafter $(MULTIARCH_INC) -Wall -Wno-unused-function -c $< -o $@
 	llvm-strip -g $@
 endef
 
@@ -72,7 +75,7 @@ $(BENCH_OUT)/%.bpf.o: bench/bpf/%.bpf.c $(wildcard bench/bpf/*.h) $(OUT)/vmlinux
 
 $(BENCH_OUT)/%: bench/c/%.c | deps
 	@mkdir -p $(dir $@)
-	cc -O2 -g -Wall -Wextra -o $@ $< $$(pkg-config --cflags --libs libbpf)
+	cc -O2 -g -Wall -Wextra -o $@ $< $$($(LIBBPF_PC) --cflags --libs libbpf)
 
 bench-build: build $(WORKLOAD) $(BENCH_BPF) $(BENCH_C)
 

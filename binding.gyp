@@ -13,8 +13,9 @@
         "native/src/reader.c",
         "native/src/prog.c"
       ],
-      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror=implicit-function-declaration", "<!@(pkg-config --cflags libbpf)"],
-      "libraries": ["<!@(pkg-config --libs libbpf)"]
+      "include_dirs": ["<(module_root_dir)/.deps/libbpf/include"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror=implicit-function-declaration"],
+      "libraries": ["<(module_root_dir)/.deps/libbpf/lib/libbpf.a", "-lelf", "-lz"]
     }
   ]
 }

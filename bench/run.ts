@@ -112,7 +112,7 @@ async function main(): Promise<number> {
   note(`wrote ${out}`);
   if (docs !== '-') {
     if (failed.length) sections.push({ title: 'Not measured', rows: failed, how: 'These benchmarks could not run in this run:', details: failed.map((r) => `${r.name}: ${r.anchor}`) });
-    writeFileSync(docs, markdown(rows, sections, machine(native.libbpfVersion()), date, (nowMs() - started) / 1000));
+    writeFileSync(docs, markdown(rows, sections, machine(native.libbpfVersion().version), date, (nowMs() - started) / 1000));
     note(`wrote ${docs}`);
   }
   return failed.length ? 1 : 0;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build needs on a fresh Debian machine, and nothing when it
-# is already there: the BPF toolchain and libbpf from apt, then npm packages.
+# is already there: the BPF toolchain from apt, libbpf 1.5 built from Debian
+# trixie's source (scripts/libbpf.sh), then npm packages.
 # Called by `make build`, so `make demo` and `make test` work on a new machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,10 +15,11 @@ needs=(
   "bpftrace bpftrace"
   "pkg-config pkg-config"
   "ip iproute2"
-  "/usr/include/bpf/libbpf.h libbpf-dev"
   "/usr/include/libelf.h libelf-dev"
   "/usr/include/zlib.h zlib1g-dev"
   "/usr/include/$(uname -m)-linux-gnu/sys/sdt.h systemtap-sdt-dev"
+  "tar tar"
+  "make make"
 )
 missing=()
 for entry in "${needs[@]}"; do
@@ -35,6 +37,8 @@ if ((${#missing[@]})); then
   apt-get update -qq >&2
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
+
+scripts/libbpf.sh
 
 # npm ci when node_modules is missing or older than the lock file.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then

@@ -1,23 +1,36 @@
 /* Host facts only the kernel can answer: libbpf's version, which program
  * and map types load here, libbpf's names for type numbers, mounting
  * bpffs/tracefs, and the boot-time clock that load times are measured on. */
+#define _GNU_SOURCE
 #include "common.h"
 
+#include <dlfcn.h>
+
 #include <bpf/libbpf.h>
+#include <bpf/libbpf_version.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <time.h>
 
-/* libbpfVersion() -> "major.minor" of the libbpf this addon runs with. */
+/* libbpfVersion() -> {version: "major.minor" built against, runtime:
+ * "major.minor" of the code running, file: the file that code is in (the
+ * addon itself when libbpf is linked statically)}. */
 static napi_value libbpf_version(napi_env env, napi_callback_info info)
 {
 	char v[32];
+	Dl_info where;
+	napi_value r = make_object(env);
 
 	(void)info;
+	snprintf(v, sizeof(v), "%d.%d", LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION);
+	set_str(env, r, "version", v);
 	snprintf(v, sizeof(v), "%u.%u", libbpf_major_version(), libbpf_minor_version());
-	return make_str(env, v);
+	set_str(env, r, "runtime", v);
+	if (dladdr((void *)libbpf_major_version, &where) && where.dli_fname)
+		set_str(env, r, "file", where.dli_fname);
+	return r;
 }
 
 /* probeProgType(type) / probeMapType(type) -> 1 loads here, 0 does not;

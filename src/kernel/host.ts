@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { machine } from 'node:os';
 import { kernelError } from './errno.js';
+import { NATIVE_ADDON } from '../paths.js';
 import { VMLINUX_BTF } from './kernel-btf.js';
 import { TypeNameKind, native } from './native.js';
 import { typeNames } from './types.js';
@@ -155,6 +156,18 @@ function attachKinds(progTypes: Set<string>, tracefsMounted: boolean): AttachKin
   ];
 }
 
+/** The libbpf this server runs on, and how it is linked. */
+export interface LibbpfFacts {
+  version: string;
+  /** `static` when libbpf's code is inside the addon itself (no host libbpf involved). */
+  linked: 'static' | 'shared';
+}
+
+function libbpfFacts(): LibbpfFacts {
+  const v = native.libbpfVersion();
+  return { version: v.version, linked: v.file === NATIVE_ADDON ? 'static' : 'shared' };
+}
+
 /** Everything `info` reports about the host. */
 export interface HostFacts {
   kernel_release: string;
@@ -168,7 +181,7 @@ export interface HostFacts {
   program_types: { supported: string[]; unsupported: string[]; not_probed: string[] };
   map_types: { supported: string[]; unsupported: string[]; not_probed: string[] };
   attach_kinds: AttachKindStatus[];
-  libbpf_version: string;
+  libbpf: LibbpfFacts;
 }
 
 /** Probes the host. Takes a few milliseconds per type; callers cache it. */
@@ -187,7 +200,7 @@ export function probeHost(mountReport: MountReport): HostFacts {
     program_types: programTypes,
     map_types: probeTypes(TypeNameKind.Map),
     attach_kinds: attachKinds(new Set(programTypes.supported), mountReport.tracefs.mounted),
-    libbpf_version: native.libbpfVersion(),
+    libbpf: libbpfFacts(),
   };
 }
 

@@ -189,7 +189,8 @@ export interface Native {
   objPin(fd: number, path: string): void;
   closeFd(fd: number): void;
 
-  libbpfVersion(): string;
+  /** The libbpf built against (`version`), the one running (`runtime`), and the file its code is in. */
+  libbpfVersion(): { version: string; runtime: string; file?: string };
   probeProgType(type: number): boolean;
   probeMapType(type: number): boolean;
   typeName(kind: TypeNameKind, value: number): string | null;

@@ -20,7 +20,12 @@ const mount = z.strictObject({
 });
 
 const output = z.strictObject({
-  server: z.strictObject({ name: z.string(), version: z.string(), libbpf_version: z.string() }),
+  server: z.strictObject({
+    name: z.string(),
+    version: z.string(),
+    libbpf_version: z.string(),
+    libbpf_linked: z.enum(['static', 'shared']).describe('static: libbpf is built into the server, whatever the host has'),
+  }),
   kernel: z.strictObject({ release: z.string(), arch: z.string() }),
   btf: z.strictObject({ vmlinux: z.boolean().describe('Kernel BTF available (CO-RE works)'), path: z.string() }),
   mounts: z.strictObject({ bpffs: mount, tracefs: mount }),
@@ -66,7 +71,7 @@ export const infoTool = defineTool({
   async run(_input, ctx) {
     const f = ctx.host.facts();
     const data = {
-      server: { name: 'ebpf-mcp', version: SERVER_VERSION, libbpf_version: f.libbpf_version },
+      server: { name: 'ebpf-mcp', version: SERVER_VERSION, libbpf_version: f.libbpf.version, libbpf_linked: f.libbpf.linked },
       kernel: { release: f.kernel_release, arch: f.arch },
       btf: f.btf,
       mounts: f.mounts,
@@ -81,7 +86,7 @@ export const infoTool = defineTool({
     };
     const unusable = f.attach_kinds.filter((k) => !k.usable).map((k) => k.kind);
     const summary = [
-      `Linux ${f.kernel_release} (${f.arch}), libbpf ${f.libbpf_version}, kernel BTF ${f.btf.vmlinux ? 'available' : 'missing'}.`,
+      `Linux ${f.kernel_release} (${f.arch}), libbpf ${f.libbpf.version} (${f.libbpf.linked}), kernel BTF ${f.btf.vmlinux ? 'available' : 'missing'}.`,
       `bpffs ${f.mounts.bpffs.mounted ? 'mounted' : 'NOT mounted'}${f.mounts.bpffs.mounted_by_server ? ' (by this server)' : ''}, ` +
         `tracefs ${f.mounts.tracefs.mounted ? 'mounted' : 'NOT mounted'}${f.mounts.tracefs.mounted_by_server ? ' (by this server)' : ''}.`,
       `${f.program_types.supported.length} program types and ${f.map_types.supported.length} map types load here.`,

@@ -7,6 +7,7 @@ import { after, test } from 'node:test';
 import { bpftoolIds, eventually } from '../helpers/bpftool.js';
 import { connect } from '../helpers/client.js';
 import { SERVER_BIN, fixture } from '../helpers/fixtures.js';
+import { NATIVE_ADDON, PACKAGE_ROOT } from '../../src/paths.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'ebpf-mcp-e2e-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -47,7 +48,11 @@ test('info reports this kernel as probed', async () => {
     assert.ok(s.program_types.supported.includes('tracepoint'));
     assert.ok(s.map_types.supported.includes('ringbuf'));
     assert.ok(s.capabilities.includes('CAP_BPF'));
-    assert.equal(s.server.libbpf_version, execFileSync('pkg-config', ['--modversion', 'libbpf'], { encoding: 'utf8' }).trim().split('.').slice(0, 2).join('.'));
+    const pc = readFileSync(join(PACKAGE_ROOT, '.deps/libbpf/lib/pkgconfig/libbpf.pc'), 'utf8');
+    assert.equal(s.server.libbpf_version, /^Version: (\d+\.\d+)/m.exec(pc)?.[1]);
+    assert.equal(s.server.libbpf_version, '1.5');
+    assert.equal(s.server.libbpf_linked, 'static');
+    assert.doesNotMatch(execFileSync('ldd', [NATIVE_ADDON], { encoding: 'utf8' }), /libbpf/);
     const kprobe = s.attach_kinds.find((k: { kind: string }) => k.kind === 'kprobe');
     assert.equal(kprobe.usable, readFileSync('/proc/self/mounts', 'utf8') && execFileSync('ls', ['/sys/bus/event_source/devices'], { encoding: 'utf8' }).split('\n').includes('kprobe'));
     if (!kprobe.usable) assert.match(kprobe.reason, /tracepoint/);
