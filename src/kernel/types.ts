@@ -46,6 +46,12 @@ export function typeValue(kind: TypeNameKind, name: string): number | undefined 
   return undefined;
 }
 
+/** The kernel's number for a program type name, or undefined when it has no such type. */
+export const programTypeValue = (name: string): number | undefined => typeValue(TypeNameKind.Prog, name);
+
+/** Every program type name this kernel knows. */
+export const programTypeNames = (): string[] => [...typeNames(TypeNameKind.Prog).values()];
+
 /** Every attach type name this kernel knows. */
 export const attachTypeNames = (): string[] => [...typeNames(TypeNameKind.Attach).values()];
 

@@ -4,7 +4,7 @@
  * a lease runs out, or (when pinned) beyond.
  */
 import { z } from 'zod';
-import { ToolError } from '../errors.js';
+import { ToolError, limitExceeded } from '../errors.js';
 import { HOOKS, attachProgram, attachmentSchema } from '../hooks/index.js';
 import { programInfo } from '../kernel/inventory.js';
 import { pinPath, preparePinDirectory } from '../policy/pin-path.js';
@@ -54,10 +54,7 @@ export const attachProgramTool = defineTool({
   async run(input, ctx) {
     const held = ctx.session.heldLinks().length;
     if (held >= ctx.limits.maxLinksPerSession) {
-      throw new ToolError('RESOURCE_LIMIT_EXCEEDED', `this session already holds ${held} attachments, the limit`, {
-        current_usage: { links: held },
-        limit: ctx.limits.maxLinksPerSession,
-      });
+      throw limitExceeded(`this session already holds ${held} attachments, the limit`, 'links', ctx.limits.maxLinksPerSession, held);
     }
     const owner = ctx.session.objectOfProgram(input.program_id);
     if (!owner) {

@@ -5,11 +5,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { elfSection } from '../btf/index.js';
-import { ToolError, invalid } from '../errors.js';
+import { ToolError, invalid, limitExceeded } from '../errors.js';
 import { kernelError } from '../kernel/errno.js';
-import { TypeNameKind, native } from '../kernel/native.js';
 import { BpfObject, type ProgramSpec } from '../kernel/object.js';
-import { typeNames, typeValue } from '../kernel/types.js';
+import { programTypeNames, programTypeValue } from '../kernel/types.js';
 import { enforceConstraints, type ProgramUsage } from '../policy/constraints.js';
 import { tailBytes } from '../policy/limits.js';
 import { readObjectSource } from '../policy/object-source.js';
@@ -102,7 +101,7 @@ const output = z.strictObject({
 type Input = z.output<typeof input>;
 
 /** The programs of the object the input asks for, refusing names and sections that are not there. */
-function selectPrograms(all: ProgramSpec[], input: Input): ProgramSpec[] {
+function selectPrograms(all: readonly ProgramSpec[], input: Input): readonly ProgramSpec[] {
   if (all.length === 0) throw invalid('source', 'the object contains no BPF programs');
   const names = all.map((p) => p.name);
   for (const [i, name] of (input.programs ?? []).entries()) {
@@ -118,9 +117,9 @@ function selectPrograms(all: ProgramSpec[], input: Input): ProgramSpec[] {
 
 function programTypeOf(name: string | undefined): number | undefined {
   if (name === undefined) return undefined;
-  const value = typeValue(TypeNameKind.Prog, name);
+  const value = programTypeValue(name);
   if (value === undefined || value === 0) {
-    throw invalid('program_type', `unknown program type ${JSON.stringify(name)}`, { known: [...typeNames(TypeNameKind.Prog).values()].filter((n) => n !== 'unspec') });
+    throw invalid('program_type', `unknown program type ${JSON.stringify(name)}`, { known: programTypeNames().filter((n) => n !== 'unspec') });
   }
   return value;
 }
@@ -140,15 +139,15 @@ interface ProgramReport extends LoadedProgram {
 function describePrograms(obj: BpfObject, usage: ProgramUsage[]): ProgramReport[] {
   return obj.programs().map((p) => {
     const used = usage.find((u) => u.name === p.name);
-    const info = p.fd >= 0 ? native.progInfo(p.fd) : undefined;
+    const loaded = p.fd >= 0;
     return {
       name: p.name,
       section: p.section,
       type: p.typeName,
-      id: info?.id ?? 0,
-      tag: info?.tag ?? '',
-      insnCnt: info ? info.xlatedLen / 8 : (used?.instructions ?? p.insns.length / 8),
-      loaded: info !== undefined,
+      id: p.id,
+      tag: p.tag,
+      insnCnt: loaded ? p.xlatedInsns : (used?.instructions ?? p.insns.length / 8),
+      loaded,
       helpers: used?.helpers ?? [],
     };
   });
@@ -158,7 +157,7 @@ function describePrograms(obj: BpfObject, usage: ProgramUsage[]): ProgramReport[
 function describeMaps(obj: BpfObject): LoadedMap[] {
   return obj.maps().map((m) => ({
     name: m.name,
-    id: m.fd >= 0 ? native.mapInfo(m.fd).id : 0,
+    id: m.id,
     type: m.typeName,
     keySize: m.keySize,
     valueSize: m.valueSize,
@@ -179,9 +178,9 @@ function checkQuota(ctx: ToolContext, programs: number, maps: number): void {
   ];
   const hit = over.find(([, want, limit]) => want > limit);
   if (hit) {
-    throw new ToolError('RESOURCE_LIMIT_EXCEEDED', `loading this object would take the session to ${hit[1]} ${hit[0]}, over its limit of ${hit[2]}`, {
+    const [resource, wanted, limit] = hit;
+    throw limitExceeded(`loading this object would take the session to ${wanted} ${resource}, over its limit of ${limit}`, resource, limit, wanted, {
       current_usage: usage,
-      limit: { [hit[0]]: hit[2] },
     });
   }
 }

@@ -3,8 +3,7 @@ import { rmSync } from 'node:fs';
 import { z } from 'zod';
 import { ToolError, invalid } from '../errors.js';
 import { kernelError } from '../kernel/errno.js';
-import { native } from '../kernel/native.js';
-import { identifyPin } from '../kernel/pins.js';
+import { identifyPin, pinFd } from '../kernel/pins.js';
 import { pinPath, preparePinDirectory } from '../policy/pin-path.js';
 import type { Session } from '../session/session.js';
 import { defineTool } from './tool.js';
@@ -47,7 +46,7 @@ export const pinObjectTool = defineTool({
     const fd = ownedFd(ctx.session, input.kind, input.id);
     preparePinDirectory(path);
     try {
-      native.objPin(fd, path);
+      pinFd(fd, path);
     } catch (e) {
       throw kernelError(e, `pinning ${input.kind} ${input.id} at ${path}`);
     }

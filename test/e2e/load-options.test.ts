@@ -51,7 +51,7 @@ test('a program attaches once per hook; the 65th attachment of a session is RESO
     for (const name of names.slice(0, 64)) assert.equal((await attach(name)).structuredContent.success, true, name);
     const twice = (await attach(names[0] as string)).structuredContent;
     assert.equal(twice.error.type, 'RESOURCE_LIMIT_EXCEEDED', 'the quota is checked before the kernel is asked');
-    assert.deepEqual(twice.error.context, { current_usage: { links: 64 }, limit: 64 });
+    assert.deepEqual(twice.error.context, { resource: 'links', current_usage: { links: 64 }, limit: 64 });
     await c.close();
 
     const d = await connect();
