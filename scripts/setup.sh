@@ -43,8 +43,9 @@ fi
 
 scripts/libbpf.sh ${unit:+headers}
 
-# npm ci when node_modules is missing or older than the lock file.
+# npm ci when node_modules is missing or older than the lock file; for unit tests without its install step, which
+# would build the addon (npm runs node-gyp for a package with a binding.gyp).
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "setup: npm ci" >&2
-  npm ci --no-audit --no-fund >&2
+  npm ci --no-audit --no-fund ${unit:+--ignore-scripts} >&2
 fi
