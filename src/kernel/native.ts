@@ -210,5 +210,12 @@ export interface Native {
   clockBoottimeNs(): bigint;
 }
 
-/** The loaded addon. */
-export const native: Native = createRequire(import.meta.url)(NATIVE_ADDON) as Native;
+let addon: Native | undefined;
+
+/**
+ * The addon, loaded on first use: modules that only define things (the tool schemas, for the docs and the unit
+ * tests) can be imported where the addon is not built and there is no kernel to talk to.
+ */
+export const native: Native = new Proxy({} as Native, {
+  get: (_, key) => Reflect.get((addon ??= createRequire(import.meta.url)(NATIVE_ADDON) as Native), key),
+});
