@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'n
 import { join, resolve } from 'node:path';
 import { ToolError, invalid } from '../errors.js';
 import { closest } from '../suggest.js';
-import { elfFunctionNames } from './elf-symbols.js';
+import { elfFunctionNames } from '../obj/elf-symbols.js';
 import { TRACEFS, mountPointOf } from './host.js';
 import { interfacesByIndex } from './inventory.js';
 
