@@ -139,7 +139,6 @@ export interface Native {
   programConfigure(h: ObjectHandle, program: string, config: ProgramConfig): void;
   objectLoad(h: ObjectHandle): void;
   programLog(h: ObjectHandle, program: string): string;
-  libbpfLog(): string;
   objectClose(h: ObjectHandle): void;
 
   attachAuto(h: ObjectHandle, program: string): LinkHandle;
