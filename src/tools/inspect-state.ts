@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { readMapContents } from '../kernel/map-contents.js';
+import type { Limits } from '../policy/limits.js';
 import { HostLists } from './host-lists.js';
 import { inputJsonSchema, outputJsonSchema } from './json-schema.js';
 import { mapEntriesOf, mapEntriesSummary } from './map-entries.js';
@@ -13,7 +14,8 @@ import { defineTool } from './tool.js';
 
 const FIELDS = ['programs', 'maps', 'links', 'pins', 'system', 'tools'] as const;
 
-const input = z.strictObject({
+/** The input schema: list and map-entry bounds follow the limits. */
+const inputFor = (limits: Limits) => z.strictObject({
   fields: z
     .array(z.enum(FIELDS))
     .min(1)
@@ -30,12 +32,22 @@ const input = z.strictObject({
       pinned_only: z.boolean().default(false).describe('Only objects pinned under the pin prefix'),
     })
     .default({ owned_only: false, pinned_only: false }),
-  limit: z.int().min(1).max(1000).default(100).describe('Most items per list (default 100, max 1000)'),
+  limit: z
+    .int()
+    .min(1)
+    .max(limits.listMax)
+    .default(limits.listDefault)
+    .describe(`Most items per list (default ${limits.listDefault}, max ${limits.listMax})`),
   maps: z
     .strictObject({
       id: z.int().positive().describe('Kernel id of the map (from the maps list or load_program)'),
       entries: z.boolean().default(true).describe('Return the entries (false: only the key and value types, and whether it has entries)'),
-      limit: z.int().min(1).max(10_000).default(100).describe('Most entries returned (default 100, max 10000)'),
+      limit: z
+        .int()
+        .min(1)
+        .max(limits.mapEntriesMax)
+        .default(limits.mapEntriesDefault)
+        .describe(`Most entries returned (default ${limits.mapEntriesDefault}, max ${limits.mapEntriesMax})`),
     })
     .optional()
     .describe("Read one map's contents into `map_entries`, keys and values decoded from the map's BTF"),
@@ -172,7 +184,7 @@ const output = z.strictObject({
 });
 
 /** `inspect_state`: the kernel's programs, maps and links, filtered and bounded. */
-export const inspectStateTool = defineTool({
+export const inspectStateTool = defineTool((limits: Limits) => ({
   name: 'inspect_state',
   title: 'Inspect eBPF state',
   version: '1.0.0',
@@ -182,15 +194,16 @@ export const inspectStateTool = defineTool({
     'marked `owned` when this session created it. Also: objects pinned under the server\'s pin prefix (`pins`), ' +
     'kernel facts (`system`), and this server\'s tools with their schemas (`tools`). Filter by program type, name ' +
     'glob, program id (that program, its maps and links), map id, owned_only or pinned_only. Each list returns at ' +
-    'most `limit` items (default 100, max 1000) and `counts` says how many matched. ' +
+    `most \`limit\` items (default ${limits.listDefault}, max ${limits.listMax}) and \`counts\` says how many matched. ` +
     'Map contents: `maps: {id}` returns that map\'s entries in `map_entries` (any map on the host, up to ' +
-    '`maps.limit`, default 100, max 10000; `truncated` says more exist), keys and values decoded into named JSON ' +
+    `\`maps.limit\`, default ${limits.mapEntriesDefault}, max ${limits.mapEntriesMax}; \`truncated\` says more exist), ` +
+    'keys and values decoded into named JSON ' +
     'fields from the map\'s BTF (hex without BTF), per-CPU maps with one value per CPU, and libbpf-tools log2 ' +
     'histograms (an array of slot counts) as buckets plus a drawing, also shown in the text. Ring and perf buffers ' +
     'have no entries: read them with stream_events. For the entries alone, pass fields ["maps"] and filters.map_id ' +
     'with the same id. Read-only.',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  input,
+  input: inputFor(limits),
   output,
   async run(input, ctx) {
     const want = new Set(input.fields);
@@ -236,4 +249,4 @@ export const inspectStateTool = defineTool({
       (entries && input.maps ? `\n${mapEntriesSummary(entries, input.maps.entries)}` : '');
     return { data, summary };
   },
-});
+}));
