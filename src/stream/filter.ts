@@ -14,9 +14,12 @@ export interface EventFilters {
 /** A decoded record, or undefined for raw records. */
 export type Decoded = Record<string, unknown> | undefined;
 
-/** A predicate over (decoded record, cpu); undefined when no filter is set. */
-export function compileFilter(f: EventFilters): ((data: Decoded, cpu: number | null) => boolean) | undefined {
-  const checks: ((data: Decoded, cpu: number | null) => boolean)[] = [];
+/** Whether a record is kept, from its decoded fields and the cpu that wrote it (null for rings). */
+export type RecordFilter = (data: Decoded, cpu: number | null) => boolean;
+
+/** The filters as one predicate; undefined when no filter is set. */
+export function compileFilter(f: EventFilters): RecordFilter | undefined {
+  const checks: RecordFilter[] = [];
   if (f.pid !== undefined) {
     const pid = f.pid;
     checks.push((d) => d !== undefined && (d.pid === pid || d.tgid === pid));

@@ -6,7 +6,7 @@
  */
 import { BtfError } from '../btf/index.js';
 import { Aggregator } from './aggregate.js';
-import { type Decoded, type EventFilters, compileFilter, filterFields } from './filter.js';
+import { type Decoded, type EventFilters, type RecordFilter, compileFilter, filterFields } from './filter.js';
 import type { RecordType } from './record-type.js';
 
 /** How kept records are returned: decoded fields, hex or base64 of the raw bytes. */
@@ -43,7 +43,7 @@ export class Pipeline {
   received = 0;
   matched = 0;
   filtered = 0;
-  private readonly filter: ((data: Decoded, cpu: number | null) => boolean) | undefined;
+  private readonly filter: RecordFilter | undefined;
   private readonly needsDecode: boolean;
 
   constructor(private readonly opts: PipelineOptions) {

@@ -78,6 +78,11 @@ export class HostLists {
     return paths.length ? { pin_paths: paths } : {};
   }
 
+  /** The marks a program or map row carries: owned (with this session's object handle) and its pins. */
+  private objectMarks(kind: 'program' | 'map', id: number, owner: { id: string } | undefined) {
+    return { owned: owner !== undefined, ...(owner ? { object_id: owner.id } : {}), ...this.pinPaths(kind, id) };
+  }
+
   /** The programs list: type, name, program_id, map_id (the programs using it), ownership, pins. */
   programList(sel: Selection) {
     const f = this.filters;
@@ -86,9 +91,7 @@ export class HostLists {
       (f.program_id === undefined || p.id === f.program_id) &&
       (f.map_id === undefined || p.mapIds.includes(f.map_id)) &&
       this.shared('program', p.id, p.name, this.session.objectOfProgram(p.id) !== undefined);
-    return sel.take('programs', this.programs, matches).map((p) => {
-      const owner = this.session.objectOfProgram(p.id);
-      return {
+    return sel.take('programs', this.programs, matches).map((p) => ({
         id: p.id,
         name: p.name,
         type: p.type,
@@ -103,11 +106,8 @@ export class HostLists {
         run_count: p.runCount,
         run_time_ns: p.runTimeNs,
         attached_to: this.links.filter((l) => l.programId === p.id).map((l) => l.target),
-        owned: owner !== undefined,
-        ...(owner ? { object_id: owner.id } : {}),
-        ...this.pinPaths('program', p.id),
-      };
-    });
+        ...this.objectMarks('program', p.id, this.session.objectOfProgram(p.id)),
+      }));
   }
 
   /** The maps list: name, map_id, program_id (the maps it uses), ownership, pins. */
@@ -118,22 +118,17 @@ export class HostLists {
       (f.map_id === undefined || m.id === f.map_id) &&
       (f.program_id === undefined || (ofProgram?.mapIds.includes(m.id) ?? false)) &&
       this.shared('map', m.id, m.name, this.session.objectOfMap(m.id) !== undefined);
-    return sel.take('maps', this.maps, matches).map((m) => {
-      const owner = this.session.objectOfMap(m.id);
-      return {
-        id: m.id,
-        name: m.name,
-        type: m.type,
-        key_size: m.keySize,
-        value_size: m.valueSize,
-        max_entries: m.maxEntries,
-        flags: m.flags,
-        btf_id: m.btfId,
-        owned: owner !== undefined,
-        ...(owner ? { object_id: owner.id } : {}),
-        ...this.pinPaths('map', m.id),
-      };
-    });
+    return sel.take('maps', this.maps, matches).map((m) => ({
+      id: m.id,
+      name: m.name,
+      type: m.type,
+      key_size: m.keySize,
+      value_size: m.valueSize,
+      max_entries: m.maxEntries,
+      flags: m.flags,
+      btf_id: m.btfId,
+      ...this.objectMarks('map', m.id, this.session.objectOfMap(m.id)),
+    }));
   }
 
   /** The links list: program_id, ownership (with the session's handle and lease), pins. */
