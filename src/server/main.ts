@@ -18,7 +18,7 @@ Options:
       --pin-prefix <dir>     bpffs directory for pins (default: /sys/fs/bpf/ebpf-mcp)
       --enable-tools <list>  also offer optional tools: detach_link, unload_program,
                              pin_object, unpin_object (comma-separated, or "all")
-      --max-object-mb <n>    largest BPF object accepted, in MiB (default: 16)
+      --max-object-mb <n>    largest BPF object accepted, in MiB (default: ${DEFAULT_LIMITS.maxObjectBytes >> 20})
       --log-level <level>    error | warn | info | debug (default: info; logs go to stderr)
   -h, --help                 show this help
   -v, --version              show the version
