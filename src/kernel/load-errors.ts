@@ -11,7 +11,7 @@ import { type Alternative, NotSupported } from './errors.js';
 import { effectiveCapabilities } from './host.js';
 import { kernelBtf } from './kernel-btf.js';
 import type { ProgramSpec } from './object.js';
-import { parseVerifierFailure } from './verifier-log.js';
+import { parseVerifierFailure } from '../obj/verifier-log.js';
 
 /** Program types whose load binds to a kernel function through BTF. */
 const BTF_TRACING = new Set(['tracing', 'lsm', 'ext']);

@@ -11,7 +11,7 @@ import { ToolError } from '../errors.js';
 import { possibleCpus } from './cpus.js';
 import { kernelError } from './errno.js';
 import { btfById } from './kernel-btf.js';
-import { type Log2Histogram, MAX_LOG2_SLOTS, log2Histogram } from './log2-histogram.js';
+import { type Log2Histogram, MAX_LOG2_SLOTS, log2Histogram } from '../obj/log2-histogram.js';
 import { type NativeMapInfo, ObjKind, native } from './native.js';
 import { withObjectFd } from './object-fd.js';
 import { mapTypeName } from './types.js';

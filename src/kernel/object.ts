@@ -56,7 +56,7 @@ export interface LoadOptions {
 }
 
 /** Bytes of verifier log kept per program when the caller does not say. */
-export const DEFAULT_LOG_SIZE = 4 << 20;
+const DEFAULT_LOG_SIZE = 4 << 20;
 
 function toProgram(p: NativeProgram): ProgramSpec {
   const info = p.fd >= 0 ? native.progInfo(p.fd) : undefined;

@@ -130,11 +130,6 @@ export class EventReader {
     return () => this.subscribers.delete(fn);
   }
 
-  /** How many callbacks are subscribed. */
-  get subscriberCount(): number {
-    return this.subscribers.size;
-  }
-
   /** Takes what the buffer holds now, synchronously; returns the number of records. */
   consume(): number {
     return native.readerConsume(this.h);

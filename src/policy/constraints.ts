@@ -5,7 +5,7 @@
  */
 import { ToolError, invalid, limitExceeded } from '../errors.js';
 import { helperId, helperName } from '../kernel/helpers.js';
-import { type InsnSummary, scanInsns } from '../kernel/insn.js';
+import { type InsnSummary, scanInsns } from '../obj/insn.js';
 
 /** What the caller allows. */
 export interface LoadConstraints {

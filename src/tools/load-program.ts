@@ -10,7 +10,7 @@ import { kernelError } from '../kernel/errno.js';
 import { BpfObject, type ProgramSpec } from '../kernel/object.js';
 import { programTypeNames, programTypeValue } from '../kernel/types.js';
 import { enforceConstraints, type ProgramUsage } from '../policy/constraints.js';
-import { tailBytes } from '../policy/limits.js';
+import { type Limits, formatBytes, maxInlineObjectChars, tailBytes } from '../policy/limits.js';
 import { readObjectSource } from '../policy/object-source.js';
 import type { LoadedMap, LoadedProgram } from '../session/session.js';
 import { type ToolContext, defineTool } from './tool.js';
@@ -21,7 +21,8 @@ const checksum = z
   .optional()
   .describe('Refuse the object unless its sha256 matches');
 
-const input = z.strictObject({
+/** The input schema: the inline object's bound follows the object size limit. */
+const inputFor = (limits: Limits) => z.strictObject({
   source: z
     .discriminatedUnion('type', [
       z.strictObject({
@@ -31,7 +32,11 @@ const input = z.strictObject({
       }),
       z.strictObject({
         type: z.literal('data'),
-        blob: z.string().min(1).max(64 << 20).describe('The BPF ELF object, base64-encoded'),
+        blob: z
+          .string()
+          .min(1)
+          .max(maxInlineObjectChars(limits.maxObjectBytes))
+          .describe(`The BPF ELF object, base64-encoded; at most ${formatBytes(limits.maxObjectBytes)} once decoded`),
         checksum,
       }),
     ])
@@ -98,7 +103,7 @@ const output = z.strictObject({
   verifier_log: z.string().optional(),
 });
 
-type Input = z.output<typeof input>;
+type Input = z.output<ReturnType<typeof inputFor>>;
 
 /** The programs of the object the input asks for, refusing names and sections that are not there. */
 function selectPrograms(all: readonly ProgramSpec[], input: Input): readonly ProgramSpec[] {
@@ -186,7 +191,7 @@ function checkQuota(ctx: ToolContext, programs: number, maps: number): void {
 }
 
 /** `load_program`: open, check, load and keep a BPF object. */
-export const loadProgramTool = defineTool({
+export const loadProgramTool = defineTool((limits: Limits) => ({
   name: 'load_program',
   title: 'Load a BPF object',
   version: '1.0.0',
@@ -198,9 +203,11 @@ export const loadProgramTool = defineTool({
     'ids with inspect_state / stream_events. Options: load only some programs (`programs`, `section`), override ' +
     'the program type, supply kernel BTF (`btf_path`), and constraints checked before load (`max_instructions`, ' +
     '`allowed_helpers`) or `verify_only` to run the verifier and unload at once. Bundled objects are listed by ' +
-    'the info tool. Limits per session: 64 objects, 256 programs, 256 maps; 16 MiB per object.',
+    'the info tool. Limits per session: ' +
+    `${limits.maxObjectsPerSession} objects, ${limits.maxProgramsPerSession} programs, ${limits.maxMapsPerSession} maps; ` +
+    `${formatBytes(limits.maxObjectBytes)} per object.`,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  input,
+  input: inputFor(limits),
   output,
   async run(input, ctx) {
     checkBtfPath(input.btf_path);
@@ -274,4 +281,4 @@ export const loadProgramTool = defineTool({
       if (!adopted) obj.close();
     }
   },
-});
+}));

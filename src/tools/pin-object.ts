@@ -30,7 +30,7 @@ function ownedFd(session: Session, k: z.infer<typeof kind>, id: number): number 
 }
 
 /** `pin_object`: pin a program, map or link of this session under the pin prefix. */
-export const pinObjectTool = defineTool({
+export const pinObjectTool = defineTool(() => ({
   name: 'pin_object',
   title: 'Pin a BPF object',
   version: '1.0.0',
@@ -53,10 +53,10 @@ export const pinObjectTool = defineTool({
     ctx.pins.add(path, { kind: input.kind, id: input.id, session: ctx.session.id, pinned_at: new Date().toISOString() });
     return { data: { path, kind: input.kind, id: input.id }, summary: `Pinned ${input.kind} ${input.id}; it outlives this session until unpinned.` };
   },
-});
+}));
 
 /** `unpin_object`: remove a pin under the pin prefix. */
-export const unpinObjectTool = defineTool({
+export const unpinObjectTool = defineTool(() => ({
   name: 'unpin_object',
   title: 'Unpin a BPF object',
   version: '1.0.0',
@@ -78,4 +78,4 @@ export const unpinObjectTool = defineTool({
     ctx.pins.remove(path);
     return { data: pin, summary: `Unpinned ${pin.kind} ${pin.id}.` };
   },
-});
+}));
