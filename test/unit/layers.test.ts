@@ -11,7 +11,7 @@ import { PACKAGE_ROOT } from '../../src/paths.js';
 const SRC = join(PACKAGE_ROOT, 'src');
 
 /** Each layer's height from the top; a file may import its own folder and folders of greater rank (folders of one rank stay apart). */
-const RANK: Record<string, number> = { cli: 0, client: 0, server: 1, tools: 2, session: 3, policy: 3, hooks: 4, stream: 4, catalog: 4, symbolize: 4, kernel: 5, btf: 6, obj: 6 };
+const RANK: Record<string, number> = { cli: 0, client: 0, server: 1, tools: 2, session: 3, policy: 3, hooks: 4, stream: 4, catalog: 4, symbolize: 4, kernel: 5, obj: 6, btf: 7 };
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
