@@ -64,6 +64,15 @@ napi_value throw_type_error(napi_env env, const char *msg)
 	return NULL;
 }
 
+/* A TypeError with `msg`, unless an earlier check already left an exception pending. */
+napi_value throw_type_error_unless_pending(napi_env env, const char *msg)
+{
+	bool pending = false;
+
+	napi_is_exception_pending(env, &pending);
+	return pending ? NULL : throw_type_error(env, msg);
+}
+
 /* Fetch exactly `want` arguments (missing ones are undefined). */
 napi_value *get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv)
 {

@@ -167,7 +167,9 @@ export function readMapContents(id: number, limit: number): MapContents {
     const fits = Math.max(1, Math.floor(MAX_READ_BYTES / (info.keySize + valueStride)));
     let dump: ReturnType<typeof native.mapDump>;
     try {
-      dump = native.mapDump(fd, info.keySize, info.valueSize, perCpu, Math.min(limit, fits));
+      // A map that churns loses entries under the walk; past as many misses as entries asked for, stop and say there is more.
+      const want = Math.min(limit, fits);
+      dump = native.mapDump(fd, info.keySize, info.valueSize, perCpu, want, want);
     } catch (e) {
       throw kernelError(e, `reading map ${id} (${type})`, { map_id: id, map_type: type }, 'MAP_ACCESS_ERROR');
     }

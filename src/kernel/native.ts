@@ -169,7 +169,7 @@ export interface Native {
   readerOpen(
     mapFd: number,
     perf: boolean,
-    opts: { batchBytes?: number; maxPerWakeup?: number; perfPages?: number },
+    opts: { batchBytes: number; maxPerWakeup: number; perfPages: number },
     onBatch: (count: number, bytes: number, start: number, alone?: ArrayBuffer) => void,
   ): { reader: ReaderHandle; batch: ArrayBuffer };
   readerConsume(r: ReaderHandle): number;
@@ -192,9 +192,16 @@ export interface Native {
   /**
    * Up to `limit` entries of a map: keys back to back (keySize each), values back to back
    * (valueSize each, or round_up(valueSize, 8) per possible CPU when `perCpu`); `more` when
-   * entries remain. Entries deleted during the walk are skipped.
+   * entries remain. Entries deleted during the walk are skipped; past `maxMisses` of them the walk stops.
    */
-  mapDump(fd: number, keySize: number, valueSize: number, perCpu: boolean, limit: number): { keys: Uint8Array; values: Uint8Array; count: number; more: boolean };
+  mapDump(
+    fd: number,
+    keySize: number,
+    valueSize: number,
+    perCpu: boolean,
+    limit: number,
+    maxMisses: number,
+  ): { keys: Uint8Array; values: Uint8Array; count: number; more: boolean };
   objGet(path: string): number;
   objPin(fd: number, path: string): void;
   closeFd(fd: number): void;
