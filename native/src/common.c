@@ -44,7 +44,8 @@ napi_value throw_errno(napi_env env, int err, const char *op)
 		name = libbpf_errno_names[err - __LIBBPF_ERRNO__START];
 		libbpf_strerror(err, reason, sizeof(reason));
 	} else {
-		name = strerrorname_np(err);
+		/* ENOTSUPP (524) is kernel-internal, so libc has no name for it. */
+		name = err == 524 ? "ENOTSUPP" : strerrorname_np(err);
 		snprintf(reason, sizeof(reason), "%s", strerror(err));
 	}
 	snprintf(msg, sizeof(msg), "%s: %s", op, reason);

@@ -103,7 +103,7 @@ export class BpfObject {
     try {
       return new BpfObject(native.objectOpen(elf, name, btfCustomPath ?? null), name);
     } catch (e) {
-      const type = isNativeError(e) && (e.errno >= 4000 || e.errno === 22 || e.errno === 2) ? 'VALIDATION_ERROR' : undefined;
+      const type = isNativeError(e) && (e.code.startsWith('LIBBPF_') || e.code === 'EINVAL' || e.code === 'ENOENT') ? 'VALIDATION_ERROR' : undefined;
       throw kernelError(e, 'not a loadable BPF object', {}, type);
     }
   }
