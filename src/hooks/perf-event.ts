@@ -2,8 +2,7 @@
 import { z } from 'zod';
 import { attachPerfEvent } from '../kernel/attach.js';
 import { onlineCpus } from '../kernel/cpus.js';
-import { isNativeError } from '../kernel/errno.js';
-import { NotSupported } from '../kernel/errors.js';
+import { NotSupported, isNativeError } from '../kernel/errors.js';
 import { hasPmu, hasProgramType } from '../kernel/features.js';
 import type { BpfLink } from '../kernel/link.js';
 import { defineHook } from './hook.js';

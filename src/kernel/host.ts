@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { machine } from 'node:os';
-import { kernelError } from './errno.js';
+import { kernelFailure } from './errors.js';
 import { NATIVE_ADDON } from '../paths.js';
 import { VMLINUX_BTF } from './kernel-btf.js';
 import { TRACEFS, type TypeSupport, mapTypes, programTypes } from './features.js';
@@ -58,7 +58,7 @@ export function ensureMounts(): MountReport {
       native.mount(fstype, path, fstype);
       return { path, mounted: true, mounted_by_server: true };
     } catch (e) {
-      return { path, mounted: false, mounted_by_server: false, error: kernelError(e, `mounting ${fstype}`).message };
+      return { path, mounted: false, mounted_by_server: false, error: kernelFailure(e, `mounting ${fstype}`).message };
     }
   };
   return { bpffs: one('bpf', BPFFS), tracefs: one('tracefs', TRACEFS) };

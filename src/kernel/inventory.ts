@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kernelError } from './errno.js';
+import { kernelFailure } from './errors.js';
 import { ObjKind, native } from './native.js';
 import { withObjectFd } from './object-fd.js';
 import { attachTypeName, linkTypeName, mapTypeName, progTypeName } from './types.js';
@@ -86,7 +86,7 @@ export function listIds(kind: ObjectKind): number[] {
   try {
     for (let id = native.nextId(KINDS[kind], 0); id !== 0; id = native.nextId(KINDS[kind], id)) ids.push(id);
   } catch (e) {
-    throw kernelError(e, 'listing kernel objects');
+    throw kernelFailure(e, 'listing kernel objects');
   }
   return ids;
 }

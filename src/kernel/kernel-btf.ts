@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { type Btf, parseBtf } from '../btf/index.js';
-import { ToolError } from '../errors.js';
+import { KernelError } from './errors.js';
 import { ObjKind, native } from './native.js';
 import { withObjectFd } from './object-fd.js';
 
@@ -36,7 +36,7 @@ export function btfById(id: number): Btf {
   let btf = byId.get(id);
   if (!btf) {
     const info = withObjectFd(ObjKind.Btf, id, (fd) => native.btfInfo(fd));
-    if (!info) throw new ToolError('SYSTEM_ERROR', `BTF object ${id} is gone`, { btf_id: id });
+    if (!info) throw new KernelError(`BTF object ${id} is gone`, 'released', { btf_id: id });
     // Module BTF is split over vmlinux; a program's own BTF stands alone.
     btf = parseBtf(info.data, info.kernelBtf && info.name !== 'vmlinux' ? (kernelBtf() ?? undefined) : undefined);
     byId.set(id, btf);

@@ -4,8 +4,7 @@
  * netlink tc filter; a USDT attachment, which libbpf makes of one uprobe link
  * per call site). Destroying it detaches, unless a pin still holds the link.
  */
-import { ToolError } from '../errors.js';
-import { kernelError } from './errno.js';
+import { KernelError, NotSupported, kernelFailure } from './errors.js';
 import { type LinkHandle, native } from './native.js';
 
 /** A held attachment. */
@@ -30,13 +29,13 @@ export class BpfLink {
     try {
       fd = native.objGet(path);
     } catch (e) {
-      throw kernelError(e, `opening the pin ${path}`);
+      throw kernelFailure(e, `opening the pin ${path}`);
     }
     return new BpfLink(native.linkFromFd(fd));
   }
 
   private get h(): LinkHandle {
-    if (!this.handle) throw new ToolError('SYSTEM_ERROR', 'the link is released');
+    if (!this.handle) throw new KernelError('the link is released', 'released');
     return this.handle;
   }
 
@@ -58,11 +57,13 @@ export class BpfLink {
   /** Pins the link on bpffs: it then outlives this process. */
   pin(path: string): void {
     const fd = this.fd;
-    if (fd < 0) throw new ToolError('UNSUPPORTED_BPF_FEATURE', 'this attachment is not a single BPF link (netlink tc filter or USDT), so it cannot be pinned');
+    if (fd < 0) {
+      throw new NotSupported('this attachment is not a single BPF link (netlink tc filter or USDT), so it cannot be pinned', 'link pinning', 'one kernel BPF link');
+    }
     try {
       native.objPin(fd, path);
     } catch (e) {
-      throw kernelError(e, `pinning link at ${path}`);
+      throw kernelFailure(e, `pinning link at ${path}`);
     }
   }
 
@@ -71,7 +72,7 @@ export class BpfLink {
     try {
       native.linkDetach(this.h);
     } catch (e) {
-      throw kernelError(e, 'detaching link');
+      throw kernelFailure(e, 'detaching link');
     }
   }
 

@@ -4,10 +4,8 @@
  * refuses (fentry, fexit, lsm need trampolines or the BPF LSM), or a target
  * function missing from kernel BTF (with the nearest names).
  */
-import { ToolError } from '../errors.js';
 import { closest } from '../suggest.js';
-import { type NativeError, isNativeError, kernelError } from './errno.js';
-import { type Alternative, NotSupported } from './errors.js';
+import { type Alternative, KernelError, type NativeError, NotSupported, TargetNotFound, isNativeError, kernelFailure } from './errors.js';
 import { effectiveCapabilities } from './host.js';
 import { kernelBtf } from './kernel-btf.js';
 import type { ProgramSpec } from './object.js';
@@ -43,38 +41,36 @@ function refusedTracing(e: NativeError, program: ProgramSpec): NotSupported | un
 }
 
 /** The target function of a tracing program is not in the kernel's BTF. */
-function missingTarget(e: NativeError, program: ProgramSpec): ToolError | undefined {
+function missingTarget(e: NativeError, program: ProgramSpec): TargetNotFound | undefined {
   const m = /failed to find kernel BTF type ID of '([^']+)'/.exec(e.libbpfLog);
   if (!m?.[1]) return undefined;
   const btf = kernelBtf();
   const functions: string[] = [];
   for (let id = btf?.firstId ?? 1; btf && id < btf.count; id++) if (btf.type(id).kind === 'func') functions.push(btf.name(id));
-  return new ToolError('ATTACHMENT_FAILED', `the kernel's BTF has no function ${m[1]}, the target of ${program.name} (${program.section})`, {
+  return new TargetNotFound(`the kernel's BTF has no function ${m[1]}, the target of ${program.name} (${program.section})`, 'function', m[1], closest(m[1], functions), {
     program: program.name,
     function: m[1],
-    suggestions: closest(m[1], functions),
-    syscall_errno: e.errno,
+    errno_name: e.code,
   });
 }
 
 /** A typed error for a failed bpf_object__load; `program` is the one that failed, `log` its verifier log. */
-export function loadError(e: unknown, program: ProgramSpec | undefined, log: string): ToolError | NotSupported {
+export function loadError(e: unknown, program: ProgramSpec | undefined, log: string): Error {
   if (isNativeError(e) && program) {
     const specific = missingTarget(e, program) ?? refusedTracing(e, program);
     if (specific) return specific;
     if (log.length > 0) {
       const failure = parseVerifierFailure(log);
-      return new ToolError('VERIFIER_ERROR', `the verifier rejected program ${program.name}: ${failure.reason}`, {
+      const reading = {
         program: program.name,
         reason: failure.reason,
         instruction_offset: failure.instruction_offset,
         instruction: failure.instruction,
         source_line: failure.source_line,
         verifier_log: failure.excerpt.join('\n'),
-        syscall_errno: e.errno,
-        errno_name: e.code,
-      });
+      };
+      return new KernelError(`the verifier rejected program ${program.name}: ${failure.reason}`, 'verifier', reading, e);
     }
   }
-  return kernelError(e, 'loading the object failed', program ? { program: program.name } : {});
+  return kernelFailure(e, 'loading the object failed', program ? { program: program.name } : {});
 }

@@ -7,9 +7,8 @@
  */
 import { endianness } from 'node:os';
 import { type Btf, BtfError, type Decoder, type TruncatedArray, compileDecoder } from '../btf/index.js';
-import { ToolError } from '../errors.js';
 import { possibleCpus } from './cpus.js';
-import { kernelError } from './errno.js';
+import { KernelError, kernelFailure } from './errors.js';
 import { btfById } from './kernel-btf.js';
 import { type Log2Histogram, MAX_LOG2_SLOTS, log2Histogram } from '../obj/log2-histogram.js';
 import { type NativeMapInfo, ObjKind, native } from './native.js';
@@ -128,14 +127,14 @@ function cut(side: 'key' | 'value', decoder: Decoder | undefined): TruncatedArra
 function assertReadable(info: NativeMapInfo, type: string): void {
   const why = UNREADABLE[type];
   if (why) {
-    throw new ToolError('MAP_ACCESS_ERROR', `map ${info.id} (${type}) cannot be listed: ${why}`, {
+    throw new KernelError(`map ${info.id} (${type}) cannot be listed: ${why}`, 'map_access', {
       map_id: info.id,
       map_type: type,
       ...(type === 'ringbuf' || type === 'perf_event_array' ? { use_tool: 'stream_events' } : {}),
     });
   }
   if (info.keySize === 0) {
-    throw new ToolError('MAP_ACCESS_ERROR', `map ${info.id} (${type}) has no keys, so its entries cannot be listed`, { map_id: info.id, map_type: type });
+    throw new KernelError(`map ${info.id} (${type}) has no keys, so its entries cannot be listed`, 'map_access', { map_id: info.id, map_type: type });
   }
 }
 
@@ -171,7 +170,7 @@ export function readMapContents(id: number, limit: number): MapContents {
       const want = Math.min(limit, fits);
       dump = native.mapDump(fd, info.keySize, info.valueSize, perCpu, want, want);
     } catch (e) {
-      throw kernelError(e, `reading map ${id} (${type})`, { map_id: id, map_type: type }, 'MAP_ACCESS_ERROR');
+      throw kernelFailure(e, `reading map ${id} (${type})`, { map_id: id, map_type: type }, 'map_access');
     }
     const entries: MapEntry[] = [];
     for (let i = 0; i < dump.count; i++) {
@@ -199,6 +198,6 @@ export function readMapContents(id: number, limit: number): MapContents {
       cutArrays: [...cut('key', keyDecoder), ...cut('value', valueDecoder)],
     };
   });
-  if (!contents) throw new ToolError('MAP_ACCESS_ERROR', `no map with id ${id}: it does not exist or was freed`, { map_id: id, syscall_errno: 2, errno_name: 'ENOENT' });
+  if (!contents) throw new KernelError(`no map with id ${id}: it does not exist or was freed`, 'map_access', { map_id: id, syscall_errno: 2, errno_name: 'ENOENT' });
   return contents;
 }

@@ -1,5 +1,5 @@
 /** Short-lived fds on kernel objects by id, closed whatever happens. */
-import { isNativeError, kernelError } from './errno.js';
+import { isNativeError, kernelFailure } from './errors.js';
 import { type ObjKind, native } from './native.js';
 
 /** Runs `read` on a fresh fd for the object; undefined when the object is gone. */
@@ -9,7 +9,7 @@ export function withObjectFd<T>(kind: ObjKind, id: number, read: (fd: number) =>
     fd = native.fdById(kind, id);
   } catch (e) {
     if (isNativeError(e) && e.code === 'ENOENT') return undefined;
-    throw kernelError(e, `opening kernel object ${id}`);
+    throw kernelFailure(e, `opening kernel object ${id}`);
   }
   try {
     return read(fd);

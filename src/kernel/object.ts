@@ -3,8 +3,7 @@
  * load, the kernel ids after. Load failures become typed errors with the
  * verifier's explanation.
  */
-import { ToolError } from '../errors.js';
-import { kernelError, isNativeError } from './errno.js';
+import { KernelError, isNativeError, kernelFailure } from './errors.js';
 import { type NativeMap, type NativeProgram, type ObjectHandle, native } from './native.js';
 import { mapTypeName, progTypeName, attachTypeName } from './types.js';
 import { loadError } from './load-errors.js';
@@ -103,19 +102,19 @@ export class BpfObject {
     try {
       return new BpfObject(native.objectOpen(elf, name, btfCustomPath ?? null), name);
     } catch (e) {
-      const type = isNativeError(e) && (e.code.startsWith('LIBBPF_') || e.code === 'EINVAL' || e.code === 'ENOENT') ? 'VALIDATION_ERROR' : undefined;
-      throw kernelError(e, 'not a loadable BPF object', {}, type);
+      const malformed = isNativeError(e) && (e.code.startsWith('LIBBPF_') || e.code === 'EINVAL' || e.code === 'ENOENT');
+      throw kernelFailure(e, 'not a loadable BPF object', {}, malformed ? 'bad_object' : undefined);
     }
   }
 
   private get h(): ObjectHandle {
-    if (!this.handle) throw new ToolError('SYSTEM_ERROR', `object ${this.name} is closed`);
+    if (!this.handle) throw new KernelError(`object ${this.name} is closed`, 'released');
     return this.handle;
   }
 
   /** The specs while the object is open; a closed object refuses. */
   private openSpecs(): { programs: ProgramSpec[]; maps: MapSpec[] } {
-    if (!this.handle) throw new ToolError('SYSTEM_ERROR', `object ${this.name} is closed`);
+    if (!this.handle) throw new KernelError(`object ${this.name} is closed`, 'released');
     return this.specs;
   }
 

@@ -4,7 +4,7 @@
  */
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isNativeError } from './errno.js';
+import { isNativeError } from './errors.js';
 import { native } from './native.js';
 
 /** A pinned object. */

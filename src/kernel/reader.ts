@@ -5,8 +5,7 @@
  * in place, so decoding reads the bytes where they lie. One reader per map,
  * shared by every subscriber.
  */
-import { ToolError } from '../errors.js';
-import { kernelError } from './errno.js';
+import { KernelError, kernelFailure } from './errors.js';
 import { ObjKind, type ReaderHandle, native } from './native.js';
 
 /** The cpu word of a record that has none. */
@@ -112,18 +111,18 @@ export class EventReader {
     try {
       fd = native.fdById(ObjKind.Map, mapId);
     } catch (e) {
-      throw kernelError(e, `opening map ${mapId}`, { map_id: mapId }, 'MAP_ACCESS_ERROR');
+      throw kernelFailure(e, `opening map ${mapId}`, { map_id: mapId }, 'map_access');
     }
     try {
       return new EventReader(mapId, kind, fd, opts);
     } catch (e) {
       native.closeFd(fd);
-      throw kernelError(e, `reading map ${mapId} as a ${kind}`, { map_id: mapId }, 'MAP_ACCESS_ERROR');
+      throw kernelFailure(e, `reading map ${mapId} as a ${kind}`, { map_id: mapId }, 'map_access');
     }
   }
 
   private get h(): ReaderHandle {
-    if (!this.handle) throw new ToolError('SYSTEM_ERROR', `the reader of map ${this.mapId} is closed`);
+    if (!this.handle) throw new KernelError(`the reader of map ${this.mapId} is closed`, 'released');
     return this.handle;
   }
 
@@ -163,7 +162,7 @@ const shared = new Map<number, { reader: EventReader; users: number }>();
  */
 export function acquireReader(mapId: number, kind: BufferKind, opts: ReaderOptions = {}): { reader: EventReader; release: () => void } {
   let entry = shared.get(mapId);
-  if (entry && entry.reader.kind !== kind) throw new ToolError('MAP_ACCESS_ERROR', `map ${mapId} is already being read as a ${entry.reader.kind}`);
+  if (entry && entry.reader.kind !== kind) throw new KernelError(`map ${mapId} is already being read as a ${entry.reader.kind}`, 'map_access');
   if (!entry) {
     entry = { reader: EventReader.open(mapId, kind, opts), users: 0 };
     shared.set(mapId, entry);

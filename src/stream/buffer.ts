@@ -4,7 +4,7 @@
  * writing to it; ring and perf buffers carry no value type).
  */
 import type { Btf } from '../btf/index.js';
-import { ToolError } from '../errors.js';
+import { KernelError } from '../kernel/errors.js';
 import { listIds, mapInfo, programInfo } from '../kernel/inventory.js';
 import { btfById } from '../kernel/kernel-btf.js';
 import type { BufferKind } from '../kernel/reader.js';
@@ -30,10 +30,10 @@ function btfForMap(mapId: number, btfId: number): Btf | undefined {
 /** The event buffer with kernel id `mapId`; MAP_ACCESS_ERROR when it is gone or not a ring or perf buffer. */
 export function eventBuffer(mapId: number): EventBuffer {
   const info = mapInfo(mapId);
-  if (!info) throw new ToolError('MAP_ACCESS_ERROR', `no map ${mapId} exists`, { map_id: mapId });
+  if (!info) throw new KernelError(`no map ${mapId} exists`, 'map_access', { map_id: mapId });
   const kind: BufferKind | undefined = info.type === 'ringbuf' ? 'ringbuf' : info.type === 'perf_event_array' ? 'perfbuf' : undefined;
   if (!kind) {
-    throw new ToolError('MAP_ACCESS_ERROR', `map ${mapId} is a ${info.type}, not a ring or perf buffer: read its entries with inspect_state`, { map_id: mapId, map_type: info.type });
+    throw new KernelError(`map ${mapId} is a ${info.type}, not a ring or perf buffer: read its entries with inspect_state`, 'map_access', { map_id: mapId, map_type: info.type });
   }
   return { mapId, kind, btf: btfForMap(mapId, info.btfId) };
 }

@@ -5,8 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { elfSection } from '../btf/index.js';
-import { ToolError, invalid, limitExceeded } from '../errors.js';
-import { kernelError } from '../kernel/errno.js';
+import { invalid, limitExceeded } from '../errors.js';
 import { BpfObject, type ProgramSpec } from '../kernel/object.js';
 import { programTypeNames, programTypeValue } from '../kernel/types.js';
 import { enforceConstraints, type ProgramUsage } from '../policy/constraints.js';
@@ -275,8 +274,6 @@ export const loadProgramTool = defineTool((limits: Limits) => ({
             .join(', ')}) and ${maps.length} map(s) (ids ${maps.map((m) => m.id).join(', ')}). ` +
           'They stay loaded until this session ends; attach a program with attach_program.';
       return { data, summary };
-    } catch (e) {
-      throw e instanceof ToolError ? e : kernelError(e, 'load_program failed');
     } finally {
       if (!adopted) obj.close();
     }

@@ -2,7 +2,7 @@
 import { rmSync } from 'node:fs';
 import { z } from 'zod';
 import { ToolError, invalid } from '../errors.js';
-import { kernelError } from '../kernel/errno.js';
+import { kernelFailure } from '../kernel/errors.js';
 import { identifyPin, pinFd } from '../kernel/pins.js';
 import { pinPath, preparePinDirectory } from '../policy/pin-path.js';
 import type { Session } from '../session/session.js';
@@ -48,7 +48,7 @@ export const pinObjectTool = defineTool(() => ({
     try {
       pinFd(fd, path);
     } catch (e) {
-      throw kernelError(e, `pinning ${input.kind} ${input.id} at ${path}`);
+      throw kernelFailure(e, `pinning ${input.kind} ${input.id} at ${path}`);
     }
     ctx.pins.add(path, { kind: input.kind, id: input.id, session: ctx.session.id, pinned_at: new Date().toISOString() });
     return { data: { path, kind: input.kind, id: input.id }, summary: `Pinned ${input.kind} ${input.id}; it outlives this session until unpinned.` };

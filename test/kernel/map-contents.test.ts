@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { before, test } from 'node:test';
-import { ToolError } from '../../src/errors.js';
+import { wireError } from '../../src/tools/wire-error.js';
 import { type Attachment, attachProgram } from '../../src/hooks/index.js';
 import { ensureMounts } from '../../src/kernel/host.js';
 import { readMapContents } from '../../src/kernel/map-contents.js';
@@ -57,8 +57,8 @@ function possibleCpus(): number {
 }
 
 function mapAccessError(pattern: RegExp): (e: unknown) => boolean {
-  return (e) => {
-    assert.ok(e instanceof ToolError, String(e));
+  return (thrown) => {
+    const e = wireError(thrown);
     assert.equal(e.type, 'MAP_ACCESS_ERROR');
     assert.match(e.message, pattern);
     return true;
@@ -171,7 +171,7 @@ test('ring buffer: MAP_ACCESS_ERROR pointing at stream_events', async () => {
   await withObject(catalogObject('exec_events'), [], [], ({ maps }) => {
     assert.throws(
       () => readMapContents(maps.get('events') as number, 100),
-      (e: unknown) => mapAccessError(/ring buffer.*stream_events/)(e) && (e as ToolError).context.use_tool === 'stream_events',
+      (e: unknown) => mapAccessError(/ring buffer.*stream_events/)(e) && wireError(e).context.use_tool === 'stream_events',
     );
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { ToolError } from '../../src/errors.js';
+import { wireError } from '../../src/tools/wire-error.js';
 import { native } from '../../src/kernel/native.js';
 import { BpfObject } from '../../src/kernel/object.js';
 import { bpftoolIds, bpftoolPrograms } from '../helpers/bpftool.js';
@@ -70,8 +70,8 @@ test('a program the verifier rejects is a VERIFIER_ERROR with reason, instructio
   try {
     assert.throws(
       () => obj.load(),
-      (e: unknown) => {
-        assert.ok(e instanceof ToolError);
+      (thrown: unknown) => {
+        const e = wireError(thrown);
         assert.equal(e.type, 'VERIFIER_ERROR');
         assert.equal(e.context.program, 'unchecked_lookup');
         assert.equal(e.context.reason, "R0 invalid mem access 'map_value_or_null'");
@@ -92,10 +92,10 @@ test('bytes that are not a BPF object are a VALIDATION_ERROR with what libbpf sa
   const notBpf = readFileSync('/bin/true');
   assert.throws(
     () => BpfObject.open(notBpf, 'true'),
-    (e: unknown) => e instanceof ToolError && e.type === 'VALIDATION_ERROR' && Array.isArray(e.context.libbpf_log),
+    (e: unknown) => wireError(e).type === 'VALIDATION_ERROR' && Array.isArray(wireError(e).context.libbpf_log),
   );
   const truncated = readFileSync(fixture('multi')).subarray(0, 600);
-  assert.throws(() => BpfObject.open(truncated, 'truncated'), (e: unknown) => e instanceof ToolError && e.type === 'VALIDATION_ERROR');
+  assert.throws(() => BpfObject.open(truncated, 'truncated'), (e: unknown) => wireError(e).type === 'VALIDATION_ERROR');
 });
 
 test('a closed object refuses further use with a typed error and closes twice safely', () => {
@@ -103,5 +103,5 @@ test('a closed object refuses further use with a typed error and closes twice sa
   obj.close();
   obj.close();
   assert.ok(obj.closed);
-  assert.throws(() => obj.programs(), (e: unknown) => e instanceof ToolError && e.type === 'SYSTEM_ERROR');
+  assert.throws(() => obj.programs(), (e: unknown) => wireError(e).type === 'SYSTEM_ERROR');
 });
