@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   step('load_program: the bundled exec_events object (CO-RE, ring buffer)');
   const exec = await call('load_program', { source: { type: 'file', path: join(BPF_OBJECT_DIR, 'catalog', 'exec_events.bpf.o') } });
   say('  ' + summary(exec));
-  for (const p of exec.structuredContent?.programs ?? []) say(`    program ${p.id} ${p.name} (${p.type}, ${p.insn_cnt} insns, helpers: ${p.helpers.join(', ')})`);
+  for (const p of exec.structuredContent?.programs ?? []) say(`    program ${p.id} ${p.name} (${p.type}, ${p.instructions} insns, helpers: ${p.helpers.join(', ')})`);
   for (const m of exec.structuredContent?.maps ?? []) say(`    map ${m.id} ${m.name} (${m.type}, max_entries ${m.max_entries})`);
   const execId = exec.structuredContent?.program_id as number;
   say(`  bpftool prog show sees program ${execId}: ${bpftoolHas(execId)}`);

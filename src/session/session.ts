@@ -5,31 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { BpfLink } from '../kernel/link.js';
-import type { BpfObject } from '../kernel/object.js';
+import type { BpfObject, MapSpec, ProgramSpec } from '../kernel/object.js';
 import { log } from '../log.js';
-
-/** A program of a loaded object, with the kernel's id for it. */
-export interface LoadedProgram {
-  name: string;
-  section: string;
-  type: string;
-  id: number;
-  tag: string;
-  insnCnt: number;
-}
-
-/** A map of a loaded object, with the kernel's id for it. */
-export interface LoadedMap {
-  name: string;
-  id: number;
-  type: string;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  flags: number;
-  /** libbpf's own map for global data. */
-  internal: boolean;
-}
 
 /** An object this session loaded, with its programs and maps as loaded. */
 export interface LoadedObject {
@@ -39,8 +16,9 @@ export interface LoadedObject {
   sha256: string;
   loadedAt: Date;
   object: BpfObject;
-  programs: LoadedProgram[];
-  maps: LoadedMap[];
+  /** Its programs that are loaded (with kernel ids). */
+  programs: readonly ProgramSpec[];
+  maps: readonly MapSpec[];
 }
 
 /** An attachment this session made: one or more kernel links (perf events per CPU) to one point. */

@@ -71,8 +71,7 @@ export const attachProgramTool = defineTool((limits: Limits) => ({
         owned_programs: ctx.session.loadedObjects().flatMap((o) => o.programs.map((p) => p.id)),
       });
     }
-    const loaded = owner.programs.find((p) => p.id === input.program_id);
-    const program = owner.object.programs().find((p) => p.name === loaded?.name);
+    const program = owner.programs.find((p) => p.id === input.program_id);
     if (!program) throw new ToolError('PROGRAM_NOT_FOUND', `program ${input.program_id} is no longer in its object`);
     const pin = input.pin_path === undefined ? undefined : pinPath(ctx.pinPrefix, input.pin_path, 'pin_path');
 

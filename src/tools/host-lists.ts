@@ -14,6 +14,7 @@ import { canonicalProgramType } from '../kernel/types.js';
 import type { PinRegistry } from '../session/pin-registry.js';
 import type { Session } from '../session/session.js';
 import type { Selection } from './selection.js';
+import { mapRow } from './shapes.js';
 
 /** The filters inspect_state takes, as validated. */
 export interface ListFilters {
@@ -112,13 +113,7 @@ export class HostLists {
       (f.program_id === undefined || (ofProgram?.mapIds.includes(m.id) ?? false)) &&
       this.shared('map', m.id, m.name, this.session.objectOfMap(m.id) !== undefined);
     return sel.take('maps', this.maps, matches).map((m) => ({
-      id: m.id,
-      name: m.name,
-      type: m.type,
-      key_size: m.keySize,
-      value_size: m.valueSize,
-      max_entries: m.maxEntries,
-      flags: m.flags,
+      ...mapRow(m, m.type),
       btf_id: m.btfId,
       ...this.objectMarks('map', m.id, this.session.objectOfMap(m.id)),
     }));

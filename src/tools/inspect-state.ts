@@ -10,6 +10,7 @@ import { HostLists } from './host-lists.js';
 import { inputJsonSchema, outputJsonSchema } from './json-schema.js';
 import { mapEntriesOf, mapEntriesSummary } from './map-entries.js';
 import { Selection } from './selection.js';
+import { mapFields, programFields } from './shapes.js';
 import { defineTool } from './tool.js';
 
 const FIELDS = ['programs', 'maps', 'links', 'pins', 'system', 'tools'] as const;
@@ -54,15 +55,11 @@ const inputFor = (limits: Limits) => z.strictObject({
 });
 
 const program = z.strictObject({
-  id: z.int(),
-  name: z.string(),
-  type: z.string(),
-  tag: z.string(),
+  ...programFields,
   loaded_at: z.string().describe('ISO 8601'),
   uid: z.int(),
   map_ids: z.array(z.int()),
   btf_id: z.int(),
-  instructions: z.int().describe('Instructions after verification'),
   jited_bytes: z.int(),
   verified_insns: z.int(),
   run_count: z.number().describe('Runs so far (counted only while kernel.bpf_stats_enabled=1)'),
@@ -74,13 +71,7 @@ const program = z.strictObject({
 });
 
 const map = z.strictObject({
-  id: z.int(),
-  name: z.string(),
-  type: z.string(),
-  key_size: z.int(),
-  value_size: z.int(),
-  max_entries: z.int(),
-  flags: z.int(),
+  ...mapFields,
   btf_id: z.int(),
   owned: z.boolean(),
   object_id: z.string().optional(),

@@ -11,7 +11,7 @@ import { programTypeNames, programTypeValue } from '../kernel/types.js';
 import { enforceConstraints, type ProgramUsage } from '../policy/constraints.js';
 import { type Limits, formatBytes, maxInlineObjectChars, tailBytes } from '../policy/limits.js';
 import { readObjectSource } from '../policy/object-source.js';
-import type { LoadedMap, LoadedProgram } from '../session/session.js';
+import { mapFields, mapRow, programFields } from './shapes.js';
 import { type ToolContext, defineTool } from './tool.js';
 
 const checksum = z
@@ -77,28 +77,13 @@ const output = z.strictObject({
   program_id: z.int().nullable().describe('Kernel id of the first loaded program (use with attach_program)'),
   programs: z.array(
     z.strictObject({
-      name: z.string(),
+      ...programFields,
       section: z.string(),
-      type: z.string(),
       loaded: z.boolean(),
-      id: z.int().nullable().describe('Kernel program id while loaded'),
-      tag: z.string().nullable(),
-      insn_cnt: z.int().describe('Instructions as the kernel holds them after verification (before load: as in the object)'),
       helpers: z.array(z.string()).describe('Helper functions the program calls'),
     }),
   ),
-  maps: z.array(
-    z.strictObject({
-      name: z.string(),
-      id: z.int().nullable(),
-      type: z.string(),
-      key_size: z.int(),
-      value_size: z.int(),
-      max_entries: z.int(),
-      flags: z.int(),
-      internal: z.boolean().describe("libbpf's own map for global data (.rodata, .bss, ...)"),
-    }),
-  ),
+  maps: z.array(z.strictObject({ ...mapFields, internal: z.boolean().describe("libbpf's own map for global data (.rodata, .bss, ...)") })),
   verifier_log: z.string().optional(),
 });
 
@@ -133,42 +118,22 @@ function checkBtfPath(path: string | undefined): void {
   if (!path.startsWith('/') || !existsSync(path) || !statSync(path).isFile()) throw invalid('btf_path', `not a readable file: ${path}`);
 }
 
-/** A program of the object as load_program reports it. */
-interface ProgramReport extends LoadedProgram {
-  loaded: boolean;
-  helpers: string[];
-}
-
-/** Kernel ids and facts of the object's programs, loaded or not. */
-function describePrograms(obj: BpfObject, usage: ProgramUsage[]): ProgramReport[] {
+/** The object's programs as load_program reports them, loaded or not (`kept`: still loaded after the call). */
+function programRows(obj: BpfObject, usage: ProgramUsage[], kept: boolean) {
   return obj.programs().map((p) => {
     const used = usage.find((u) => u.name === p.name);
     const loaded = p.fd >= 0;
     return {
+      id: loaded && kept ? p.id : null,
       name: p.name,
-      section: p.section,
       type: p.typeName,
-      id: p.id,
-      tag: p.tag,
-      insnCnt: loaded ? p.xlatedInsns : (used?.instructions ?? p.insns.length / 8),
-      loaded,
+      tag: loaded ? p.tag : null,
+      instructions: loaded ? p.xlatedInsns : (used?.instructions ?? p.insns.length / 8),
+      section: p.section,
+      loaded: loaded && kept,
       helpers: used?.helpers ?? [],
     };
   });
-}
-
-/** Kernel ids and facts of the object's maps. */
-function describeMaps(obj: BpfObject): LoadedMap[] {
-  return obj.maps().map((m) => ({
-    name: m.name,
-    id: m.id,
-    type: m.typeName,
-    keySize: m.keySize,
-    valueSize: m.valueSize,
-    maxEntries: m.maxEntries,
-    flags: m.flags,
-    internal: m.internal,
-  }));
 }
 
 /** Refuses a load that would take the session past its program or map quota. */
@@ -219,60 +184,28 @@ export const loadProgramTool = defineTool((limits: Limits) => ({
       if (!input.constraints.verify_only) checkQuota(ctx, chosen.length, obj.maps().length);
       const usage = enforceConstraints(chosen, elfSection(source.bytes, '.text'), input.constraints);
       obj.load({ programs: chosen.map((p) => p.name), ...(programType !== undefined ? { programType } : {}), logLevel: input.verifier_log ? 1 : 0 });
-      const programs = describePrograms(obj, usage);
-      const maps = describeMaps(obj);
+      const kept = !input.constraints.verify_only;
+      const loaded = obj.programs().filter((p) => p.fd >= 0);
       const log = input.verifier_log
-        ? tailBytes(
-            programs
-              .filter((p) => p.loaded)
-              .map((p) => `== ${p.name} ==\n${obj.verifierLog(p.name)}`)
-              .join('\n'),
-            ctx.limits.verifierLogBytes,
-          ).text
+        ? tailBytes(loaded.map((p) => `== ${p.name} ==\n${obj.verifierLog(p.name)}`).join('\n'), ctx.limits.verifierLogBytes).text
         : undefined;
-      let objectId: string | null = null;
-      if (!input.constraints.verify_only) {
-        const loaded = programs.filter((p) => p.loaded);
-        objectId = ctx.session.adoptObject({ name: obj.name, sha256: source.sha256, loadedAt: new Date(), object: obj, programs: loaded, maps }).id;
-        adopted = true;
-      }
-      const first = programs.find((p) => p.loaded);
+      const objectId = kept ? ctx.session.adoptObject({ name: obj.name, sha256: source.sha256, loadedAt: new Date(), object: obj, programs: loaded, maps: obj.maps() }).id : null;
+      adopted = kept;
+      const maps = obj.maps().map((m) => ({ ...mapRow(m, m.typeName, kept ? m.id : null), internal: m.internal }));
       const data = {
         object_id: objectId,
         object_name: obj.name,
         sha256: source.sha256,
-        verify_only: input.constraints.verify_only,
-        program_id: input.constraints.verify_only ? null : (first?.id ?? null),
-        programs: programs.map((p) => ({
-          name: p.name,
-          section: p.section,
-          type: p.type,
-          loaded: p.loaded && !input.constraints.verify_only,
-          id: p.loaded && !input.constraints.verify_only ? p.id : null,
-          tag: p.loaded ? p.tag : null,
-          insn_cnt: p.insnCnt,
-          helpers: p.helpers,
-        })),
-        maps: maps.map((m) => ({
-          name: m.name,
-          id: input.constraints.verify_only ? null : m.id,
-          type: m.type,
-          key_size: m.keySize,
-          value_size: m.valueSize,
-          max_entries: m.maxEntries,
-          flags: m.flags,
-          internal: m.internal,
-        })),
+        verify_only: !kept,
+        program_id: kept ? (loaded[0]?.id ?? null) : null,
+        programs: programRows(obj, usage, kept),
+        maps,
         ...(log !== undefined ? { verifier_log: log } : {}),
       };
-      const loadedCount = programs.filter((p) => p.loaded).length;
-      const summary = input.constraints.verify_only
-        ? `Verified ${loadedCount} program(s) of object ${data.object_name}: the verifier accepted them; they were unloaded (verify_only).`
-        : `Loaded object ${data.object_name} as ${objectId}: ${loadedCount} program(s) (ids ${programs
-            .filter((p) => p.loaded)
-            .map((p) => p.id)
-            .join(', ')}) and ${maps.length} map(s) (ids ${maps.map((m) => m.id).join(', ')}). ` +
-          'They stay loaded until this session ends; attach a program with attach_program.';
+      const summary = kept
+        ? `Loaded object ${data.object_name} as ${objectId}: ${loaded.length} program(s) (ids ${loaded.map((p) => p.id).join(', ')}) and ` +
+          `${maps.length} map(s) (ids ${maps.map((m) => m.id).join(', ')}). They stay loaded until this session ends; attach a program with attach_program.`
+        : `Verified ${loaded.length} program(s) of object ${data.object_name}: the verifier accepted them; they were unloaded (verify_only).`;
       return { data, summary };
     } finally {
       if (!adopted) obj.close();

@@ -21,10 +21,8 @@ function ownedFd(session: Session, k: z.infer<typeof kind>, id: number): number 
     return fd;
   }
   for (const o of session.loadedObjects()) {
-    const specs = k === 'program' ? o.object.programs() : o.object.maps();
     const own = (k === 'program' ? o.programs : o.maps).find((x) => x.id === id);
-    const spec = own && specs.find((s) => s.name === own.name);
-    if (spec && spec.fd >= 0) return spec.fd;
+    if (own && own.fd >= 0) return own.fd;
   }
   throw new ToolError('PERMISSION_DENIED', `${k} ${id} was not created by this session`, { kind: k, id });
 }
