@@ -14,8 +14,17 @@ export const WORKLOAD = join(PACKAGE_ROOT, 'test', '.output', 'workload');
 
 /** Runs the workload to completion; returns its pid. */
 export function runWorkload(args: string[], prefix: string[] = []): number {
+  return workloadReport(args, prefix).pid;
+}
+
+/** Runs the workload to completion; returns its pid and the "key value" pairs it reported (the TCP modes do). */
+export function workloadReport(args: string[], prefix: string[] = []): { pid: number; report: Record<string, number> } {
   const [cmd, ...rest] = [...prefix, WORKLOAD, ...withWait(args)];
-  return Number(execFileSync(cmd as string, rest, { input: 'go\n', encoding: 'utf8' }).trim());
+  const [pid, line = ''] = execFileSync(cmd as string, rest, { input: 'go\n', encoding: 'utf8' }).trim().split('\n');
+  const words = line.split(' ').filter((w) => w.length > 0);
+  const report: Record<string, number> = {};
+  for (let k = 0; k + 1 < words.length; k += 2) report[words[k] as string] = Number(words[k + 1]);
+  return { pid: Number(pid), report };
 }
 
 function withWait(args: string[]): string[] {
