@@ -129,3 +129,23 @@ export function scratchCgroup(root: string, tag: string): { path: string; cleanu
     },
   };
 }
+
+/** A fresh network namespace under /run/netns with only lo, up; cleanup deletes it. */
+export function scratchNetns(tag: string): { ns: string; cleanup(): void } {
+  const ns = `emcp-${tag}${process.pid % 10000}`;
+  const cleanup = () => {
+    try {
+      ip('netns', 'del', ns);
+    } catch {
+      // never created
+    }
+  };
+  try {
+    ip('netns', 'add', ns);
+    ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up');
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
+  return { ns, cleanup };
+}
