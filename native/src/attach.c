@@ -324,24 +324,6 @@ static napi_value tc_attach(napi_env env, napi_callback_info info)
 	return r;
 }
 
-/* attachNetfilter(h, prog, pf, hooknum, priority, flags): a netfilter link in
- * the calling thread's network namespace. */
-static napi_value attach_netfilter(napi_env env, napi_callback_info info)
-{
-	napi_value argv[6];
-	struct bpf_program *prog;
-	uint32_t pf, hooknum, flags;
-	int32_t priority;
-
-	if (!get_args(env, info, 6, argv) || !(prog = prog_args(env, argv)) || !arg_u32(env, argv[2], &pf, "pf") ||
-	    !arg_u32(env, argv[3], &hooknum, "hooknum") || !arg_i32(env, argv[4], &priority, "priority") ||
-	    !arg_u32(env, argv[5], &flags, "flags"))
-		return NULL;
-	LIBBPF_OPTS(bpf_netfilter_opts, opts, .pf = pf, .hooknum = hooknum, .priority = priority, .flags = flags);
-	libbpf_capture_reset();
-	return wrap_link(env, bpf_program__attach_netfilter(prog, &opts), -1, "bpf_program__attach_netfilter");
-}
-
 /* iterRead(l, maxBytes) -> {data: Buffer, truncated}: one run of an iterator
  * link (bpf_iter_create), read to its end or to maxBytes. */
 static napi_value iter_read(napi_env env, napi_callback_info info)
@@ -463,7 +445,6 @@ napi_value init_attach(napi_env env, napi_value exports)
 		{ "attachPerfEvent", attach_perf_event },
 		{ "linkCreate", link_create },
 		{ "tcAttach", tc_attach },
-		{ "attachNetfilter", attach_netfilter },
 		{ "iterRead", iter_read },
 		{ "linkFromFd", link_from_fd },
 		{ "linkDescribe", link_describe },

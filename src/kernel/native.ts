@@ -151,8 +151,6 @@ export interface Native {
   attachPerfEvent(h: ObjectHandle, program: string, type: number, config: number, sample: number, useFreq: boolean, pid: number, cpu: number): LinkHandle;
   linkCreate(h: ObjectHandle, program: string, targetFd: number, attachType: number, flags: number): LinkHandle;
   tcAttach(h: ObjectHandle, program: string, ifindex: number, egress: boolean, priority: number): LinkHandle;
-  /** A netfilter link in the calling thread's network namespace. */
-  attachNetfilter(h: ObjectHandle, program: string, pf: number, hooknum: number, priority: number, flags: number): LinkHandle;
   /** One run of an iterator link, read to its end or cut at `maxBytes`. */
   iterRead(link: LinkHandle, maxBytes: number): { data: Buffer; truncated: boolean };
   linkFromFd(fd: number): LinkHandle;
