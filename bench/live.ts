@@ -8,7 +8,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { attachProgram } from '../src/kernel/attach.js';
+import { attachProgram } from '../src/hooks/index.js';
 import type { BpfLink } from '../src/kernel/link.js';
 import { native } from '../src/kernel/native.js';
 import { BpfObject } from '../src/kernel/object.js';
@@ -60,7 +60,7 @@ export function startProducer(tgid: number): Producer {
     if (!setTarget || !onGetpid || !ring || !stats) throw new Error('the live object lacks its programs or maps');
     const r = native.progTestRun(setTarget.fd, 0, u32Context(tgid));
     if (r.retval !== 0) throw new Error(`set_target failed: ${r.retval}`);
-    links = attachProgram(obj, onGetpid, { kind: 'tracepoint', category: 'syscalls', name: 'sys_enter_getpid' }).links;
+    links = attachProgram({ object: obj, program: onGetpid }, { tracepoint: { category: 'syscalls', name: 'sys_enter_getpid' } }).links;
     const statsId = native.mapInfo(stats.fd).id;
     return {
       mapId: native.mapInfo(ring.fd).id,

@@ -105,7 +105,6 @@ static napi_value attach_auto(napi_env env, napi_callback_info info)
 
 	if (!get_args(env, info, 2, argv) || !(prog = prog_args(env, argv)))
 		return NULL;
-	libbpf_capture_reset();
 	return wrap_link(env, bpf_program__attach(prog), -1, "bpf_program__attach");
 }
 
@@ -119,7 +118,6 @@ static napi_value attach_tracepoint(napi_env env, napi_callback_info info)
 	if (!get_args(env, info, 4, argv) || !(prog = prog_args(env, argv)))
 		return NULL;
 	if ((cat = arg_string(env, argv[2], "category")) && (name = arg_string(env, argv[3], "name"))) {
-		libbpf_capture_reset();
 		r = wrap_link(env, bpf_program__attach_tracepoint(prog, cat, name), -1, "bpf_program__attach_tracepoint");
 	}
 	free(cat);
@@ -137,7 +135,6 @@ static napi_value attach_raw_tracepoint(napi_env env, napi_callback_info info)
 	if (!get_args(env, info, 3, argv) || !(prog = prog_args(env, argv)) ||
 	    !(name = arg_string(env, argv[2], "name")))
 		return NULL;
-	libbpf_capture_reset();
 	r = wrap_link(env, bpf_program__attach_raw_tracepoint(prog, name), -1, "bpf_program__attach_raw_tracepoint");
 	free(name);
 	return r;
@@ -157,7 +154,6 @@ static napi_value attach_kprobe(napi_env env, napi_callback_info info)
 	    !(fn = arg_string(env, argv[2], "function")))
 		return NULL;
 	LIBBPF_OPTS(bpf_kprobe_opts, opts, .offset = offset, .retprobe = retprobe);
-	libbpf_capture_reset();
 	r = wrap_link(env, bpf_program__attach_kprobe_opts(prog, fn, &opts), -1, "bpf_program__attach_kprobe_opts");
 	free(fn);
 	return r;
@@ -180,7 +176,6 @@ static napi_value attach_uprobe(napi_env env, napi_callback_info info)
 	fn = arg_string_or_null(env, argv[3], &no_fn, "function");
 	if (no_fn || fn) {
 		LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe, .func_name = fn);
-		libbpf_capture_reset();
 		r = wrap_link(env, bpf_program__attach_uprobe_opts(prog, pid, binary, offset, &opts), -1,
 			      "bpf_program__attach_uprobe_opts");
 	}
@@ -203,10 +198,10 @@ static napi_value attach_usdt(napi_env env, napi_callback_info info)
 	    (name = arg_string(env, argv[4], "name"))) {
 		struct link_handle *l;
 
-		libbpf_capture_reset();
 		r = wrap_link(env, bpf_program__attach_usdt(prog, pid, binary, provider, name, NULL), -1,
 			      "bpf_program__attach_usdt");
-		/* libbpf 1.1's USDT link holds one uprobe link per call site; its own fd field is unset. */
+		/* libbpf's USDT link is composite (one uprobe_multi link, or one uprobe
+		 * link per call site on older kernels); it has no fd of its own. */
 		if (r && napi_get_value_external(env, r, (void **)&l) == napi_ok)
 			l->composite = true;
 	}
@@ -244,7 +239,6 @@ static napi_value attach_perf_event(napi_env env, napi_callback_info info)
 	pfd = syscall(__NR_perf_event_open, &attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 	if (pfd < 0)
 		return throw_errno(env, errno, "perf_event_open");
-	libbpf_capture_reset();
 	link = bpf_program__attach_perf_event(prog, pfd);
 	if (!link) {
 		err = errno;
@@ -254,28 +248,53 @@ static napi_value attach_perf_event(napi_env env, napi_callback_info info)
 	return wrap_link(env, link, -1, "bpf_program__attach_perf_event");
 }
 
-/* linkCreate(h, prog, targetFd, attachType, flags): bpf_link_create for
- * attachments libbpf 1.1 has no call for (XDP with mode flags, cgroup, tcx). */
+/* Reads the netfilter member of linkCreate's options. */
+static bool netfilter_opts(napi_env env, napi_value v, struct bpf_link_create_opts *opts)
+{
+	napi_value m;
+	int32_t priority;
+
+	if (!get_named(env, v, "pf", &m) || !arg_u32(env, m, &opts->netfilter.pf, "netfilter.pf") ||
+	    !get_named(env, v, "hooknum", &m) || !arg_u32(env, m, &opts->netfilter.hooknum, "netfilter.hooknum") ||
+	    !get_named(env, v, "priority", &m) || !arg_i32(env, m, &priority, "netfilter.priority") ||
+	    !get_named(env, v, "flags", &m) || !arg_u32(env, m, &opts->netfilter.flags, "netfilter.flags")) {
+		bool pending = false;
+
+		napi_is_exception_pending(env, &pending);
+		if (!pending)
+			throw_type_error(env, "netfilter needs pf, hooknum, priority and flags");
+		return false;
+	}
+	opts->netfilter.priority = priority;
+	return true;
+}
+
+/* linkCreate(h, prog, targetFd, attachType, {flags, netfilter?: {pf, hooknum,
+ * priority, flags}}): bpf_link_create, the one call behind every kind that
+ * attaches to a target fd (XDP with mode flags, cgroup, tcx, netns, sockmap,
+ * netfilter). */
 static napi_value link_create(napi_env env, napi_callback_info info)
 {
-	napi_value argv[5];
+	napi_value argv[5], v;
 	struct bpf_program *prog;
 	int32_t target;
-	uint32_t type, flags;
+	uint32_t type, flags = 0;
 	int fd;
 
 	if (!get_args(env, info, 5, argv) || !(prog = prog_args(env, argv)) ||
-	    !arg_i32(env, argv[2], &target, "targetFd") || !arg_u32(env, argv[3], &type, "attachType") ||
-	    !arg_u32(env, argv[4], &flags, "flags"))
+	    !arg_i32(env, argv[2], &target, "targetFd") || !arg_u32(env, argv[3], &type, "attachType"))
+		return NULL;
+	if (get_named(env, argv[4], "flags", &v) && !arg_u32(env, v, &flags, "flags"))
 		return NULL;
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
-	libbpf_capture_reset();
+	if (get_named(env, argv[4], "netfilter", &v) && !netfilter_opts(env, v, &opts))
+		return NULL;
 	fd = bpf_link_create(bpf_program__fd(prog), target, type, &opts);
 	return wrap_link(env, NULL, fd, "bpf_link_create");
 }
 
 /* tcAttach(h, prog, ifindex, egress, priority) -> link handle with {handle, priority}
- * through netlink (a clsact qdisc is created when missing and left in place). */
+ * through netlink, on a clsact qdisc that must exist (tcHookCreate). */
 static napi_value tc_attach(napi_env env, napi_callback_info info)
 {
 	napi_value argv[5], r;
@@ -304,12 +323,6 @@ static napi_value tc_attach(napi_env env, napi_callback_info info)
 	l->tc.sz = sizeof(l->tc);
 	l->tc.prog_fd = bpf_program__fd(prog);
 	l->tc.priority = priority;
-	libbpf_capture_reset();
-	err = bpf_tc_hook_create(&l->hook);
-	if (err && err != -EEXIST) {
-		free(l);
-		return throw_errno(env, err, "bpf_tc_hook_create");
-	}
 	err = bpf_tc_attach(&l->hook, &l->tc);
 	if (err) {
 		free(l);
@@ -322,6 +335,39 @@ static napi_value tc_attach(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	return r;
+}
+
+/* tcHookCreate(ifindex) -> true when it created the interface's clsact qdisc,
+ * false when one was there already. */
+static napi_value tc_hook_create(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	int32_t ifindex;
+	int err;
+
+	if (!get_args(env, info, 1, argv) || !arg_i32(env, argv[0], &ifindex, "ifindex"))
+		return NULL;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST)
+		return throw_errno(env, err, "bpf_tc_hook_create");
+	return make_bool(env, err == 0);
+}
+
+/* tcHookDestroy(ifindex): removes the interface's clsact qdisc and every filter on it. */
+static napi_value tc_hook_destroy(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	int32_t ifindex;
+	int err;
+
+	if (!get_args(env, info, 1, argv) || !arg_i32(env, argv[0], &ifindex, "ifindex"))
+		return NULL;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	err = bpf_tc_hook_destroy(&hook);
+	if (err)
+		return throw_errno(env, err, "bpf_tc_hook_destroy");
+	return undefined(env);
 }
 
 /* iterRead(l, maxBytes) -> {data: Buffer, truncated}: one run of an iterator
@@ -445,6 +491,8 @@ napi_value init_attach(napi_env env, napi_value exports)
 		{ "attachPerfEvent", attach_perf_event },
 		{ "linkCreate", link_create },
 		{ "tcAttach", tc_attach },
+		{ "tcHookCreate", tc_hook_create },
+		{ "tcHookDestroy", tc_hook_destroy },
 		{ "iterRead", iter_read },
 		{ "linkFromFd", link_from_fd },
 		{ "linkDescribe", link_describe },

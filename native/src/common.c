@@ -306,7 +306,8 @@ void push(napi_env env, napi_value arr, napi_value v)
 
 /* libbpf reports through one process-wide print callback. JavaScript calls
  * into libbpf one at a time on the main thread, so a single buffer, reset
- * before each call, holds exactly what libbpf said during that call. */
+ * before each exported call (export_all), holds exactly what libbpf said
+ * during that call. */
 #define CAPTURE_MARK "\n[libbpf output truncated]\n"
 #define CAPTURE_ROOM 32768
 static char capture_buf[CAPTURE_ROOM + sizeof(CAPTURE_MARK)];
@@ -338,7 +339,7 @@ void libbpf_capture_install(void)
 	libbpf_set_print(capture_print);
 }
 
-void libbpf_capture_reset(void)
+static void libbpf_capture_reset(void)
 {
 	capture_len = 0;
 	capture_truncated = false;
@@ -350,12 +351,28 @@ const char *libbpf_capture_text(void)
 	return capture_buf;
 }
 
+/* Every exported function runs through here: each call starts from a clean
+ * libbpf capture, so an error carries what libbpf said during that call and
+ * nothing from an earlier one. */
+static napi_value call_with_clean_capture(napi_env env, napi_callback_info info)
+{
+	void *fn = NULL;
+
+	if (napi_get_cb_info(env, info, NULL, NULL, NULL, &fn) != napi_ok || !fn) {
+		throw_napi_failure(env);
+		return NULL;
+	}
+	libbpf_capture_reset();
+	return ((napi_callback)fn)(env, info);
+}
+
 void export_all(napi_env env, napi_value exports, const struct export_fn *fns, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		napi_value f;
 
-		napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
+		napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, call_with_clean_capture,
+				     (void *)fns[i].fn, &f);
 		napi_set_named_property(env, exports, fns[i].name, f);
 	}
 }

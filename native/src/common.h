@@ -67,7 +67,6 @@ void set_val(napi_env env, napi_value obj, const char *k, napi_value v);
 void push(napi_env env, napi_value arr, napi_value v);
 
 void libbpf_capture_install(void);
-void libbpf_capture_reset(void);
 const char *libbpf_capture_text(void);
 
 void export_all(napi_env env, napi_value exports, const struct export_fn *fns, size_t n);

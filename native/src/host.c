@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <bpf/libbpf_version.h>
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <time.h>
+#include <unistd.h>
 
 /* libbpfVersion() -> {version: "major.minor" built against, runtime:
  * "major.minor" of the code running, file: the file that code is in (the
@@ -43,11 +45,34 @@ static napi_value probe(napi_env env, napi_callback_info info, bool prog)
 
 	if (!get_args(env, info, 1, argv) || !arg_u32(env, argv[0], &type, "type"))
 		return NULL;
-	libbpf_capture_reset();
 	r = prog ? libbpf_probe_bpf_prog_type(type, NULL) : libbpf_probe_bpf_map_type(type, NULL);
 	if (r < 0)
 		return throw_errno(env, r, prog ? "libbpf_probe_bpf_prog_type" : "libbpf_probe_bpf_map_type");
 	return make_bool(env, r > 0);
+}
+
+/* progLoadProbe(type, expectedAttachType, attachBtfId) -> 0 when a minimal
+ * program ("return 0") of that type loads, else the errno the kernel gave:
+ * how TypeScript probes what libbpf's type probe cannot tell (trampolines). */
+static napi_value prog_load_probe(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3];
+	uint32_t type, attach, btf_id;
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd, err;
+
+	if (!get_args(env, info, 3, argv) || !arg_u32(env, argv[0], &type, "type") ||
+	    !arg_u32(env, argv[1], &attach, "expectedAttachType") || !arg_u32(env, argv[2], &btf_id, "attachBtfId"))
+		return NULL;
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = attach, .attach_btf_id = btf_id);
+	fd = bpf_prog_load(type, NULL, "GPL", insns, sizeof(insns) / sizeof(insns[0]), &opts);
+	err = fd < 0 ? errno : 0;
+	if (fd >= 0)
+		close(fd);
+	return make_i32(env, err);
 }
 
 static napi_value probe_prog_type(napi_env env, napi_callback_info info) { return probe(env, info, true); }
@@ -115,6 +140,7 @@ napi_value init_host(napi_env env, napi_value exports)
 		{ "libbpfVersion", libbpf_version },
 		{ "probeProgType", probe_prog_type },
 		{ "probeMapType", probe_map_type },
+		{ "progLoadProbe", prog_load_probe },
 		{ "typeName", type_name },
 		{ "mount", do_mount },
 		{ "clockBoottimeNs", clock_boottime_ns },

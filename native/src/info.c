@@ -94,8 +94,8 @@ static napi_value prog_info(napi_env env, napi_callback_info info)
 	memset(&pi, 0, sizeof(pi));
 	pi.nr_map_ids = 64;
 	pi.map_ids = (uintptr_t)map_ids;
-	if (bpf_obj_get_info_by_fd(fd, &pi, &len))
-		return throw_errno(env, errno, "bpf_obj_get_info_by_fd(prog)");
+	if (bpf_prog_get_info_by_fd(fd, &pi, &len))
+		return throw_errno(env, errno, "bpf_prog_get_info_by_fd");
 	nr = pi.nr_map_ids;
 	if (nr > 64) {
 		all = calloc(nr, sizeof(*all));
@@ -105,10 +105,10 @@ static napi_value prog_info(napi_env env, napi_callback_info info)
 		len = sizeof(pi);
 		pi.nr_map_ids = nr;
 		pi.map_ids = (uintptr_t)all;
-		err = bpf_obj_get_info_by_fd(fd, &pi, &len) ? errno : 0;
+		err = bpf_prog_get_info_by_fd(fd, &pi, &len) ? errno : 0;
 		if (err) {
 			free(all);
-			return throw_errno(env, err, "bpf_obj_get_info_by_fd(prog)");
+			return throw_errno(env, err, "bpf_prog_get_info_by_fd");
 		}
 		if (pi.nr_map_ids < nr)
 			nr = pi.nr_map_ids;
@@ -148,8 +148,8 @@ static napi_value map_info(napi_env env, napi_callback_info info)
 	if (!get_args(env, info, 1, argv) || !arg_i32(env, argv[0], &fd, "fd"))
 		return NULL;
 	memset(&mi, 0, sizeof(mi));
-	if (bpf_obj_get_info_by_fd(fd, &mi, &len))
-		return throw_errno(env, errno, "bpf_obj_get_info_by_fd(map)");
+	if (bpf_map_get_info_by_fd(fd, &mi, &len))
+		return throw_errno(env, errno, "bpf_map_get_info_by_fd");
 	r = make_object(env);
 	set_u32(env, r, "id", mi.id);
 	set_u32(env, r, "type", mi.type);
@@ -165,78 +165,54 @@ static napi_value map_info(napi_env env, napi_callback_info info)
 	return r;
 }
 
-/* The part of struct bpf_link_info this addon decodes, laid out as the
- * kernel's UAPI has it (the perf_event member arrived in 6.6, after the
- * headers this builds against). All members start at byte 16. */
-struct link_info_wire {
-	__u32 type;
-	__u32 id;
-	__u32 prog_id;
-	__u32 pad;
-	union {
-		struct { __u64 tp_name; __u32 tp_name_len; } raw_tracepoint;
-		struct { __u32 attach_type; __u32 target_obj_id; __u32 target_btf_id; } tracing;
-		struct { __u64 cgroup_id; __u32 attach_type; } cgroup;
-		struct { __u32 netns_ino; __u32 attach_type; } netns;
-		struct { __u32 ifindex; } xdp;
-		struct { __u32 map_id; } struct_ops;
-		struct { __u32 pf; __u32 hooknum; __s32 priority; __u32 flags; } netfilter;
-		struct { __u32 ifindex; __u32 attach_type; } tcx;
-		struct {
-			__u32 type;
-			__u32 pad;
-			union {
-				struct { __u64 name; __u32 name_len; __u32 offset; __u64 cookie; } uprobe;
-				struct { __u64 name; __u32 name_len; __u32 offset; __u64 addr; } kprobe;
-				struct { __u64 name; __u32 name_len; } tracepoint;
-				struct { __u64 config; __u32 type; } event;
-			};
-		} perf_event;
-		__u8 raw[240];
-	};
-};
-
-enum {
-	LINK_RAW_TRACEPOINT = 1, LINK_TRACING = 2, LINK_CGROUP = 3, LINK_NETNS = 5,
-	LINK_XDP = 6, LINK_PERF_EVENT = 7, LINK_STRUCT_OPS = 9, LINK_NETFILTER = 10,
-	LINK_TCX = 11, LINK_NETKIT = 13,
-	PERF_UPROBE = 1, PERF_URETPROBE = 2, PERF_KPROBE = 3, PERF_KRETPROBE = 4,
-	PERF_TRACEPOINT = 5, PERF_EVENT = 6,
-};
-
-/* linkInfo(fd) -> {id, type, progId, ...members of its kind}. */
+/* linkInfo(fd) -> {id, type, progId, ...members of its kind}. Kinds that
+ * report a name (raw tracepoints, perf links, iterators, uprobe_multi) take
+ * a second call with a buffer for it. */
 static napi_value link_info(napi_env env, napi_callback_info info)
 {
 	napi_value argv[1], r;
-	struct link_info_wire li;
-	__u32 len = sizeof(li);
+	struct bpf_link_info li;
+	__u32 len = sizeof(li), kind;
 	char name[4096] = "";
-	bool need_name = false;
+	bool need_name = true;
 	int32_t fd;
 
 	if (!get_args(env, info, 1, argv) || !arg_i32(env, argv[0], &fd, "fd"))
 		return NULL;
 	memset(&li, 0, sizeof(li));
-	if (bpf_obj_get_info_by_fd(fd, &li, &len))
-		return throw_errno(env, errno, "bpf_obj_get_info_by_fd(link)");
-	/* Kinds that report a name need a second call with a buffer for it. */
-	if (li.type == LINK_RAW_TRACEPOINT) {
+	if (bpf_link_get_info_by_fd(fd, &li, &len))
+		return throw_errno(env, errno, "bpf_link_get_info_by_fd");
+	kind = li.perf_event.type;
+	switch (li.type) {
+	case BPF_LINK_TYPE_RAW_TRACEPOINT:
 		memset(&li, 0, sizeof(li));
 		li.raw_tracepoint.tp_name = (uintptr_t)name;
 		li.raw_tracepoint.tp_name_len = sizeof(name);
-		need_name = true;
-	} else if (li.type == LINK_PERF_EVENT && li.perf_event.type != PERF_EVENT) {
-		__u32 kind = li.perf_event.type;
-
+		break;
+	case BPF_LINK_TYPE_ITER:
+		memset(&li, 0, sizeof(li));
+		li.iter.target_name = (uintptr_t)name;
+		li.iter.target_name_len = sizeof(name);
+		break;
+	case BPF_LINK_TYPE_UPROBE_MULTI:
+		memset(&li, 0, sizeof(li));
+		li.uprobe_multi.path = (uintptr_t)name;
+		li.uprobe_multi.path_size = sizeof(name);
+		break;
+	case BPF_LINK_TYPE_PERF_EVENT:
+		need_name = kind != BPF_PERF_EVENT_EVENT;
 		memset(&li, 0, sizeof(li));
 		li.perf_event.type = kind;
-		li.perf_event.uprobe.name = (uintptr_t)name;
+		li.perf_event.uprobe.file_name = (uintptr_t)name;
 		li.perf_event.uprobe.name_len = sizeof(name);
-		need_name = true;
+		break;
+	default:
+		need_name = false;
+		break;
 	}
 	len = sizeof(li);
-	if (need_name && bpf_obj_get_info_by_fd(fd, &li, &len))
-		return throw_errno(env, errno, "bpf_obj_get_info_by_fd(link)");
+	if (need_name && bpf_link_get_info_by_fd(fd, &li, &len))
+		return throw_errno(env, errno, "bpf_link_get_info_by_fd");
 	name[sizeof(name) - 1] = '\0';
 
 	r = make_object(env);
@@ -244,51 +220,66 @@ static napi_value link_info(napi_env env, napi_callback_info info)
 	set_u32(env, r, "type", li.type);
 	set_u32(env, r, "progId", li.prog_id);
 	switch (li.type) {
-	case LINK_RAW_TRACEPOINT:
-		set_str(env, r, "tracepoint", name);
+	case BPF_LINK_TYPE_RAW_TRACEPOINT:
+		set_str(env, r, "name", name);
 		break;
-	case LINK_TRACING:
+	case BPF_LINK_TYPE_TRACING:
 		set_u32(env, r, "attachType", li.tracing.attach_type);
 		set_u32(env, r, "targetObjId", li.tracing.target_obj_id);
 		set_u32(env, r, "targetBtfId", li.tracing.target_btf_id);
 		break;
-	case LINK_CGROUP:
+	case BPF_LINK_TYPE_CGROUP:
 		set_u64(env, r, "cgroupId", li.cgroup.cgroup_id);
 		set_u32(env, r, "attachType", li.cgroup.attach_type);
 		break;
-	case LINK_NETNS:
+	case BPF_LINK_TYPE_ITER:
+		set_str(env, r, "name", name);
+		set_u32(env, r, "mapId", li.iter.map.map_id);
+		break;
+	case BPF_LINK_TYPE_NETNS:
 		set_u32(env, r, "netnsIno", li.netns.netns_ino);
 		set_u32(env, r, "attachType", li.netns.attach_type);
 		break;
-	case LINK_XDP:
+	case BPF_LINK_TYPE_XDP:
 		set_u32(env, r, "ifindex", li.xdp.ifindex);
 		break;
-	case LINK_STRUCT_OPS:
+	case BPF_LINK_TYPE_STRUCT_OPS:
 		set_u32(env, r, "mapId", li.struct_ops.map_id);
 		break;
-	case LINK_NETFILTER:
+	case BPF_LINK_TYPE_NETFILTER:
 		set_u32(env, r, "pf", li.netfilter.pf);
 		set_u32(env, r, "hooknum", li.netfilter.hooknum);
 		set_i32(env, r, "priority", li.netfilter.priority);
+		set_u32(env, r, "flags", li.netfilter.flags);
 		break;
-	case LINK_TCX:
-	case LINK_NETKIT:
+	case BPF_LINK_TYPE_UPROBE_MULTI:
+		set_str(env, r, "name", name);
+		set_u32(env, r, "count", li.uprobe_multi.count);
+		set_u32(env, r, "pid", li.uprobe_multi.pid);
+		break;
+	case BPF_LINK_TYPE_KPROBE_MULTI:
+		set_u32(env, r, "count", li.kprobe_multi.count);
+		break;
+	case BPF_LINK_TYPE_TCX:
+	case BPF_LINK_TYPE_NETKIT:
 		set_u32(env, r, "ifindex", li.tcx.ifindex);
 		set_u32(env, r, "attachType", li.tcx.attach_type);
 		break;
-	case LINK_PERF_EVENT:
+	case BPF_LINK_TYPE_SOCKMAP:
+		set_u32(env, r, "mapId", li.sockmap.map_id);
+		set_u32(env, r, "attachType", li.sockmap.attach_type);
+		break;
+	case BPF_LINK_TYPE_PERF_EVENT:
 		set_u32(env, r, "perfEventType", li.perf_event.type);
-		if (li.perf_event.type == PERF_EVENT) {
+		if (li.perf_event.type == BPF_PERF_EVENT_EVENT) {
 			set_u64(env, r, "config", li.perf_event.event.config);
 			set_u32(env, r, "eventType", li.perf_event.event.type);
 			break;
 		}
-		set_str(env, r, li.perf_event.type == PERF_UPROBE || li.perf_event.type == PERF_URETPROBE
-					? "file" : li.perf_event.type == PERF_TRACEPOINT ? "tracepoint" : "function",
-			name);
-		if (li.perf_event.type != PERF_TRACEPOINT)
+		set_str(env, r, "name", name);
+		if (li.perf_event.type != BPF_PERF_EVENT_TRACEPOINT)
 			set_u32(env, r, "offset", li.perf_event.uprobe.offset);
-		if (li.perf_event.type == PERF_KPROBE || li.perf_event.type == PERF_KRETPROBE)
+		if (li.perf_event.type == BPF_PERF_EVENT_KPROBE || li.perf_event.type == BPF_PERF_EVENT_KRETPROBE)
 			set_u64(env, r, "addr", li.perf_event.kprobe.addr);
 		break;
 	default:
@@ -311,8 +302,8 @@ static napi_value btf_info(napi_env env, napi_callback_info info)
 	if (!get_args(env, info, 1, argv) || !arg_i32(env, argv[0], &fd, "fd"))
 		return NULL;
 	memset(&bi, 0, sizeof(bi));
-	if (bpf_obj_get_info_by_fd(fd, &bi, &len))
-		return throw_errno(env, errno, "bpf_obj_get_info_by_fd(btf)");
+	if (bpf_btf_get_info_by_fd(fd, &bi, &len))
+		return throw_errno(env, errno, "bpf_btf_get_info_by_fd");
 	size = bi.btf_size;
 	data = malloc(size ? size : 1);
 	if (!data)
@@ -323,10 +314,10 @@ static napi_value btf_info(napi_env env, napi_callback_info info)
 	bi.btf_size = size;
 	bi.name = (uintptr_t)name;
 	bi.name_len = sizeof(name);
-	err = bpf_obj_get_info_by_fd(fd, &bi, &len) ? errno : 0;
+	err = bpf_btf_get_info_by_fd(fd, &bi, &len) ? errno : 0;
 	if (err) {
 		free(data);
-		return throw_errno(env, err, "bpf_obj_get_info_by_fd(btf)");
+		return throw_errno(env, err, "bpf_btf_get_info_by_fd");
 	}
 	name[sizeof(name) - 1] = '\0';
 	r = make_object(env);

@@ -89,7 +89,6 @@ static napi_value object_open(napi_env env, napi_callback_info info)
 	h->magic = MAGIC_OBJECT;
 
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name, .btf_custom_path = btf_path);
-	libbpf_capture_reset();
 	h->obj = bpf_object__open_mem(h->elf, len, &opts);
 	if (!h->obj) {
 		err = errno;
@@ -247,7 +246,6 @@ static napi_value object_load(napi_env env, napi_callback_info info)
 
 	if (!get_args(env, info, 1, argv) || !(h = object_arg(env, argv[0])))
 		return NULL;
-	libbpf_capture_reset();
 	err = bpf_object__load(h->obj);
 	if (err)
 		return throw_errno(env, err, "bpf_object__load");
@@ -269,13 +267,6 @@ static napi_value program_log(napi_env env, napi_callback_info info)
 	if (!h->log_bufs[i])
 		return make_str(env, "");
 	return make_strn(env, h->log_bufs[i], h->log_sizes[i]);
-}
-
-/* libbpfLog() -> what libbpf printed during the last open or load. */
-static napi_value libbpf_log(napi_env env, napi_callback_info info)
-{
-	(void)info;
-	return make_str(env, libbpf_capture_text());
 }
 
 /* objectClose(h): unload programs, close maps and free the object. Idempotent. */
@@ -300,7 +291,6 @@ napi_value init_object(napi_env env, napi_value exports)
 		{ "programConfigure", program_configure },
 		{ "objectLoad", object_load },
 		{ "programLog", program_log },
-		{ "libbpfLog", libbpf_log },
 		{ "objectClose", object_close },
 	};
 

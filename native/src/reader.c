@@ -285,8 +285,8 @@ static napi_value ring_open(napi_env env, struct reader *r, int map_fd)
 	void *prod;
 
 	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(map_fd, &info, &len))
-		return throw_errno(env, errno, "bpf_obj_get_info_by_fd(ringbuf)");
+	if (bpf_map_get_info_by_fd(map_fd, &info, &len))
+		return throw_errno(env, errno, "bpf_map_get_info_by_fd");
 	if (info.type != BPF_MAP_TYPE_RINGBUF)
 		return throw_errno(env, EINVAL, "readerOpen: not a ring buffer map");
 	size = info.max_entries;
@@ -353,7 +353,6 @@ static napi_value reader_open(napi_env env, napi_callback_info info)
 	r->cap = batch_bytes;
 	r->max_per_wakeup = max_per_wakeup;
 	r->ring_fd = -1;
-	libbpf_capture_reset();
 	if (perf) {
 		r->pb = perf_buffer__new(map_fd, perf_pages, perf_sample, perf_lost, r, NULL);
 		if (!r->pb) {

@@ -1,20 +1,18 @@
 /**
  * Facts about this host that decide what eBPF can do here, each read from
  * the kernel or probed, never assumed: kernel, BTF, filesystems, capabilities,
- * the program and map types that load, the attach kinds that work.
+ * the program and map types that load.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { machine } from 'node:os';
 import { kernelError } from './errno.js';
 import { NATIVE_ADDON } from '../paths.js';
 import { VMLINUX_BTF } from './kernel-btf.js';
-import { TypeNameKind, native } from './native.js';
-import { typeNames } from './types.js';
+import { TRACEFS, type TypeSupport, mapTypes, programTypes } from './features.js';
+import { native } from './native.js';
 
 /** Where bpffs is mounted by convention. */
 export const BPFFS = '/sys/fs/bpf';
-/** Where tracefs is mounted by convention. */
-export const TRACEFS = '/sys/kernel/tracing';
 
 /** A mounted filesystem as /proc/self/mounts lists it. */
 interface MountEntry {
@@ -97,65 +95,6 @@ function readTrimmed(path: string): string | undefined {
   }
 }
 
-/** Types of a namespace that load on this kernel, by probing each one libbpf can probe. */
-function probeTypes(kind: TypeNameKind.Prog | TypeNameKind.Map): { supported: string[]; unsupported: string[]; not_probed: string[] } {
-  const out = { supported: [] as string[], unsupported: [] as string[], not_probed: [] as string[] };
-  for (const [value, name] of typeNames(kind)) {
-    if (value === 0) continue;
-    try {
-      const ok = kind === TypeNameKind.Prog ? native.probeProgType(value) : native.probeMapType(value);
-      (ok ? out.supported : out.unsupported).push(name);
-    } catch {
-      out.not_probed.push(name);
-    }
-  }
-  return out;
-}
-
-/** Whether an attach kind can work here, and the evidence. */
-export interface AttachKindStatus {
-  kind: string;
-  usable: boolean;
-  reason: string;
-}
-
-/** The attach kinds and what this host has of what each needs. */
-function attachKinds(progTypes: Set<string>, tracefsMounted: boolean): AttachKindStatus[] {
-  const pmu = (name: string) => existsSync(`/sys/bus/event_source/devices/${name}`);
-  const cgroup2 = mountPointOf('cgroup2');
-  const kind = (k: string, usable: boolean, yes: string, no: string): AttachKindStatus => ({
-    kind: k,
-    usable,
-    reason: usable ? yes : no,
-  });
-  return [
-    kind(
-      'tracepoint',
-      progTypes.has('tracepoint') && tracefsMounted,
-      'tracepoint programs load and tracefs is mounted',
-      'needs the tracepoint program type and tracefs',
-    ),
-    kind('raw_tracepoint', progTypes.has('raw_tracepoint'), 'raw_tracepoint programs load', 'raw_tracepoint programs do not load'),
-    kind(
-      'kprobe',
-      progTypes.has('kprobe') && pmu('kprobe'),
-      'the kprobe PMU exists',
-      'this kernel has no kprobe PMU (/sys/bus/event_source/devices/kprobe): use a tracepoint or raw_tracepoint instead',
-    ),
-    kind('uprobe', progTypes.has('kprobe') && pmu('uprobe'), 'the uprobe PMU exists', 'this kernel has no uprobe PMU'),
-    kind('usdt', progTypes.has('kprobe') && pmu('uprobe'), 'USDT notes attach through uprobes', 'needs uprobes'),
-    kind('perf_event', progTypes.has('perf_event') && pmu('software'), 'perf_event programs load and the software PMU exists', 'needs perf_event programs'),
-    kind('xdp', progTypes.has('xdp'), 'xdp programs load', 'xdp programs do not load'),
-    kind('tc', progTypes.has('sched_cls'), 'sched_cls programs load', 'sched_cls programs do not load'),
-    kind(
-      'cgroup',
-      progTypes.has('cgroup_skb') && cgroup2 !== undefined,
-      `cgroup programs load and cgroup2 is mounted at ${cgroup2}`,
-      'needs cgroup programs and a cgroup2 mount',
-    ),
-  ];
-}
-
 /** The libbpf this server runs on, and how it is linked. */
 export interface LibbpfFacts {
   version: string;
@@ -178,15 +117,13 @@ export interface HostFacts {
   capabilities: string[];
   unprivileged_bpf_disabled: number | null;
   bpf_stats_enabled: boolean;
-  program_types: { supported: string[]; unsupported: string[]; not_probed: string[] };
-  map_types: { supported: string[]; unsupported: string[]; not_probed: string[] };
-  attach_kinds: AttachKindStatus[];
+  program_types: TypeSupport;
+  map_types: TypeSupport;
   libbpf: LibbpfFacts;
 }
 
 /** Probes the host. Takes a few milliseconds per type; callers cache it. */
 export function probeHost(mountReport: MountReport): HostFacts {
-  const programTypes = probeTypes(TypeNameKind.Prog);
   const unpriv = readTrimmed('/proc/sys/kernel/unprivileged_bpf_disabled');
   return {
     kernel_release: readTrimmed('/proc/sys/kernel/osrelease') ?? 'unknown',
@@ -197,9 +134,8 @@ export function probeHost(mountReport: MountReport): HostFacts {
     capabilities: effectiveCapabilities(),
     unprivileged_bpf_disabled: unpriv === undefined ? null : Number(unpriv),
     bpf_stats_enabled: readTrimmed('/proc/sys/kernel/bpf_stats_enabled') === '1',
-    program_types: programTypes,
-    map_types: probeTypes(TypeNameKind.Map),
-    attach_kinds: attachKinds(new Set(programTypes.supported), mountReport.tracefs.mounted),
+    program_types: programTypes(),
+    map_types: mapTypes(),
     libbpf: libbpfFacts(),
   };
 }

@@ -6,8 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kernelError } from './errno.js';
-import { kernelBtf } from './kernel-btf.js';
-import { type NativeLinkInfo, ObjKind, native } from './native.js';
+import { ObjKind, native } from './native.js';
 import { withObjectFd } from './object-fd.js';
 import { attachTypeName, linkTypeName, mapTypeName, progTypeName } from './types.js';
 
@@ -46,13 +45,34 @@ export interface MapInfo {
   btfValueTypeId: number;
 }
 
-/** A link as the kernel describes it, with its target spelled out. */
-export interface LinkInfo {
+/** A link as the kernel describes it: the members of its kind, named (src/hooks/ says what it is attached to). */
+export interface KernelLink {
   id: number;
+  /** Link type, e.g. "perf_event", "xdp", "tcx", "netfilter". */
   type: string;
   programId: number;
-  /** What it is attached to, e.g. `tracepoint/sys_enter_getpid` or `xdp/veth0`. */
-  target: string;
+  attachType?: string;
+  /** Perf links: what the event is (uprobe, uretprobe, kprobe, kretprobe, tracepoint, event). */
+  perfEventType?: string;
+  /** The tracepoint, function, iterator target or file. */
+  name?: string;
+  offset?: number;
+  addr?: bigint;
+  count?: number;
+  pid?: number;
+  flags?: number;
+  /** The interface of XDP, tcx and netkit links, by name where this namespace has it. */
+  interface?: string;
+  cgroupId?: bigint;
+  netnsIno?: number;
+  mapId?: number;
+  pf?: number;
+  hooknum?: number;
+  priority?: number;
+  config?: bigint;
+  eventType?: number;
+  targetObjId?: number;
+  targetBtfId?: number;
 }
 
 /** Ids of every object of a kind, ascending. */
@@ -129,61 +149,23 @@ export function interfacesByIndex(): Map<number, string> {
   return out;
 }
 
-const PERF_EVENT_KINDS: Record<number, string> = {
+const PERF_EVENT_TYPES: Record<number, string> = {
   1: 'uprobe',
   2: 'uretprobe',
   3: 'kprobe',
   4: 'kretprobe',
   5: 'tracepoint',
-  6: 'perf_event',
+  6: 'event',
 };
 
-/** A link's target in one line: `<kind>/<what>[+offset]`. */
-function linkTarget(l: NativeLinkInfo, ifnames: () => Map<number, string>): string {
-  const ifname = (i: number) => ifnames().get(i) ?? `ifindex ${i}`;
-  const type = linkTypeName(l.type);
-  switch (type) {
-    case 'raw_tracepoint':
-      return `raw_tracepoint/${l.tracepoint ?? '?'}`;
-    case 'perf_event': {
-      const kind = PERF_EVENT_KINDS[l.perfEventType ?? 0] ?? 'perf_event';
-      if (kind === 'tracepoint') return `tracepoint/${l.tracepoint ?? '?'}`;
-      if (kind === 'perf_event') return `perf_event/type ${l.eventType} config ${l.config}`;
-      const where = l.file ?? l.function ?? '?';
-      return `${kind}/${where}${l.offset ? `+0x${l.offset.toString(16)}` : ''}`;
-    }
-    case 'xdp':
-      return `xdp/${ifname(l.ifindex ?? 0)}`;
-    case 'tcx':
-    case 'netkit':
-      return `${type}/${ifname(l.ifindex ?? 0)} ${attachTypeName(l.attachType ?? 0)}`;
-    case 'cgroup':
-      return `cgroup/id ${l.cgroupId} ${attachTypeName(l.attachType ?? 0)}`;
-    case 'tracing': {
-      const fn = l.targetObjId && l.targetBtfId ? tracingTarget(l.targetObjId, l.targetBtfId) : undefined;
-      return `${attachTypeName(l.attachType ?? 0)}/${fn ?? `btf ${l.targetObjId}:${l.targetBtfId}`}`;
-    }
-    case 'netns':
-      return `netns/ino ${l.netnsIno} ${attachTypeName(l.attachType ?? 0)}`;
-    case 'struct_ops':
-      return `struct_ops/map ${l.mapId}`;
-    case 'netfilter':
-      return `netfilter/pf ${l.pf} hook ${l.hooknum} prio ${l.priority}`;
-    default:
-      return type;
-  }
-}
-
-/** The kernel function a tracing link targets, when the target is in vmlinux BTF. */
-function tracingTarget(btfObjId: number, typeId: number): string | undefined {
-  const isVmlinux = withObjectFd(ObjKind.Btf, btfObjId, (fd) => native.btfInfo(fd).name === 'vmlinux');
-  return isVmlinux ? kernelBtf()?.name(typeId) : undefined;
-}
-
-/** One link's info, or undefined when it is gone. */
-export function linkInfo(id: number, ifnames: () => Map<number, string> = interfacesByIndex): LinkInfo | undefined {
+/** One link's info, or undefined when it is gone. `ifnames` names interfaces (read once per listing). */
+export function linkInfo(id: number, ifnames: () => Map<number, string> = interfacesByIndex): KernelLink | undefined {
   return withObjectFd(ObjKind.Link, id, (fd) => {
-    const l = native.linkInfo(fd);
-    return { id: l.id, type: linkTypeName(l.type), programId: l.progId, target: linkTarget(l, ifnames) };
+    const { id: linkId, type, progId, attachType, perfEventType, ifindex, ...members } = native.linkInfo(fd);
+    const link: KernelLink = { id: linkId, type: linkTypeName(type), programId: progId, ...members };
+    if (attachType !== undefined) link.attachType = attachTypeName(attachType);
+    if (perfEventType !== undefined) link.perfEventType = PERF_EVENT_TYPES[perfEventType] ?? `type_${perfEventType}`;
+    if (ifindex !== undefined) link.interface = ifnames().get(ifindex) ?? `ifindex ${ifindex}`;
+    return link;
   });
 }

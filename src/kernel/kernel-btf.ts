@@ -43,3 +43,9 @@ export function btfById(id: number): Btf {
   }
   return btf;
 }
+
+/** The kernel function a BTF-typed link (fentry, fexit, ...) targets, when the target is in vmlinux's BTF. */
+export function vmlinuxTypeName(btfObjId: number, typeId: number): string | undefined {
+  const isVmlinux = withObjectFd(ObjKind.Btf, btfObjId, (fd) => native.btfInfo(fd).name === 'vmlinux');
+  return isVmlinux ? kernelBtf()?.name(typeId) : undefined;
+}

@@ -14,7 +14,11 @@ export class BpfLink {
   /** The kernel link id, or null where there is no single kernel link. */
   readonly id: number | null;
 
-  constructor(handle: LinkHandle) {
+  constructor(
+    handle: LinkHandle,
+    /** Undoes what the attach set up around the link (a qdisc it created), after the link is gone. */
+    private readonly afterRelease?: () => void,
+  ) {
     this.handle = handle;
     const { fd } = native.linkDescribe(handle);
     this.id = fd >= 0 ? native.linkInfo(fd).id : null;
@@ -76,5 +80,6 @@ export class BpfLink {
     if (!this.handle) return;
     native.linkDestroy(this.handle);
     this.handle = null;
+    this.afterRelease?.();
   }
 }

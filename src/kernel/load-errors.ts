@@ -7,6 +7,7 @@
 import { ToolError } from '../errors.js';
 import { closest } from '../suggest.js';
 import { type NativeError, isNativeError, kernelError } from './errno.js';
+import { type Alternative, NotSupported } from './errors.js';
 import { effectiveCapabilities } from './host.js';
 import { kernelBtf } from './kernel-btf.js';
 import type { ProgramSpec } from './object.js';
@@ -15,27 +16,29 @@ import { parseVerifierFailure } from './verifier-log.js';
 /** Program types whose load binds to a kernel function through BTF. */
 const BTF_TRACING = new Set(['tracing', 'lsm', 'ext']);
 
-/** What each refused kind needs from the kernel, and what works instead. */
-function requirement(program: ProgramSpec): { needs: string; alternatives: string[] } {
+/** What each refused kind needs from the kernel, and what works instead (tp_btf is a program type that attaches with auto). */
+function requirement(program: ProgramSpec): { needs: string; alternatives: Alternative[] } {
   if (program.typeName === 'lsm') {
-    return { needs: 'CONFIG_BPF_LSM and "bpf" in the lsm= boot parameter', alternatives: ['tracepoint', 'raw_tracepoint', 'tp_btf'] };
+    return { needs: 'CONFIG_BPF_LSM and "bpf" in the lsm= boot parameter', alternatives: [{ kind: 'tracepoint' }, { kind: 'raw_tracepoint' }, { kind: 'tp_btf' }] };
   }
-  return { needs: 'BPF trampolines (CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS on a JIT-enabled kernel)', alternatives: ['tp_btf', 'raw_tracepoint', 'tracepoint'] };
+  return {
+    needs: 'BPF trampolines (CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS on a JIT-enabled kernel)',
+    alternatives: [{ kind: 'tp_btf' }, { kind: 'raw_tracepoint' }, { kind: 'tracepoint' }],
+  };
 }
 
 /** The kernel refused a BTF-typed tracing program although the server holds the capabilities it needs. */
-function refusedTracing(e: NativeError, program: ProgramSpec): ToolError | undefined {
+function refusedTracing(e: NativeError, program: ProgramSpec): NotSupported | undefined {
   if (e.errno !== 1 || !BTF_TRACING.has(program.typeName)) return undefined;
   const caps = effectiveCapabilities();
   if (!caps.includes('CAP_SYS_ADMIN') && !(caps.includes('CAP_BPF') && caps.includes('CAP_PERFMON'))) return undefined;
   const { needs, alternatives } = requirement(program);
-  return new ToolError('UNSUPPORTED_BPF_FEATURE', `this kernel refuses ${program.section.split('/')[0]} programs (EPERM with CAP_BPF and CAP_PERFMON held): ${program.name} cannot load here`, {
+  const kind = program.section.split('/')[0] ?? program.typeName;
+  return new NotSupported(`this kernel refuses ${kind} programs (EPERM with CAP_BPF and CAP_PERFMON held): ${program.name} cannot load here`, kind, needs, alternatives, {
     program: program.name,
     program_type: program.typeName,
     section: program.section,
-    kernel_requirement: needs,
-    alternatives,
-    syscall_errno: e.errno,
+    errno_name: e.code,
   });
 }
 
@@ -55,7 +58,7 @@ function missingTarget(e: NativeError, program: ProgramSpec): ToolError | undefi
 }
 
 /** A typed error for a failed bpf_object__load; `program` is the one that failed, `log` its verifier log. */
-export function loadError(e: unknown, program: ProgramSpec | undefined, log: string): ToolError {
+export function loadError(e: unknown, program: ProgramSpec | undefined, log: string): ToolError | NotSupported {
   if (isNativeError(e) && program) {
     const specific = missingTarget(e, program) ?? refusedTracing(e, program);
     if (specific) return specific;

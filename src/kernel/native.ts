@@ -87,10 +87,12 @@ export interface NativeLinkInfo {
   id: number;
   type: number;
   progId: number;
-  tracepoint?: string;
-  function?: string;
-  file?: string;
+  /** The tracepoint, function or file of raw tracepoint, perf, iterator and uprobe_multi links. */
+  name?: string;
   offset?: number;
+  count?: number;
+  pid?: number;
+  flags?: number;
   addr?: bigint;
   attachType?: number;
   targetObjId?: number;
@@ -139,7 +141,6 @@ export interface Native {
   programConfigure(h: ObjectHandle, program: string, config: ProgramConfig): void;
   objectLoad(h: ObjectHandle): void;
   programLog(h: ObjectHandle, program: string): string;
-  libbpfLog(): string;
   objectClose(h: ObjectHandle): void;
 
   attachAuto(h: ObjectHandle, program: string): LinkHandle;
@@ -149,8 +150,17 @@ export interface Native {
   attachUprobe(h: ObjectHandle, program: string, binary: string, fn: string | null, offset: number, pid: number, retprobe: boolean): LinkHandle;
   attachUsdt(h: ObjectHandle, program: string, binary: string, provider: string, name: string, pid: number): LinkHandle;
   attachPerfEvent(h: ObjectHandle, program: string, type: number, config: number, sample: number, useFreq: boolean, pid: number, cpu: number): LinkHandle;
-  linkCreate(h: ObjectHandle, program: string, targetFd: number, attachType: number, flags: number): LinkHandle;
+  linkCreate(
+    h: ObjectHandle,
+    program: string,
+    targetFd: number,
+    attachType: number,
+    opts: { flags?: number; netfilter?: { pf: number; hooknum: number; priority: number; flags: number } },
+  ): LinkHandle;
   tcAttach(h: ObjectHandle, program: string, ifindex: number, egress: boolean, priority: number): LinkHandle;
+  /** Creates the interface's clsact qdisc; false when it was there already. */
+  tcHookCreate(ifindex: number): boolean;
+  tcHookDestroy(ifindex: number): void;
   /** One run of an iterator link, read to its end or cut at `maxBytes`. */
   iterRead(link: LinkHandle, maxBytes: number): { data: Buffer; truncated: boolean };
   linkFromFd(fd: number): LinkHandle;
@@ -195,6 +205,8 @@ export interface Native {
   libbpfVersion(): { version: string; runtime: string; file?: string };
   probeProgType(type: number): boolean;
   probeMapType(type: number): boolean;
+  /** 0 when a minimal program of the type loads, else the kernel's errno. */
+  progLoadProbe(type: number, expectedAttachType: number, attachBtfId: number): number;
   typeName(kind: TypeNameKind, value: number): string | null;
   mount(source: string, target: string, fstype: string): void;
   clockBoottimeNs(): bigint;

@@ -144,7 +144,7 @@ export class BpfObject {
     return attempted.find((n) => native.programLog(this.h, n).length > 0);
   }
 
-  private loadError(e: unknown, attempted: string[]): ToolError {
+  private loadError(e: unknown, attempted: string[]): Error {
     const failed = this.failedProgram(e, attempted);
     return loadError(e, this.programs().find((p) => p.name === failed), failed ? native.programLog(this.h, failed) : '');
   }

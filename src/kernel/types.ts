@@ -46,6 +46,9 @@ export function typeValue(kind: TypeNameKind, name: string): number | undefined 
   return undefined;
 }
 
+/** Every attach type name this kernel knows. */
+export const attachTypeNames = (): string[] => [...typeNames(TypeNameKind.Attach).values()];
+
 /** Program type name for a number. */
 export const progTypeName = (t: number): string => typeName(TypeNameKind.Prog, t);
 /** Map type name for a number. */

@@ -13,6 +13,7 @@ import { PinRegistry } from '../session/pin-registry.js';
 import type { Session } from '../session/session.js';
 import { inputJsonSchema, outputJsonSchema } from '../tools/json-schema.js';
 import { type AnyTool, errorResult, okResult, validationError } from '../tools/tool.js';
+import { wireError } from '../tools/wire-error.js';
 import { SERVER_VERSION } from '../version.js';
 
 /** How a server is set up. */
@@ -36,9 +37,12 @@ async function callTool(tool: AnyTool, args: unknown, ctx: Parameters<AnyTool['r
   try {
     return okResult(tool, await tool.run(parsed.data, ctx));
   } catch (e) {
-    if (e instanceof ToolError) return errorResult(tool, e);
-    log.error('tool failed unexpectedly', { tool: tool.name, error: e instanceof Error ? e.stack : String(e) });
-    return errorResult(tool, new ToolError('SYSTEM_ERROR', `${tool.name} failed: ${e instanceof Error ? e.message : String(e)}`));
+    const err = wireError(e);
+    if (err.type === 'SYSTEM_ERROR' && !(e instanceof ToolError)) {
+      log.error('tool failed unexpectedly', { tool: tool.name, error: e instanceof Error ? e.stack : String(e) });
+      return errorResult(tool, new ToolError('SYSTEM_ERROR', `${tool.name} failed: ${err.message}`, err.context));
+    }
+    return errorResult(tool, err);
   }
 }
 

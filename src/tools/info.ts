@@ -2,6 +2,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { hookAvailability } from '../hooks/index.js';
 import { BPF_OBJECT_DIR } from '../paths.js';
 import { SERVER_VERSION } from '../version.js';
 import { defineTool } from './tool.js';
@@ -35,7 +36,15 @@ const output = z.strictObject({
   bpf_stats_enabled: z.boolean().describe('Whether programs count run_count/run_time_ns'),
   program_types: typeSupport,
   map_types: typeSupport,
-  attach_kinds: z.array(z.strictObject({ kind: z.string(), usable: z.boolean(), reason: z.string() })),
+  attach_kinds: z.array(
+    z.strictObject({
+      kind: z.string(),
+      class: z.enum(['tracing', 'network', 'cgroup', 'by program type']),
+      program_types: z.array(z.string()),
+      usable: z.boolean(),
+      reason: z.string(),
+    }),
+  ),
   catalog: z
     .array(z.strictObject({ name: z.string(), path: z.string() }))
     .describe('BPF objects bundled with the server, ready for load_program {source: {type: "file", path}}'),
@@ -70,6 +79,7 @@ export const infoTool = defineTool({
   output,
   async run(_input, ctx) {
     const f = ctx.host.facts();
+    const kinds = hookAvailability();
     const data = {
       server: { name: 'ebpf-mcp', version: SERVER_VERSION, libbpf_version: f.libbpf.version, libbpf_linked: f.libbpf.linked },
       kernel: { release: f.kernel_release, arch: f.arch },
@@ -81,16 +91,16 @@ export const infoTool = defineTool({
       bpf_stats_enabled: f.bpf_stats_enabled,
       program_types: f.program_types,
       map_types: f.map_types,
-      attach_kinds: f.attach_kinds,
+      attach_kinds: kinds,
       catalog: catalog(),
     };
-    const unusable = f.attach_kinds.filter((k) => !k.usable).map((k) => k.kind);
+    const unusable = kinds.filter((k) => !k.usable).map((k) => k.kind);
     const summary = [
       `Linux ${f.kernel_release} (${f.arch}), libbpf ${f.libbpf.version} (${f.libbpf.linked}), kernel BTF ${f.btf.vmlinux ? 'available' : 'missing'}.`,
       `bpffs ${f.mounts.bpffs.mounted ? 'mounted' : 'NOT mounted'}${f.mounts.bpffs.mounted_by_server ? ' (by this server)' : ''}, ` +
         `tracefs ${f.mounts.tracefs.mounted ? 'mounted' : 'NOT mounted'}${f.mounts.tracefs.mounted_by_server ? ' (by this server)' : ''}.`,
       `${f.program_types.supported.length} program types and ${f.map_types.supported.length} map types load here.`,
-      `Attach kinds usable: ${f.attach_kinds.filter((k) => k.usable).map((k) => k.kind).join(', ') || 'none'}` +
+      `Attach kinds usable: ${kinds.filter((k) => k.usable).map((k) => k.kind).join(', ') || 'none'}` +
         (unusable.length ? `; not usable here: ${unusable.join(', ')}.` : '.'),
       `${data.catalog.length} bundled objects in the catalog.`,
     ].join('\n');

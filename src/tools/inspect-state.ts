@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { invalid } from '../errors.js';
 import { globToRegExp } from '../glob.js';
-import { type LinkInfo, type MapInfo, type ProgramInfo, interfacesByIndex, linkInfo, listIds, mapInfo, programInfo } from '../kernel/inventory.js';
+import { type LinkInfo, describedLink } from '../hooks/index.js';
+import { type MapInfo, type ProgramInfo, interfacesByIndex, listIds, mapInfo, programInfo } from '../kernel/inventory.js';
 import { type MapContents, readMapContents } from '../kernel/map-contents.js';
 import { ObjKind, TypeNameKind } from '../kernel/native.js';
 import { listPinned, type PinnedObject } from '../kernel/pins.js';
@@ -260,7 +261,7 @@ export const inspectStateTool = defineTool({
       let cache: Map<number, string> | undefined;
       return () => (cache ??= interfacesByIndex());
     })();
-    const allLinks: LinkInfo[] = needLinks ? readAll(ObjKind.Link, (id) => linkInfo(id, ifnames)) : [];
+    const allLinks: LinkInfo[] = needLinks ? readAll(ObjKind.Link, (id) => describedLink(id, ifnames)) : [];
     const allPrograms: ProgramInfo[] = want.has('programs') || want.has('maps') || want.has('system') ? readAll(ObjKind.Prog, programInfo) : [];
     const allMaps: MapInfo[] = want.has('maps') || want.has('system') ? readAll(ObjKind.Map, mapInfo) : [];
 

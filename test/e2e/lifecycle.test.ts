@@ -8,6 +8,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { bpftoolIds, eventually } from '../helpers/bpftool.js';
 import { type Connected, connect } from '../helpers/client.js';
+import { gatedOn } from '../helpers/features.js';
 import { fixture } from '../helpers/fixtures.js';
 import { mapValue, runWorkload } from '../helpers/kernel.js';
 
@@ -245,15 +246,32 @@ test('attach errors through MCP are typed, and the connection keeps answering', 
       await refused(c, { program_id: tp, attachment: {} }, 'VALIDATION_ERROR', 'attachment');
     });
     await t.test('kprobe without a kprobe PMU: UNSUPPORTED_BPF_FEATURE naming the getpid tracepoint', async (st) => {
-      if (existsSync('/sys/bus/event_source/devices/kprobe')) {
-        st.skip('this kernel has a kprobe PMU, so kprobes attach here');
-        return;
-      }
-      const e = await refused(c, { program_id: mine.progs.kprobe_hit, attachment: { kprobe: { function: '__x64_sys_getpid' } } }, 'UNSUPPORTED_BPF_FEATURE');
-      assert.ok(Array.isArray(e.context.alternatives), JSON.stringify(e.context));
-      assert.ok(
-        e.context.alternatives.some((a: { tracepoint?: { category: string; name: string } }) => a.tracepoint?.category === 'syscalls' && a.tracepoint.name === 'sys_enter_getpid'),
-        JSON.stringify(e.context.alternatives),
+      const attachment = { kprobe: { function: '__x64_sys_getpid' } };
+      const attach = { program_id: mine.progs.kprobe_hit, attachment };
+      await gatedOn(
+        st,
+        'kprobe',
+        async () => {
+          const k = await connect();
+          try {
+            const own = await loadCounters(k, ['kprobe_hit']);
+            const r = await k.call('attach_program', { program_id: own.progs.kprobe_hit, attachment });
+            assert.equal(r.isError, undefined, JSON.stringify(r.structuredContent));
+          } finally {
+            await k.close();
+          }
+        },
+        async () => {
+          const e = await refused(c, attach, 'UNSUPPORTED_BPF_FEATURE');
+          assert.equal(e.context.field, 'attachment.kprobe');
+          assert.ok(
+            e.context.alternatives.some(
+              (a: { kind: string; settings?: { category: string; name: string } }) =>
+                a.kind === 'tracepoint' && a.settings?.category === 'syscalls' && a.settings.name === 'sys_enter_getpid',
+            ),
+            JSON.stringify(e.context.alternatives),
+          );
+        },
       );
     });
     assert.deepEqual(await inspect(c, 'links', true), [], 'a refused attach left a link behind');

@@ -7,6 +7,7 @@ import { after, test } from 'node:test';
 import { bpftoolIds, eventually } from '../helpers/bpftool.js';
 import { connect } from '../helpers/client.js';
 import { SERVER_BIN, fixture } from '../helpers/fixtures.js';
+import { HOOKS } from '../../src/hooks/index.js';
 import { NATIVE_ADDON, PACKAGE_ROOT } from '../../src/paths.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'ebpf-mcp-e2e-'));
@@ -54,7 +55,13 @@ test('info reports this kernel as probed', async () => {
     assert.equal(s.server.libbpf_linked, 'static');
     assert.doesNotMatch(execFileSync('ldd', [NATIVE_ADDON], { encoding: 'utf8' }), /libbpf/);
     const kprobe = s.attach_kinds.find((k: { kind: string }) => k.kind === 'kprobe');
-    assert.equal(kprobe.usable, readFileSync('/proc/self/mounts', 'utf8') && execFileSync('ls', ['/sys/bus/event_source/devices'], { encoding: 'utf8' }).split('\n').includes('kprobe'));
+    assert.deepEqual(
+      s.attach_kinds.map((k: { kind: string }) => k.kind),
+      HOOKS.map((h) => h.kind),
+    );
+    assert.equal(kprobe.usable, HOOKS.find((h) => h.kind === 'kprobe')?.available().usable);
+    assert.equal(kprobe.class, 'tracing');
+    assert.deepEqual(kprobe.program_types, ['kprobe']);
     if (!kprobe.usable) assert.match(kprobe.reason, /tracepoint/);
     assert.ok(s.catalog.some((o: { name: string }) => o.name === 'exec_events'));
   } finally {

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { before, test } from 'node:test';
 import { ToolError } from '../../src/errors.js';
-import { type AttachSpec, attachProgram } from '../../src/kernel/attach.js';
+import { type Attachment, attachProgram } from '../../src/hooks/index.js';
 import { ensureMounts } from '../../src/kernel/host.js';
 import { readMapContents } from '../../src/kernel/map-contents.js';
 import { native } from '../../src/kernel/native.js';
@@ -21,7 +21,7 @@ interface Loaded {
 }
 
 /** Loads an object (only `programs` when given), attaches, runs `body`, and releases everything. */
-async function withObject(path: string, programs: string[] | undefined, attach: [string, AttachSpec][], body: (l: Loaded) => Promise<void> | void): Promise<void> {
+async function withObject(path: string, programs: string[] | undefined, attach: [string, Attachment][], body: (l: Loaded) => Promise<void> | void): Promise<void> {
   const obj = BpfObject.open(readFileSync(path), 'map-contents');
   const links: { destroy(): void }[] = [];
   const detach = () => {
@@ -32,7 +32,7 @@ async function withObject(path: string, programs: string[] | undefined, attach: 
     for (const [program, spec] of attach) {
       const p = obj.programs().find((q) => q.name === program);
       assert.ok(p, program);
-      links.push(...attachProgram(obj, p, spec).links);
+      links.push(...attachProgram({ object: obj, program: p }, spec).links);
     }
     await body({
       maps: new Map(obj.maps().map((m) => [m.name, native.mapInfo(m.fd).id])),
@@ -66,7 +66,7 @@ function mapAccessError(pattern: RegExp): (e: unknown) => boolean {
 }
 
 test('hash map: 200 getpid calls of the workload decode as {key: pid, value: 200}, typed from BTF', async () => {
-  await withObject(fixture('counters'), ['tp_getpid'], [['tp_getpid', { kind: 'tracepoint', category: 'syscalls', name: 'sys_enter_getpid' }]], ({ maps }) => {
+  await withObject(fixture('counters'), ['tp_getpid'], [['tp_getpid', { tracepoint: { category: 'syscalls', name: 'sys_enter_getpid' } }]], ({ maps }) => {
     const pid = runWorkload(['getpid', '200']);
     const other = runWorkload(['getpid', '7']);
     const m = readMapContents(maps.get('tp_counts') as number, 100);
@@ -87,7 +87,7 @@ test('hash map: 200 getpid calls of the workload decode as {key: pid, value: 200
 test('per-CPU array: one value per possible CPU, equal to what bpftool reads; counts the XDP packets sent', async () => {
   const pair = vethPair('m');
   try {
-    await withObject(fixture('multi'), ['xdp_count'], [['xdp_count', { kind: 'xdp', interface: pair.hostIf, mode: 'native' }]], ({ maps, detach }) => {
+    await withObject(fixture('multi'), ['xdp_count'], [['xdp_count', { xdp: { interface: pair.hostIf, mode: 'native' } }]], ({ maps, detach }) => {
       sendFromNamespace(pair, 20);
       detach();
       const id = maps.get('xdp_packets') as number;
@@ -125,7 +125,7 @@ test('per-CPU array: one value per possible CPU, equal to what bpftool reads; co
 
 test('log2 histogram: a uprobe on the first argument of 200 calls (i = 0..199) gives libbpf-tools buckets and a drawing', async () => {
   const w = await pausedWorkload(['call', '200']);
-  const spec: AttachSpec = { kind: 'uprobe', binary: WORKLOAD, function: 'ebpf_mcp_probe_target', offset: 0, pid: w.pid, retprobe: false };
+  const spec: Attachment = { uprobe: { binary: WORKLOAD, function: 'ebpf_mcp_probe_target', offset: 0, pid: w.pid, retprobe: false } };
   await withObject(fixture('hist'), undefined, [['hist_arg', spec]], async ({ maps, programs }) => {
     await w.go();
     const m = readMapContents(maps.get('hists') as number, 100);

@@ -1,0 +1,37 @@
+/** cgroup v2 hooks: packets, sockets, sysctls and devices of the processes in one cgroup. */
+import { z } from 'zod';
+import { invalid } from '../errors.js';
+import { attachTypeValue, createLinkOnPath } from '../kernel/attach.js';
+import { hasProgramType } from '../kernel/features.js';
+import { mountPointOf } from '../kernel/host.js';
+import { attachTypeNames } from '../kernel/types.js';
+import { cgroupDirectory } from '../kernel/targets.js';
+import { defineHook } from './hook.js';
+import { path } from './settings.js';
+
+/** `{"cgroup": {path, attach_type?}}` */
+export const cgroup = defineHook({
+  kind: 'cgroup',
+  class: 'cgroup',
+  summary: 'A cgroup v2 hook',
+  settings: z.strictObject({
+    path: path.describe('cgroup directory, absolute inside the cgroup2 mount or relative to it'),
+    attach_type: z.string().min(1).max(64).optional().describe('e.g. "cgroup_inet_egress" (default: from the program\'s section)'),
+  }),
+  programTypes: ['cgroup_skb', 'cgroup_sock', 'cgroup_sock_addr', 'cgroup_sockopt', 'cgroup_sysctl', 'cgroup_device', 'sock_ops'],
+  available() {
+    const root = mountPointOf('cgroup2');
+    return hasProgramType('cgroup_skb') && root
+      ? { usable: true, reason: `cgroup programs load and cgroup2 is mounted at ${root}` }
+      : { usable: false, reason: 'needs cgroup programs and a cgroup2 mount' };
+  },
+  attach(target, s) {
+    const dir = cgroupDirectory(s.path);
+    const type = s.attach_type ?? target.program.expectedAttachType;
+    if (attachTypeValue(type) === undefined) {
+      throw invalid('attach_type', `unknown attach type ${type}`, { known: attachTypeNames().filter((n) => n.startsWith('cgroup_')) });
+    }
+    return { links: [createLinkOnPath(target, dir, type, {}, true)], point: `cgroup/${dir} ${type}` };
+  },
+  links: { types: ['cgroup'], describe: (l) => `cgroup/id ${l.cgroupId} ${l.attachType}` },
+});

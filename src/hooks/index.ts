@@ -1,0 +1,107 @@
+/**
+ * Every attach kind the server offers, and what is built from that list: the
+ * `attachment` schema of attach_program, the attach kinds `info` reports, the
+ * targets `inspect_state` shows for links, and the one entry point that
+ * attaches a program. A new kind is one file in this folder and one line here.
+ */
+import { z } from 'zod';
+import { ToolError, invalid } from '../errors.js';
+import type { AttachTarget } from '../kernel/attach.js';
+import type { Availability } from '../kernel/features.js';
+import { type KernelLink, interfacesByIndex, linkInfo } from '../kernel/inventory.js';
+import { auto } from './auto.js';
+import { cgroup } from './cgroup.js';
+import type { AnyHook, Attached, HookClass } from './hook.js';
+import { kprobe } from './kprobe.js';
+import { perfEvent } from './perf-event.js';
+import { rawTracepoint } from './raw-tracepoint.js';
+import { tc } from './tc.js';
+import { tracepoint } from './tracepoint.js';
+import { fentry, fexit, fmodRet } from './trampoline.js';
+import { uprobe } from './uprobe.js';
+import { usdt } from './usdt.js';
+import { xdp } from './xdp.js';
+
+export type { Attached, HookClass } from './hook.js';
+
+/** The kinds, in the order the schema and `info` list them. */
+export const HOOKS: readonly AnyHook[] = [tracepoint, rawTracepoint, kprobe, uprobe, usdt, perfEvent, fentry, fexit, fmodRet, xdp, tc, cgroup, auto];
+
+const byKind = new Map(HOOKS.map((h) => [h.kind, h]));
+
+function programTypesNote(h: AnyHook): string {
+  return h.programTypes.length ? `; program type${h.programTypes.length > 1 ? 's' : ''} ${h.programTypes.join(', ')}` : '';
+}
+
+/** attach_program's `attachment`: exactly one key, naming the kind, whose value holds its settings. */
+export const attachmentSchema = z
+  .strictObject(Object.fromEntries(HOOKS.map((h) => [h.kind, h.settings.optional().describe(`${h.summary}${programTypesNote(h)}`)])))
+  .refine((a) => Object.keys(a).length === 1, { message: 'give exactly one attachment kind, e.g. {"tracepoint": {...}}' })
+  .meta({ minProperties: 1, maxProperties: 1 })
+  .describe('Exactly one key naming the kind, whose value holds its settings');
+
+/** An attachment as a client writes it, e.g. `{tracepoint: {category: "syscalls", name: "sys_enter_getpid"}}`. */
+export type Attachment = z.input<typeof attachmentSchema>;
+
+/** The kind an attachment names. */
+function kindOf(attachment: Record<string, unknown>): { hook: AnyHook; settings: unknown } {
+  const [kind, settings] = Object.entries(attachment)[0] ?? [];
+  const hook = kind === undefined ? undefined : byKind.get(kind);
+  if (!hook) throw invalid('attachment', 'give exactly one attachment kind', { kinds: HOOKS.map((h) => h.kind) });
+  return { hook, settings };
+}
+
+/** The class of an attachment of `program`: its kind's, or for auto the class of the kind its program type belongs to. */
+export function attachmentClass(kind: string, programType: string): HookClass | undefined {
+  return byKind.get(kind)?.class ?? HOOKS.find((h) => h.programTypes.includes(programType))?.class;
+}
+
+/**
+ * Attaches the program as `attachment` says: the settings are validated
+ * (defaults applied), the program's type must fit the kind, the kind checks
+ * its target and attaches. Errors are domain errors or ToolErrors whose
+ * fields are relative to the kind's settings (the tool adds the path).
+ */
+export function attachProgram(target: AttachTarget, attachment: Attachment): Attached & { kind: string } {
+  const parsed = attachmentSchema.safeParse(attachment);
+  if (!parsed.success) throw invalid('attachment', parsed.error.issues[0]?.message ?? 'invalid attachment');
+  const { hook, settings } = kindOf(parsed.data);
+  const type = target.program.typeName;
+  if (hook.programTypes.length && !hook.programTypes.includes(type)) {
+    throw new ToolError('VALIDATION_ERROR', `program ${target.program.name} is of type ${type}, which cannot attach as ${hook.kind}`, {
+      program_type: type,
+      fits: hook.programTypes,
+    });
+  }
+  return { ...hook.attach(target, settings as z.output<typeof hook.settings>), kind: hook.kind };
+}
+
+/** Whether each kind works on this kernel, for `info`. */
+export function hookAvailability(): (Availability & { kind: string; class: HookClass | 'by program type'; program_types: string[] })[] {
+  return HOOKS.map((h) => ({ kind: h.kind, class: h.class ?? 'by program type', program_types: [...h.programTypes], ...h.available() }));
+}
+
+/** What a kernel link is attached to, in one line, e.g. `tracepoint/sys_enter_getpid` or `xdp/veth0`. */
+export function describeLink(link: KernelLink): string {
+  for (const h of HOOKS) {
+    if (!h.links?.types.includes(link.type)) continue;
+    const target = h.links.describe(link);
+    if (target !== undefined) return target;
+  }
+  return link.type;
+}
+
+/** A link as inspect_state lists it. */
+export interface LinkInfo {
+  id: number;
+  type: string;
+  programId: number;
+  /** What it is attached to (describeLink). */
+  target: string;
+}
+
+/** One link by id with its target described, or undefined when it is gone. */
+export function describedLink(id: number, ifnames: () => Map<number, string> = interfacesByIndex): LinkInfo | undefined {
+  const l = linkInfo(id, ifnames);
+  return l && { id: l.id, type: l.type, programId: l.programId, target: describeLink(l) };
+}

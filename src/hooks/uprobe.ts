@@ -1,0 +1,39 @@
+/** User-space functions or file offsets, through the uprobe PMU. */
+import { z } from 'zod';
+import { invalid } from '../errors.js';
+import { attachUprobe } from '../kernel/attach.js';
+import { hasPmu, hasProgramType } from '../kernel/features.js';
+import { checkBinary } from '../kernel/targets.js';
+import { defineHook } from './hook.js';
+import { name, path, pid } from './settings.js';
+
+/** `{"uprobe": {binary, function?, offset, pid?, retprobe}}` */
+export const uprobe = defineHook({
+  kind: 'uprobe',
+  class: 'tracing',
+  summary: 'A user-space function (SEC("uprobe"))',
+  settings: z.strictObject({
+    binary: path.describe('Absolute path of the executable or library'),
+    function: name.optional().describe('Function name from the ELF symbol table'),
+    offset: z.int().min(0).max(2 ** 31 - 1).default(0).describe('Offset within the function, or within the file without a function'),
+    pid,
+    retprobe: z.boolean().default(false),
+  }),
+  programTypes: ['kprobe'],
+  available: () =>
+    hasProgramType('kprobe') && hasPmu('uprobe') ? { usable: true, reason: 'the uprobe PMU exists' } : { usable: false, reason: 'this kernel has no uprobe PMU' },
+  attach(target, s) {
+    if (s.function === undefined && s.offset === 0) throw invalid('function', 'give a function or an offset');
+    checkBinary(s.binary, s.function);
+    const where = `${s.binary}:${s.function ?? ''}${s.offset ? `+0x${s.offset.toString(16)}` : ''}`;
+    const point = `${s.retprobe ? 'uretprobe' : 'uprobe'}/${where}${s.pid ? ` pid ${s.pid}` : ''}`;
+    return { links: [attachUprobe(target, s.binary, s.function ?? null, s.offset, s.pid ?? -1, s.retprobe)], point };
+  },
+  links: {
+    types: ['perf_event'],
+    describe: (l) =>
+      l.perfEventType === 'uprobe' || l.perfEventType === 'uretprobe'
+        ? `${l.perfEventType}/${l.name ?? '?'}${l.offset ? `+0x${l.offset.toString(16)}` : ''}`
+        : undefined,
+  },
+});
