@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { elfSection } from '../btf/index.js';
 import { ToolError, invalid } from '../errors.js';
-import { kernelError } from '../kernel/errno.js';
+import { isNativeError, kernelError } from '../kernel/errno.js';
 import { TypeNameKind, native } from '../kernel/native.js';
 import { BpfObject, type ProgramSpec } from '../kernel/object.js';
 import { typeNames, typeValue } from '../kernel/types.js';
@@ -270,7 +270,8 @@ export const loadProgramTool = defineTool({
           'They stay loaded until this session ends; attach a program with attach_program.';
       return { data, summary };
     } catch (e) {
-      throw e instanceof ToolError ? e : kernelError(e, 'load_program failed');
+      // Domain errors (a kernel that refuses the program type) go on to the server, which types them.
+      throw isNativeError(e) ? kernelError(e, 'load_program failed') : e;
     } finally {
       if (!adopted) obj.close();
     }
