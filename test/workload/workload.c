@@ -87,8 +87,24 @@ static int tcp_connects(int n, int port)
 	return 0;
 }
 
-/* One connection to a listener of its own; n send() calls of size bytes each, all read by the other end. */
-static int tcp_sends(int n, int size)
+/* Reads from fd until *received reaches want. */
+static int recv_upto(int fd, char *buf, size_t len, long *received, long want)
+{
+	while (*received < want) {
+		ssize_t r = recv(fd, buf, len, 0);
+
+		if (r <= 0) {
+			perror("recv");
+			return 1;
+		}
+		*received += r;
+	}
+	return 0;
+}
+
+/* One connection to a listener of its own; n send() calls of size bytes each, all read by the other end
+ * (lockstep: each read before the next send). */
+static int tcp_sends(int n, int size, bool lockstep)
 {
 	char buf[4096] = { 0 };
 	int bound, lfd = tcp_listener(0, &bound), cfd, sfd;
@@ -106,16 +122,11 @@ static int tcp_sends(int n, int size)
 			return 1;
 		}
 		sent += w;
-	}
-	while (received < want) {
-		ssize_t r = recv(sfd, buf, sizeof(buf), 0);
-
-		if (r <= 0) {
-			perror("recv");
+		if (lockstep && recv_upto(sfd, buf, sizeof(buf), &received, sent))
 			return 1;
-		}
-		received += r;
 	}
+	if (recv_upto(sfd, buf, sizeof(buf), &received, want))
+		return 1;
 	close(cfd);
 	close(sfd);
 	close(lfd);
@@ -179,7 +190,7 @@ int main(int argc, char **argv)
 		i++;
 	}
 	if (i + 1 >= argc) {
-		fprintf(stderr, "usage: workload [--cgroup DIR] [--wait] getpid|call|usdt|spin-ms N | udp N PORT [ADDR] | tcp N PORT | tcp-send N SIZE\n");
+		fprintf(stderr, "usage: workload [--cgroup DIR] [--wait] getpid|call|usdt|spin-ms N | udp N PORT [ADDR] | tcp N PORT | tcp-send|tcp-lockstep N SIZE\n");
 		return 2;
 	}
 	n = atoi(argv[i + 1]);
@@ -200,8 +211,8 @@ int main(int argc, char **argv)
 		udp_send(n, atoi(argv[i + 2]), i + 3 < argc ? argv[i + 3] : "127.0.0.1");
 	} else if (strcmp(argv[i], "tcp") == 0 && i + 2 < argc) {
 		return tcp_connects(n, atoi(argv[i + 2]));
-	} else if (strcmp(argv[i], "tcp-send") == 0 && i + 2 < argc) {
-		return tcp_sends(n, atoi(argv[i + 2]));
+	} else if ((strcmp(argv[i], "tcp-send") == 0 || strcmp(argv[i], "tcp-lockstep") == 0) && i + 2 < argc) {
+		return tcp_sends(n, atoi(argv[i + 2]), strcmp(argv[i], "tcp-lockstep") == 0);
 	} else {
 		fprintf(stderr, "unknown mode %s\n", argv[i]);
 		return 2;
