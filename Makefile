@@ -13,7 +13,13 @@ LIBBPF := .deps/libbpf
 LIBBPF_PC := PKG_CONFIG_PATH=$(LIBBPF)/lib/pkgconfig pkg-config --static
 export npm_config_nodedir := /usr
 
-.PHONY: build deps test demo schemas check-docs clean bench bench-build
+.PHONY: build deps unit-deps test test-unit test-noisy demo schemas check-docs clean bench bench-build
+
+# What is installed before anything is built: everything (scripts/setup.sh), or for test-unit alone the
+# compilers, libbpf's headers and npm packages, so unit tests build and run without root, addon or libbpf.a.
+SETUP := $(if $(filter-out test-unit,$(or $(MAKECMDGOALS),build)),deps,unit-deps)
+# The BPF objects unit tests parse (test/unit/event-select, btf-fixture).
+UNIT_BPF_OBJS := $(OUT)/fixtures/events.bpf.o $(OUT)/fixtures/multi.bpf.o $(OUT)/fixtures/btf_kinds.bpf.o
 
 WORKLOAD := test/.output/workload
 
@@ -29,10 +35,13 @@ $(WORKLOAD): test/workload/workload.c | deps
 deps:
 	@scripts/setup.sh
 
+unit-deps:
+	@scripts/setup.sh unit
+
 $(NATIVE): binding.gyp $(wildcard native/src/*.c native/src/*.h) | deps
 	npx node-gyp rebuild --nodedir=/usr >&2
 
-$(OUT)/vmlinux.h: | deps
+$(OUT)/vmlinux.h: | $(SETUP)
 	@mkdir -p $(OUT)
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
@@ -43,10 +52,10 @@ define BPF_CC
 	llvm-strip -g $@
 endef
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h $(wildcard bpf/include/*.h) | deps
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h $(wildcard bpf/include/*.h) | $(SETUP)
 	$(BPF_CC)
 
-dist/.stamp: $(TS_SRCS) tsconfig.json package-lock.json | deps
+dist/.stamp: $(TS_SRCS) tsconfig.json package-lock.json | $(SETUP)
 	npx tsc -p tsconfig.json
 	@touch $@
 
@@ -63,6 +72,18 @@ schemas: build
 
 test: build $(WORKLOAD) bench-build
 	node scripts/run-tests.mjs
+
+# Unit tests only: no root, no kernel, no addon (TypeScript and the BPF objects they parse).
+test-unit: dist/.stamp $(UNIT_BPF_OBJS)
+	node scripts/run-tests.mjs unit
+
+# The whole suite while scripts/noise loads every CPU with getpid, openat, exec and loopback connects; the noise
+# stops when the suite ends, whatever its result, and the suite's status is make's.
+NOISE_SECONDS ?= 1800
+test-noisy: build $(WORKLOAD) bench-build
+	@scripts/noise $(NOISE_SECONDS) & noise=$$!; \
+	node scripts/run-tests.mjs; status=$$?; \
+	kill $$noise 2>/dev/null; wait $$noise; exit $$status
 
 # Benchmarks against C libbpf, bpftool and bpftrace (bench/): BPF programs, C consumers, then the harness,
 # which writes bench/results/latest.json and docs/BENCHMARKS.md.

@@ -5,6 +5,7 @@
 # libbpf.a and installed with its headers (and the kernel UAPI headers it was
 # written against) and pkg-config file under
 # .deps/libbpf. Does nothing when that build is already there.
+# `scripts/libbpf.sh headers` installs only the headers BPF programs include, compiling nothing (for test-unit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +13,10 @@ VERSION=1.5.0
 DEPS=$PWD/.deps
 PREFIX=$DEPS/libbpf
 STAMP=$PREFIX/.built-$VERSION
+HEADERS_STAMP=$PREFIX/.headers-$VERSION
+headers_only=$([[ ${1:-} == headers ]] && echo 1 || true)
 [[ -f $STAMP ]] && exit 0
+[[ -n $headers_only && -f $HEADERS_STAMP ]] && exit 0
 
 APT=$DEPS/apt
 SRC=$DEPS/src
@@ -40,6 +44,13 @@ if [[ ! -f $SRC/libbpf_$VERSION.orig.tar.gz ]]; then
 fi
 tar -xzf "$SRC/libbpf_$VERSION.orig.tar.gz" -C "$SRC"
 dir=$(find "$SRC" -maxdepth 1 -type d -name 'libbpf-*' | head -n1)
+
+if [[ -n $headers_only ]]; then
+  make -s -C "$dir/src" DESTDIR="$PREFIX" PREFIX=/ INCLUDEDIR=/include install_headers install_uapi_headers >&2
+  rm -rf "$APT" "$SRC"
+  touch "$HEADERS_STAMP"
+  exit 0
+fi
 
 echo "libbpf: building libbpf.a" >&2
 make -s -C "$dir/src" -j"$(nproc)" BUILD_STATIC_ONLY=y EXTRA_CFLAGS='-fPIC -O2 -g' \

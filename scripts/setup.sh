@@ -3,6 +3,7 @@
 # is already there: the BPF toolchain from apt, libbpf 1.5 built from Debian
 # trixie's source (scripts/libbpf.sh), then npm packages.
 # Called by `make build`, so `make demo` and `make test` work on a new machine.
+# `scripts/setup.sh unit` is what `make test-unit` needs: the compilers, libbpf's headers only, npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,8 @@ needs=(
   "tar tar"
   "make make"
 )
+unit=$([[ ${1:-} == unit ]] && echo 1 || true)
+[[ -n $unit ]] && needs=("clang clang" "llvm-strip llvm" "bpftool bpftool" "tar tar" "make make")
 missing=()
 for entry in "${needs[@]}"; do
   what=${entry% *} pkg=${entry#* }
@@ -38,10 +41,11 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-scripts/libbpf.sh
+scripts/libbpf.sh ${unit:+headers}
 
-# npm ci when node_modules is missing or older than the lock file.
+# npm ci when node_modules is missing or older than the lock file; for unit tests without its install step, which
+# would build the addon (npm runs node-gyp for a package with a binding.gyp).
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "setup: npm ci" >&2
-  npm ci --no-audit --no-fund >&2
+  npm ci --no-audit --no-fund ${unit:+--ignore-scripts} >&2
 fi

@@ -38,3 +38,18 @@ export class ToolError extends Error {
 export function invalid(field: string, message: string, context: ErrorContext = {}): ToolError {
   return new ToolError('VALIDATION_ERROR', `${field}: ${message}`, { field, ...context });
 }
+
+/**
+ * A RESOURCE_LIMIT_EXCEEDED in the one shape every tool uses: which
+ * `resource`, its `limit`, and the `current_usage` that the call would pass
+ * it with (the resource's own count first, other counts that help after).
+ */
+export function limitExceeded(message: string, resource: string, limit: number, usage: number, context: ErrorContext = {}): ToolError {
+  const { current_usage: others, ...rest } = context;
+  return new ToolError('RESOURCE_LIMIT_EXCEEDED', message, {
+    resource,
+    limit,
+    current_usage: { [resource]: usage, ...(others as Record<string, number> | undefined) },
+    ...rest,
+  });
+}

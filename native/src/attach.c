@@ -258,11 +258,7 @@ static bool netfilter_opts(napi_env env, napi_value v, struct bpf_link_create_op
 	    !get_named(env, v, "hooknum", &m) || !arg_u32(env, m, &opts->netfilter.hooknum, "netfilter.hooknum") ||
 	    !get_named(env, v, "priority", &m) || !arg_i32(env, m, &priority, "netfilter.priority") ||
 	    !get_named(env, v, "flags", &m) || !arg_u32(env, m, &opts->netfilter.flags, "netfilter.flags")) {
-		bool pending = false;
-
-		napi_is_exception_pending(env, &pending);
-		if (!pending)
-			throw_type_error(env, "netfilter needs pf, hooknum, priority and flags");
+		throw_type_error_unless_pending(env, "netfilter needs pf, hooknum, priority and flags");
 		return false;
 	}
 	opts->netfilter.priority = priority;

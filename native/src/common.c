@@ -44,7 +44,8 @@ napi_value throw_errno(napi_env env, int err, const char *op)
 		name = libbpf_errno_names[err - __LIBBPF_ERRNO__START];
 		libbpf_strerror(err, reason, sizeof(reason));
 	} else {
-		name = strerrorname_np(err);
+		/* ENOTSUPP (524) is kernel-internal, so libc has no name for it. */
+		name = err == 524 ? "ENOTSUPP" : strerrorname_np(err);
 		snprintf(reason, sizeof(reason), "%s", strerror(err));
 	}
 	snprintf(msg, sizeof(msg), "%s: %s", op, reason);
@@ -62,6 +63,15 @@ napi_value throw_type_error(napi_env env, const char *msg)
 {
 	napi_throw_type_error(env, "EINVAL", msg);
 	return NULL;
+}
+
+/* A TypeError with `msg`, unless an earlier check already left an exception pending. */
+napi_value throw_type_error_unless_pending(napi_env env, const char *msg)
+{
+	bool pending = false;
+
+	napi_is_exception_pending(env, &pending);
+	return pending ? NULL : throw_type_error(env, msg);
 }
 
 /* Fetch exactly `want` arguments (missing ones are undefined). */

@@ -36,6 +36,7 @@ struct export_fn {
 void throw_napi_failure(napi_env env);
 napi_value throw_errno(napi_env env, int err, const char *op);
 napi_value throw_type_error(napi_env env, const char *msg);
+napi_value throw_type_error_unless_pending(napi_env env, const char *msg);
 
 napi_value *get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);
 bool arg_u32(napi_env env, napi_value v, uint32_t *out, const char *what);

@@ -35,27 +35,27 @@ static int records_reserve(struct records *r, size_t want)
 	return 0;
 }
 
-/* mapDump(fd, keySize, valueSize, perCpu, limit) -> {keys, values, count, more}.
+/* mapDump(fd, keySize, valueSize, perCpu, limit, maxMisses) -> {keys, values, count, more}.
  * `keys` holds `count` keys of keySize bytes back to back; `values` holds
  * their values, each valueSize bytes, or for per-CPU maps
  * round_up(valueSize, 8) bytes per possible CPU. `more` is true when the map
  * holds entries past the first `limit`. Entries deleted during the walk are
- * skipped; after `limit` such misses the walk stops with `more` set, so a map
- * that churns cannot keep it going forever. */
+ * skipped; after `maxMisses` such misses the walk stops with `more` set. */
 static napi_value map_dump(napi_env env, napi_callback_info info)
 {
-	napi_value argv[5], r;
+	napi_value argv[6], r;
 	struct records keys = { 0 }, values = { 0 };
-	uint32_t key_size, value_size, limit, count = 0, missed = 0;
+	uint32_t key_size, value_size, limit, max_misses, count = 0, missed = 0;
 	char *prev = NULL, *next = NULL, *swap;
 	bool per_cpu, have_prev = false, more = false;
 	const char *op = "mapDump";
 	int32_t fd;
 	int err = 0, cpus;
 
-	if (!get_args(env, info, 5, argv) || !arg_i32(env, argv[0], &fd, "fd") ||
+	if (!get_args(env, info, 6, argv) || !arg_i32(env, argv[0], &fd, "fd") ||
 	    !arg_u32(env, argv[1], &key_size, "keySize") || !arg_u32(env, argv[2], &value_size, "valueSize") ||
-	    !arg_bool(env, argv[3], &per_cpu, "perCpu") || !arg_u32(env, argv[4], &limit, "limit"))
+	    !arg_bool(env, argv[3], &per_cpu, "perCpu") || !arg_u32(env, argv[4], &limit, "limit") ||
+	    !arg_u32(env, argv[5], &max_misses, "maxMisses"))
 		return NULL;
 	if (key_size == 0)
 		return throw_type_error(env, "keySize must be positive: maps without keys cannot be walked");
@@ -81,7 +81,7 @@ static napi_value map_dump(napi_env env, napi_callback_info info)
 			}
 			break;
 		}
-		if (count == limit || missed > limit) {
+		if (count == limit || missed > max_misses) {
 			more = true;
 			break;
 		}

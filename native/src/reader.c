@@ -320,7 +320,8 @@ static napi_value ring_open(napi_env env, struct reader *r, int map_fd)
 	return ab;
 }
 
-/* readerOpen(mapFd, perf: boolean, {batchBytes, maxPerWakeup, perfPages}, onBatch)
+/* readerOpen(mapFd, perf: boolean, {batchBytes, maxPerWakeup, perfPages} (all required:
+ * TypeScript decides them), onBatch)
  *   -> {reader, batch: ArrayBuffer}: the ring's data area, or the perf batch buffer. */
 static napi_value reader_open(napi_env env, napi_callback_info info)
 {
@@ -328,7 +329,7 @@ static napi_value reader_open(napi_env env, napi_callback_info info)
 	uv_loop_t *loop;
 	struct reader *r;
 	int32_t map_fd;
-	uint32_t batch_bytes = 1u << 20, max_per_wakeup = 65536, perf_pages = 64;
+	uint32_t batch_bytes, max_per_wakeup, perf_pages;
 	bool perf;
 	napi_valuetype t;
 	int err, efd;
@@ -336,10 +337,10 @@ static napi_value reader_open(napi_env env, napi_callback_info info)
 	if (!get_args(env, info, 4, argv) || !arg_i32(env, argv[0], &map_fd, "mapFd") ||
 	    !arg_bool(env, argv[1], &perf, "perf"))
 		return NULL;
-	if ((get_named(env, argv[2], "batchBytes", &v) && !arg_u32(env, v, &batch_bytes, "batchBytes")) ||
-	    (get_named(env, argv[2], "maxPerWakeup", &v) && !arg_u32(env, v, &max_per_wakeup, "maxPerWakeup")) ||
-	    (get_named(env, argv[2], "perfPages", &v) && !arg_u32(env, v, &perf_pages, "perfPages")))
-		return NULL;
+	if (!get_named(env, argv[2], "batchBytes", &v) || !arg_u32(env, v, &batch_bytes, "batchBytes") ||
+	    !get_named(env, argv[2], "maxPerWakeup", &v) || !arg_u32(env, v, &max_per_wakeup, "maxPerWakeup") ||
+	    !get_named(env, argv[2], "perfPages", &v) || !arg_u32(env, v, &perf_pages, "perfPages"))
+		return throw_type_error_unless_pending(env, "readerOpen needs batchBytes, maxPerWakeup and perfPages");
 	if (napi_typeof(env, argv[3], &t) != napi_ok || t != napi_function)
 		return throw_type_error(env, "onBatch must be a function");
 	if (batch_bytes < 4096 || max_per_wakeup == 0 || perf_pages == 0 || (perf_pages & (perf_pages - 1)))

@@ -9,4 +9,4 @@ export { compileDecoder, type Decoder } from './decode.js';
 export { schemaFor, type JsonSchema, type JsonSchemaType } from './schema.js';
 export type { DecodeOptions, TruncatedArray } from './layout.js';
 export * from './types.js';
-export { chooseEventType, findRecordType, type EventTypeChoice } from './event-type.js';
+export { chooseEventType, type EventTypeChoice } from './event-type.js';

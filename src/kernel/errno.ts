@@ -2,6 +2,7 @@
  * Errors thrown by the addon carry errno, its symbolic code, the operation
  * and what libbpf printed. This file turns them into typed ToolErrors.
  */
+import { constants } from 'node:os';
 import { type ErrorContext, type ErrorType, ToolError } from '../errors.js';
 
 /** The shape of an error thrown by the native addon. */
@@ -17,22 +18,29 @@ export function isNativeError(e: unknown): e is NativeError {
   return e instanceof Error && typeof (e as NativeError).errno === 'number' && typeof (e as NativeError).op === 'string';
 }
 
-/** ENOTSUPP, the kernel-internal "not supported" (524) that leaks to user space. */
+/** ENOTSUPP, the kernel-internal "not supported" (524) that leaks to user space; os.constants.errno lacks it. */
 const ENOTSUPP = 524;
 
-/** The usual error type for an errno, when the operation gives no better one. */
-function errorTypeForErrno(errno: number): ErrorType {
-  switch (errno) {
-    case 1: // EPERM
-    case 13: // EACCES
+const NAMES = new Map<number, string>([...Object.entries(constants.errno).map(([name, n]) => [n, name] as const), [ENOTSUPP, 'ENOTSUPP']]);
+
+/** The symbolic name of an errno ("EPERM"), from os.constants.errno. */
+export function errnoName(errno: number): string {
+  return NAMES.get(errno) ?? `errno ${errno}`;
+}
+
+/** The usual error type for an errno by name, when the operation gives no better one. */
+function errorTypeForErrno(code: string): ErrorType {
+  switch (code) {
+    case 'EPERM':
+    case 'EACCES':
       return 'PERMISSION_DENIED';
-    case 7: // E2BIG
-    case 12: // ENOMEM
-    case 24: // EMFILE
-    case 28: // ENOSPC
+    case 'E2BIG':
+    case 'ENOMEM':
+    case 'EMFILE':
+    case 'ENOSPC':
       return 'RESOURCE_LIMIT_EXCEEDED';
-    case 95: // EOPNOTSUPP
-    case ENOTSUPP:
+    case 'EOPNOTSUPP':
+    case 'ENOTSUPP':
       return 'UNSUPPORTED_BPF_FEATURE';
     default:
       return 'SYSTEM_ERROR';
@@ -60,5 +68,5 @@ export function kernelError(e: unknown, what: string, extra: ErrorContext = {}, 
   const context: ErrorContext = { syscall_errno: e.errno, errno_name: e.code, operation: e.op, ...extra };
   const lines = libbpfLines(e.libbpfLog ?? '');
   if (lines.length) context.libbpf_log = lines;
-  return new ToolError(type ?? errorTypeForErrno(e.errno), `${what}: ${e.message}`, context);
+  return new ToolError(type ?? errorTypeForErrno(e.code), `${what}: ${e.message}`, context);
 }

@@ -5,6 +5,7 @@
  * in exactly one place.
  */
 import { existsSync } from 'node:fs';
+import { errnoName } from './errno.js';
 import { kernelBtf } from './kernel-btf.js';
 import { TypeNameKind, native } from './native.js';
 import { typeNames, typeValue } from './types.js';
@@ -84,6 +85,6 @@ export function trampolines(): Availability {
     const errno = native.progLoadProbe(tracing, fentry, target.id);
     return errno === 0
       ? { usable: true, reason: 'an fentry program loads' }
-      : { usable: false, reason: `this kernel refuses fentry programs (errno ${errno}): it has no BPF trampolines` };
+      : { usable: false, reason: `this kernel refuses fentry programs (${errnoName(errno)}): it has no BPF trampolines` };
   });
 }

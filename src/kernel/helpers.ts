@@ -7,7 +7,7 @@ import { kernelEnum } from './kernel-btf.js';
 let byId: Map<number, string> | undefined;
 
 /** Helper id to its C name (bpf_map_lookup_elem). */
-export function helperNames(): Map<number, string> {
+function helperNames(): Map<number, string> {
   if (!byId) {
     byId = new Map();
     for (const [enumerator, value] of kernelEnum('bpf_func_id')) {

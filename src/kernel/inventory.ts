@@ -75,15 +75,27 @@ export interface KernelLink {
   targetBtfId?: number;
 }
 
+/** The kinds of kernel object the listings walk. */
+export type ObjectKind = 'program' | 'map' | 'link';
+
+const KINDS: Record<ObjectKind, ObjKind> = { program: ObjKind.Prog, map: ObjKind.Map, link: ObjKind.Link };
+
 /** Ids of every object of a kind, ascending. */
-export function listIds(kind: ObjKind): number[] {
+export function listIds(kind: ObjectKind): number[] {
   const ids: number[] = [];
   try {
-    for (let id = native.nextId(kind, 0); id !== 0; id = native.nextId(kind, id)) ids.push(id);
+    for (let id = native.nextId(KINDS[kind], 0); id !== 0; id = native.nextId(KINDS[kind], id)) ids.push(id);
   } catch (e) {
     throw kernelError(e, 'listing kernel objects');
   }
   return ids;
+}
+
+/** Reads every object of a kind; ones that vanish while reading are skipped. */
+export function readAll<T>(kind: ObjectKind, read: (id: number) => T | undefined): T[] {
+  return listIds(kind)
+    .map(read)
+    .filter((x): x is T => x !== undefined);
 }
 
 let bootEpochMs: number | undefined;

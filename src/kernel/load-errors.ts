@@ -11,7 +11,7 @@ import { type Alternative, NotSupported } from './errors.js';
 import { effectiveCapabilities } from './host.js';
 import { kernelBtf } from './kernel-btf.js';
 import type { ProgramSpec } from './object.js';
-import { parseVerifierFailure } from './verifier-log.js';
+import { parseVerifierFailure } from '../obj/verifier-log.js';
 
 /** Program types whose load binds to a kernel function through BTF. */
 const BTF_TRACING = new Set(['tracing', 'lsm', 'ext']);
@@ -29,7 +29,7 @@ function requirement(program: ProgramSpec): { needs: string; alternatives: Alter
 
 /** The kernel refused a BTF-typed tracing program although the server holds the capabilities it needs. */
 function refusedTracing(e: NativeError, program: ProgramSpec): NotSupported | undefined {
-  if (e.errno !== 1 || !BTF_TRACING.has(program.typeName)) return undefined;
+  if (e.code !== 'EPERM' || !BTF_TRACING.has(program.typeName)) return undefined;
   const caps = effectiveCapabilities();
   if (!caps.includes('CAP_SYS_ADMIN') && !(caps.includes('CAP_BPF') && caps.includes('CAP_PERFMON'))) return undefined;
   const { needs, alternatives } = requirement(program);

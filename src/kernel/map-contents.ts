@@ -11,7 +11,7 @@ import { ToolError } from '../errors.js';
 import { possibleCpus } from './cpus.js';
 import { kernelError } from './errno.js';
 import { btfById } from './kernel-btf.js';
-import { type Log2Histogram, MAX_LOG2_SLOTS, log2Histogram } from './log2-histogram.js';
+import { type Log2Histogram, MAX_LOG2_SLOTS, log2Histogram } from '../obj/log2-histogram.js';
 import { type NativeMapInfo, ObjKind, native } from './native.js';
 import { withObjectFd } from './object-fd.js';
 import { mapTypeName } from './types.js';
@@ -167,7 +167,9 @@ export function readMapContents(id: number, limit: number): MapContents {
     const fits = Math.max(1, Math.floor(MAX_READ_BYTES / (info.keySize + valueStride)));
     let dump: ReturnType<typeof native.mapDump>;
     try {
-      dump = native.mapDump(fd, info.keySize, info.valueSize, perCpu, Math.min(limit, fits));
+      // A map that churns loses entries under the walk; past as many misses as entries asked for, stop and say there is more.
+      const want = Math.min(limit, fits);
+      dump = native.mapDump(fd, info.keySize, info.valueSize, perCpu, want, want);
     } catch (e) {
       throw kernelError(e, `reading map ${id} (${type})`, { map_id: id, map_type: type }, 'MAP_ACCESS_ERROR');
     }

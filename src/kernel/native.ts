@@ -171,7 +171,7 @@ export interface Native {
   readerOpen(
     mapFd: number,
     perf: boolean,
-    opts: { batchBytes?: number; maxPerWakeup?: number; perfPages?: number },
+    opts: { batchBytes: number; maxPerWakeup: number; perfPages: number },
     onBatch: (count: number, bytes: number, start: number, alone?: ArrayBuffer) => void,
   ): { reader: ReaderHandle; batch: ArrayBuffer };
   readerConsume(r: ReaderHandle): number;
@@ -194,9 +194,16 @@ export interface Native {
   /**
    * Up to `limit` entries of a map: keys back to back (keySize each), values back to back
    * (valueSize each, or round_up(valueSize, 8) per possible CPU when `perCpu`); `more` when
-   * entries remain. Entries deleted during the walk are skipped.
+   * entries remain. Entries deleted during the walk are skipped; past `maxMisses` of them the walk stops.
    */
-  mapDump(fd: number, keySize: number, valueSize: number, perCpu: boolean, limit: number): { keys: Uint8Array; values: Uint8Array; count: number; more: boolean };
+  mapDump(
+    fd: number,
+    keySize: number,
+    valueSize: number,
+    perCpu: boolean,
+    limit: number,
+    maxMisses: number,
+  ): { keys: Uint8Array; values: Uint8Array; count: number; more: boolean };
   objGet(path: string): number;
   objPin(fd: number, path: string): void;
   closeFd(fd: number): void;
@@ -212,5 +219,12 @@ export interface Native {
   clockBoottimeNs(): bigint;
 }
 
-/** The loaded addon. */
-export const native: Native = createRequire(import.meta.url)(NATIVE_ADDON) as Native;
+let addon: Native | undefined;
+
+/**
+ * The addon, loaded on first use: modules that only define things (the tool schemas, for the docs and the unit
+ * tests) can be imported where the addon is not built and there is no kernel to talk to.
+ */
+export const native: Native = new Proxy({} as Native, {
+  get: (_, key) => Reflect.get((addon ??= createRequire(import.meta.url)(NATIVE_ADDON) as Native), key),
+});

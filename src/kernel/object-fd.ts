@@ -8,7 +8,7 @@ export function withObjectFd<T>(kind: ObjKind, id: number, read: (fd: number) =>
   try {
     fd = native.fdById(kind, id);
   } catch (e) {
-    if (isNativeError(e) && e.errno === 2) return undefined;
+    if (isNativeError(e) && e.code === 'ENOENT') return undefined;
     throw kernelError(e, `opening kernel object ${id}`);
   }
   try {

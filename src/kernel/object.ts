@@ -20,6 +20,12 @@ export interface ProgramSpec {
   insns: Uint8Array;
   /** Kernel fd once loaded, else -1. */
   fd: number;
+  /** Kernel program id once loaded, else 0. */
+  id: number;
+  /** Instructions after the verifier's rewrites, once loaded, else 0. */
+  xlatedInsns: number;
+  /** The kernel's tag of the loaded program, else "". */
+  tag: string;
 }
 
 /** A map of an object, before or after load. */
@@ -33,6 +39,8 @@ export interface MapSpec {
   flags: number;
   internal: boolean;
   fd: number;
+  /** Kernel map id once created, else 0. */
+  id: number;
 }
 
 /** How to load. */
@@ -48,9 +56,10 @@ export interface LoadOptions {
 }
 
 /** Bytes of verifier log kept per program when the caller does not say. */
-export const DEFAULT_LOG_SIZE = 4 << 20;
+const DEFAULT_LOG_SIZE = 4 << 20;
 
 function toProgram(p: NativeProgram): ProgramSpec {
+  const info = p.fd >= 0 ? native.progInfo(p.fd) : undefined;
   return {
     name: p.name,
     section: p.section,
@@ -60,16 +69,21 @@ function toProgram(p: NativeProgram): ProgramSpec {
     autoload: p.autoload,
     insns: p.insns,
     fd: p.fd < 0 ? -1 : p.fd,
+    id: info?.id ?? 0,
+    xlatedInsns: info ? info.xlatedLen / 8 : 0,
+    tag: info?.tag ?? '',
   };
 }
 
 function toMap(m: NativeMap): MapSpec {
-  return { ...m, typeName: mapTypeName(m.type), fd: m.fd < 0 ? -1 : m.fd };
+  return { ...m, typeName: mapTypeName(m.type), fd: m.fd < 0 ? -1 : m.fd, id: m.fd >= 0 ? native.mapInfo(m.fd).id : 0 };
 }
 
 /** An open bpf_object. Close it when done: programs and maps live until then. */
 export class BpfObject {
   private handle: ObjectHandle | null;
+  /** Programs and maps as read at open, and again once after load (fds and ids change only then). */
+  private specs: { programs: ProgramSpec[]; maps: MapSpec[] };
 
   private constructor(
     handle: ObjectHandle,
@@ -77,6 +91,11 @@ export class BpfObject {
     readonly name: string,
   ) {
     this.handle = handle;
+    this.specs = this.readSpecs();
+  }
+
+  private readSpecs(): { programs: ProgramSpec[]; maps: MapSpec[] } {
+    return { programs: native.objectPrograms(this.h).map(toProgram), maps: native.objectMaps(this.h).map(toMap) };
   }
 
   /** Opens ELF bytes; `btfCustomPath` supplies kernel BTF for CO-RE when the kernel has none. */
@@ -84,7 +103,7 @@ export class BpfObject {
     try {
       return new BpfObject(native.objectOpen(elf, name, btfCustomPath ?? null), name);
     } catch (e) {
-      const type = isNativeError(e) && (e.errno >= 4000 || e.errno === 22 || e.errno === 2) ? 'VALIDATION_ERROR' : undefined;
+      const type = isNativeError(e) && (e.code.startsWith('LIBBPF_') || e.code === 'EINVAL' || e.code === 'ENOENT') ? 'VALIDATION_ERROR' : undefined;
       throw kernelError(e, 'not a loadable BPF object', {}, type);
     }
   }
@@ -92,6 +111,12 @@ export class BpfObject {
   private get h(): ObjectHandle {
     if (!this.handle) throw new ToolError('SYSTEM_ERROR', `object ${this.name} is closed`);
     return this.handle;
+  }
+
+  /** The specs while the object is open; a closed object refuses. */
+  private openSpecs(): { programs: ProgramSpec[]; maps: MapSpec[] } {
+    if (!this.handle) throw new ToolError('SYSTEM_ERROR', `object ${this.name} is closed`);
+    return this.specs;
   }
 
   /** The addon's handle, for the kernel modules that attach this object's programs. */
@@ -105,13 +130,13 @@ export class BpfObject {
   }
 
   /** The object's programs, in ELF order. */
-  programs(): ProgramSpec[] {
-    return native.objectPrograms(this.h).map(toProgram);
+  programs(): readonly ProgramSpec[] {
+    return this.openSpecs().programs;
   }
 
   /** The object's maps, libbpf's internal ones (.rodata, .bss, ...) included. */
-  maps(): MapSpec[] {
-    return native.objectMaps(this.h).map(toMap);
+  maps(): readonly MapSpec[] {
+    return this.openSpecs().maps;
   }
 
   /**
@@ -134,6 +159,8 @@ export class BpfObject {
       native.objectLoad(this.h);
     } catch (e) {
       throw this.loadError(e, names.filter((n) => wanted.has(n)));
+    } finally {
+      this.specs = this.readSpecs();
     }
   }
 

@@ -68,3 +68,8 @@ export function listPinned(prefix: string, max = 10_000): { pins: PinnedObject[]
   }
   return { pins, truncated: false };
 }
+
+/** Pins the object behind `fd` at `path` on bpffs: it then outlives this process. */
+export function pinFd(fd: number, path: string): void {
+  native.objPin(fd, path);
+}

@@ -65,13 +65,16 @@ export type BufferKind = 'ringbuf' | 'perfbuf';
 
 /** Tuning of a reader. */
 export interface ReaderOptions {
-  /** Bytes of the perf batch buffer (default 1 MiB). */
+  /** Bytes of the perf batch buffer. */
   batchBytes?: number;
-  /** Most ring records taken per wakeup (default 65536). */
+  /** Most ring records taken per wakeup, so one wakeup cannot starve the event loop. */
   maxPerWakeup?: number;
-  /** Pages per CPU of a perf buffer (power of two, default 64). */
+  /** Pages per CPU of a perf buffer (a power of two). */
   perfPages?: number;
 }
+
+/** What a reader uses where its options are silent. */
+const READER_DEFAULTS: Required<ReaderOptions> = { batchBytes: 1 << 20, maxPerWakeup: 65_536, perfPages: 64 };
 
 /** A live reader of one map. */
 export class EventReader {
@@ -87,7 +90,7 @@ export class EventReader {
   ) {
     let shared: { bytes: Uint8Array; words: Uint32Array } | undefined;
     const ring = kind === 'ringbuf';
-    const opened = native.readerOpen(fd, !ring, opts, (count, length, start, alone) => {
+    const opened = native.readerOpen(fd, !ring, { ...READER_DEFAULTS, ...opts }, (count, length, start, alone) => {
       const bytes = alone ? new Uint8Array(alone) : (shared?.bytes as Uint8Array);
       const words = alone ? new Uint32Array(alone) : (shared?.words as Uint32Array);
       const batch = new RecordBatch(bytes, words, count, start, length, ring && !alone);
@@ -128,11 +131,6 @@ export class EventReader {
   subscribe(fn: (batch: RecordBatch) => void): () => void {
     this.subscribers.add(fn);
     return () => this.subscribers.delete(fn);
-  }
-
-  /** How many callbacks are subscribed. */
-  get subscriberCount(): number {
-    return this.subscribers.size;
   }
 
   /** Takes what the buffer holds now, synchronously; returns the number of records. */

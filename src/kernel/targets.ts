@@ -9,7 +9,7 @@ import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readd
 import { join, resolve } from 'node:path';
 import { ToolError, invalid } from '../errors.js';
 import { closest } from '../suggest.js';
-import { elfFunctionNames } from './elf-symbols.js';
+import { elfFunctionNames } from '../obj/elf-symbols.js';
 import { NotSupported, TargetNotFound } from './errors.js';
 import { TRACEFS, hasTracefs } from './features.js';
 import { mountPointOf } from './host.js';

@@ -46,6 +46,18 @@ export function typeValue(kind: TypeNameKind, name: string): number | undefined 
   return undefined;
 }
 
+/** The kernel's number for a program type name, or undefined when it has no such type. */
+export const programTypeValue = (name: string): number | undefined => typeValue(TypeNameKind.Prog, name);
+
+/** The canonical name of a program type given as the kernel or libbpf spells it (any case, with or without BPF_PROG_TYPE_). */
+export function canonicalProgramType(name: string): string | undefined {
+  const value = programTypeValue(name);
+  return value === undefined ? undefined : progTypeName(value);
+}
+
+/** Every program type name this kernel knows. */
+export const programTypeNames = (): string[] => [...typeNames(TypeNameKind.Prog).values()];
+
 /** Every attach type name this kernel knows. */
 export const attachTypeNames = (): string[] => [...typeNames(TypeNameKind.Attach).values()];
 

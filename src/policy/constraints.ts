@@ -3,9 +3,9 @@
  * instructions and a list of allowed helper functions, checked against the
  * instructions each program will load (its subprograms included).
  */
-import { ToolError, invalid } from '../errors.js';
+import { ToolError, invalid, limitExceeded } from '../errors.js';
 import { helperId, helperName } from '../kernel/helpers.js';
-import { type InsnSummary, scanInsns } from '../kernel/insn.js';
+import { type InsnSummary, scanInsns } from '../obj/insn.js';
 
 /** What the caller allows. */
 export interface LoadConstraints {
@@ -40,7 +40,7 @@ function usage(program: ProgramCode, subprograms: InsnSummary | undefined): { su
  * Over max_instructions: RESOURCE_LIMIT_EXCEEDED. A helper outside
  * allowed_helpers: PERMISSION_DENIED naming it and where it is called.
  */
-export function enforceConstraints(programs: ProgramCode[], subprogramInsns: Uint8Array | undefined, c: LoadConstraints): ProgramUsage[] {
+export function enforceConstraints(programs: readonly ProgramCode[], subprogramInsns: Uint8Array | undefined, c: LoadConstraints): ProgramUsage[] {
   const allowed = c.allowed_helpers?.map((name, i) => {
     const id = helperId(name);
     if (id === undefined) throw invalid(`constraints.allowed_helpers[${i}]`, `unknown helper ${JSON.stringify(name)}`, { helper: name });
@@ -50,11 +50,9 @@ export function enforceConstraints(programs: ProgramCode[], subprogramInsns: Uin
   return programs.map((program) => {
     const { summary, count } = usage(program, subprograms);
     if (c.max_instructions !== undefined && count > c.max_instructions) {
-      throw new ToolError(
-        'RESOURCE_LIMIT_EXCEEDED',
-        `program ${program.name} has ${count} instructions, over max_instructions ${c.max_instructions}`,
-        { program: program.name, instructions: count, limit: c.max_instructions },
-      );
+      throw limitExceeded(`program ${program.name} has ${count} instructions, over max_instructions ${c.max_instructions}`, 'instructions', c.max_instructions, count, {
+        program: program.name,
+      });
     }
     if (allowed) {
       for (const [id, at] of summary.helperCalls) {

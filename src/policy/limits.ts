@@ -16,9 +16,19 @@ export interface Limits {
   maxLinksPerSession: number;
   /** Event streams one session may run at once. */
   maxReadersPerSession: number;
-  /** Default and hard maximum of items per list in inspect_state. */
+  /** Longest lease (ttl_seconds) an attachment may have. */
+  maxLeaseSeconds: number;
+  /** Default and hard maximum of items per list in inspect_state (and of groups an aggregation returns). */
   listDefault: number;
   listMax: number;
+  /** Default and hard maximum of map entries inspect_state returns. */
+  mapEntriesDefault: number;
+  mapEntriesMax: number;
+  /** Longest a stream runs, and the most events it returns. */
+  streamMaxMs: number;
+  streamMaxEvents: number;
+  /** Most distinct groups an aggregating stream counts (later groups are counted as overflow). */
+  streamMaxGroups: number;
   /** Bytes of verifier log returned in a result (the log kept is larger). */
   verifierLogBytes: number;
 }
@@ -31,10 +41,29 @@ export const DEFAULT_LIMITS: Limits = {
   maxMapsPerSession: 256,
   maxLinksPerSession: 64,
   maxReadersPerSession: 8,
+  maxLeaseSeconds: 86_400,
   listDefault: 100,
   listMax: 1000,
+  mapEntriesDefault: 100,
+  mapEntriesMax: 10_000,
+  streamMaxMs: 300_000,
+  streamMaxEvents: 10_000,
+  streamMaxGroups: 10_000,
   verifierLogBytes: 64 << 10,
 };
+
+/** A size as a model reads it: "16 MiB" when it is whole mebibytes, else bytes. */
+export function formatBytes(bytes: number): string {
+  return bytes % (1 << 20) === 0 ? `${bytes >> 20} MiB` : `${bytes} bytes`;
+}
+
+/**
+ * Longest base64 text accepted for an inline object: that of an object twice the size limit, so an
+ * object over the limit still arrives and is refused with a typed error naming the limit.
+ */
+export function maxInlineObjectChars(maxObjectBytes: number): number {
+  return 2 * Math.ceil(maxObjectBytes / 3) * 4;
+}
 
 /** Keeps the end of a long text (where the verifier explains itself), marking the cut. */
 export function tailBytes(text: string, max: number): { text: string; truncated: boolean } {

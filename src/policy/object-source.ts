@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
-import { ToolError, invalid } from '../errors.js';
+import { ToolError, invalid, limitExceeded } from '../errors.js';
 
 /** Where the object comes from, as load_program's `source` says. */
 export type ObjectSource =
@@ -40,11 +40,7 @@ function readRegularFile(path: string, maxBytes: number): Uint8Array {
     if (st.isDirectory()) throw invalid('source.path', `${path} is a directory, not a BPF object file`, { path });
     if (!st.isFile()) throw invalid('source.path', `${path} is not a regular file`, { path });
     if (st.size > maxBytes) {
-      throw new ToolError('RESOURCE_LIMIT_EXCEEDED', `${path} is ${st.size} bytes, over the ${maxBytes}-byte limit`, {
-        path,
-        size: st.size,
-        limit: maxBytes,
-      });
+      throw limitExceeded(`${path} is ${st.size} bytes, over the ${maxBytes}-byte limit`, 'object_bytes', maxBytes, st.size, { path });
     }
     const bytes = new Uint8Array(st.size);
     let off = 0;
@@ -65,10 +61,7 @@ function decodeBlob(blob: string, maxBytes: number): Uint8Array {
   if (compact.length % 4 !== 0 || !BASE64.test(compact)) throw invalid('source.blob', 'is not valid base64');
   const decodedSize = (compact.length / 4) * 3 - (compact.endsWith('==') ? 2 : compact.endsWith('=') ? 1 : 0);
   if (decodedSize > maxBytes) {
-    throw new ToolError('RESOURCE_LIMIT_EXCEEDED', `the object is ${decodedSize} bytes, over the ${maxBytes}-byte limit`, {
-      size: decodedSize,
-      limit: maxBytes,
-    });
+    throw limitExceeded(`the object is ${decodedSize} bytes, over the ${maxBytes}-byte limit`, 'object_bytes', maxBytes, decodedSize);
   }
   return Buffer.from(compact, 'base64');
 }

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { log, setLogLevel, type LogLevel } from '../log.js';
 import { DEFAULT_LIMITS } from '../policy/limits.js';
-import { OPTIONAL_TOOLS, TOOLS } from '../tools/registry.js';
+import { toolsFor } from '../tools/registry.js';
 import { SERVER_VERSION } from '../version.js';
 import { serveStdio } from './stdio.js';
 
@@ -18,7 +18,7 @@ Options:
       --pin-prefix <dir>     bpffs directory for pins (default: /sys/fs/bpf/ebpf-mcp)
       --enable-tools <list>  also offer optional tools: detach_link, unload_program,
                              pin_object, unpin_object (comma-separated, or "all")
-      --max-object-mb <n>    largest BPF object accepted, in MiB (default: 16)
+      --max-object-mb <n>    largest BPF object accepted, in MiB (default: ${DEFAULT_LIMITS.maxObjectBytes >> 20})
       --log-level <level>    error | warn | info | debug (default: info; logs go to stderr)
   -h, --help                 show this help
   -v, --version              show the version
@@ -70,12 +70,13 @@ function main(): void {
   if (!pinPrefix.startsWith('/sys/fs/bpf/')) fail('--pin-prefix must be a directory under /sys/fs/bpf/');
   if (values.transport !== 'stdio') fail(`unsupported transport ${JSON.stringify(values.transport)} (this version serves stdio)`);
 
+  const tools = toolsFor(limits);
   const wanted = (values['enable-tools'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  const optional = wanted.includes('all') ? OPTIONAL_TOOLS : OPTIONAL_TOOLS.filter((t) => wanted.includes(t.name));
-  const unknown = wanted.filter((w) => w !== 'all' && !OPTIONAL_TOOLS.some((t) => t.name === w));
-  if (unknown.length) fail(`--enable-tools: unknown tool(s) ${unknown.join(', ')}; optional tools are ${OPTIONAL_TOOLS.map((t) => t.name).join(', ')}`);
+  const optional = wanted.includes('all') ? tools.optional : tools.optional.filter((t) => wanted.includes(t.name));
+  const unknown = wanted.filter((w) => w !== 'all' && !tools.optional.some((t) => t.name === w));
+  if (unknown.length) fail(`--enable-tools: unknown tool(s) ${unknown.join(', ')}; optional tools are ${tools.optional.map((t) => t.name).join(', ')}`);
 
-  serveStdio({ tools: [...TOOLS, ...optional], limits, pinPrefix: pinPrefix.replace(/\/+$/, '') }).catch((e: unknown) => {
+  serveStdio({ tools: [...tools.core, ...optional], limits, pinPrefix: pinPrefix.replace(/\/+$/, '') }).catch((e: unknown) => {
     log.error('failed to start', { error: e instanceof Error ? e.stack : String(e) });
     process.exit(1);
   });

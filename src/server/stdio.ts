@@ -5,17 +5,18 @@
  */
 import { HostState } from '../kernel/host.js';
 import { log } from '../log.js';
+import { maxInlineObjectChars } from '../policy/limits.js';
 import { Session } from '../session/session.js';
 import { type ServerOptions, createServer } from './server.js';
 import { LineTransport } from './stdio-transport.js';
 
 /**
- * Room for one JSON-RPC message: twice the base64 form of the largest object
- * accepted, so an object over the limit still arrives and is refused with a
- * typed error; a larger message gets a JSON-RPC error.
+ * Room for one JSON-RPC message: the longest inline object load_program
+ * accepts (twice the size limit, so an object over it is refused with a
+ * typed error) and 1 MiB for the rest; a larger message gets a JSON-RPC error.
  */
 function messageBufferBytes(maxObjectBytes: number): number {
-  return 2 * Math.ceil(maxObjectBytes / 3) * 4 + (1 << 20);
+  return maxInlineObjectChars(maxObjectBytes) + (1 << 20);
 }
 
 /** Serves until the client goes away, then releases the session and exits. */

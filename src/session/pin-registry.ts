@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname } from 'node:path';
 
 /** Where the record lives. */
-export const PIN_REGISTRY = '/run/ebpf-mcp/pins.json';
+const PIN_REGISTRY = '/run/ebpf-mcp/pins.json';
 
 /** One pin's record. */
 export interface PinRecord {

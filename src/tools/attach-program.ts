@@ -4,24 +4,26 @@
  * a lease runs out, or (when pinned) beyond.
  */
 import { z } from 'zod';
-import { ToolError } from '../errors.js';
+import { ToolError, limitExceeded } from '../errors.js';
 import { HOOKS, attachProgram, attachmentSchema } from '../hooks/index.js';
 import { programInfo } from '../kernel/inventory.js';
+import type { Limits } from '../policy/limits.js';
 import { pinPath, preparePinDirectory } from '../policy/pin-path.js';
 import { defineTool } from './tool.js';
 import { attachError } from './wire-error.js';
 
-const input = z.strictObject({
-  program_id: z.int().positive().describe('Kernel id of a program this session loaded (from load_program)'),
-  attachment: attachmentSchema,
-  pin_path: z
-    .string()
-    .min(1)
-    .max(512)
-    .optional()
-    .describe("Pin the link under the server's pin prefix (a relative name like \"my/link\"); it then outlives the session"),
-  ttl_seconds: z.int().min(1).max(86_400).optional().describe('A lease: detach (and unpin) automatically after this many seconds'),
-});
+const inputFor = (limits: Limits) =>
+  z.strictObject({
+    program_id: z.int().positive().describe('Kernel id of a program this session loaded (from load_program)'),
+    attachment: attachmentSchema,
+    pin_path: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .describe("Pin the link under the server's pin prefix (a relative name like \"my/link\"); it then outlives the session"),
+    ttl_seconds: z.int().min(1).max(limits.maxLeaseSeconds).optional().describe('A lease: detach (and unpin) automatically after this many seconds'),
+  });
 
 const output = z.strictObject({
   link_id: z.int().nullable().describe('Kernel link id (null where there is no single kernel link: netlink tc, USDT)'),
@@ -43,7 +45,7 @@ const output = z.strictObject({
 });
 
 /** `attach_program`: attach a loaded program to a hook. */
-export const attachProgramTool = defineTool({
+export const attachProgramTool = defineTool((limits: Limits) => ({
   name: 'attach_program',
   title: 'Attach a program to a kernel hook',
   version: '1.0.0',
@@ -55,17 +57,14 @@ export const attachProgramTool = defineTool({
     'tracepoint, interface, binary, function, cgroup, network namespace or map is an error listing what exists; a hook this kernel lacks is ' +
     'UNSUPPORTED_BPF_FEATURE with the alternatives that work. Returns the kernel link id (visible in inspect_state). ' +
     'The attachment lasts until the session ends, or `ttl_seconds` runs out; with `pin_path` it outlives the ' +
-    'session. Limit: 64 attachments per session.',
+    `session. Limit: ${limits.maxLinksPerSession} attachments per session.`,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  input,
+  input: inputFor(limits),
   output,
   async run(input, ctx) {
     const held = ctx.session.heldLinks().length;
     if (held >= ctx.limits.maxLinksPerSession) {
-      throw new ToolError('RESOURCE_LIMIT_EXCEEDED', `this session already holds ${held} attachments, the limit`, {
-        current_usage: { links: held },
-        limit: ctx.limits.maxLinksPerSession,
-      });
+      throw limitExceeded(`this session already holds ${held} attachments, the limit`, 'links', ctx.limits.maxLinksPerSession, held);
     }
     const owner = ctx.session.objectOfProgram(input.program_id);
     if (!owner) {
@@ -138,4 +137,4 @@ export const attachProgramTool = defineTool({
       'It runs until this session ends.';
     return { data, summary };
   },
-});
+}));

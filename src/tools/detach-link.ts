@@ -18,7 +18,7 @@ const output = z.strictObject({
 });
 
 /** `detach_link`: detach one of this session's attachments, or a link pinned under the pin prefix. */
-export const detachLinkTool = defineTool({
+export const detachLinkTool = defineTool(() => ({
   name: 'detach_link',
   title: 'Detach a link',
   version: '1.0.0',
@@ -56,4 +56,4 @@ export const detachLinkTool = defineTool({
       summary: `Detached ${linkIds.length} link(s)${unpinned.length ? ` and removed ${unpinned.length} pin(s)` : ''}.`,
     };
   },
-});
+}));

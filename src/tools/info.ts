@@ -64,7 +64,7 @@ function catalog(): { name: string; path: string }[] {
 }
 
 /** `info`: the host's eBPF capabilities and the server's own facts. */
-export const infoTool = defineTool({
+export const infoTool = defineTool(() => ({
   name: 'info',
   title: 'eBPF host information',
   version: '1.0.0',
@@ -106,4 +106,4 @@ export const infoTool = defineTool({
     ].join('\n');
     return { data, summary };
   },
-});
+}));

@@ -5,13 +5,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { elfSection } from '../btf/index.js';
-import { ToolError, invalid } from '../errors.js';
+import { invalid, limitExceeded } from '../errors.js';
 import { isNativeError, kernelError } from '../kernel/errno.js';
-import { TypeNameKind, native } from '../kernel/native.js';
 import { BpfObject, type ProgramSpec } from '../kernel/object.js';
-import { typeNames, typeValue } from '../kernel/types.js';
+import { programTypeNames, programTypeValue } from '../kernel/types.js';
 import { enforceConstraints, type ProgramUsage } from '../policy/constraints.js';
-import { tailBytes } from '../policy/limits.js';
+import { type Limits, formatBytes, maxInlineObjectChars, tailBytes } from '../policy/limits.js';
 import { readObjectSource } from '../policy/object-source.js';
 import type { LoadedMap, LoadedProgram } from '../session/session.js';
 import { type ToolContext, defineTool } from './tool.js';
@@ -22,7 +21,8 @@ const checksum = z
   .optional()
   .describe('Refuse the object unless its sha256 matches');
 
-const input = z.strictObject({
+/** The input schema: the inline object's bound follows the object size limit. */
+const inputFor = (limits: Limits) => z.strictObject({
   source: z
     .discriminatedUnion('type', [
       z.strictObject({
@@ -32,7 +32,11 @@ const input = z.strictObject({
       }),
       z.strictObject({
         type: z.literal('data'),
-        blob: z.string().min(1).max(64 << 20).describe('The BPF ELF object, base64-encoded'),
+        blob: z
+          .string()
+          .min(1)
+          .max(maxInlineObjectChars(limits.maxObjectBytes))
+          .describe(`The BPF ELF object, base64-encoded; at most ${formatBytes(limits.maxObjectBytes)} once decoded`),
         checksum,
       }),
     ])
@@ -99,10 +103,10 @@ const output = z.strictObject({
   verifier_log: z.string().optional(),
 });
 
-type Input = z.output<typeof input>;
+type Input = z.output<ReturnType<typeof inputFor>>;
 
 /** The programs of the object the input asks for, refusing names and sections that are not there. */
-function selectPrograms(all: ProgramSpec[], input: Input): ProgramSpec[] {
+function selectPrograms(all: readonly ProgramSpec[], input: Input): readonly ProgramSpec[] {
   if (all.length === 0) throw invalid('source', 'the object contains no BPF programs');
   const names = all.map((p) => p.name);
   for (const [i, name] of (input.programs ?? []).entries()) {
@@ -118,9 +122,9 @@ function selectPrograms(all: ProgramSpec[], input: Input): ProgramSpec[] {
 
 function programTypeOf(name: string | undefined): number | undefined {
   if (name === undefined) return undefined;
-  const value = typeValue(TypeNameKind.Prog, name);
+  const value = programTypeValue(name);
   if (value === undefined || value === 0) {
-    throw invalid('program_type', `unknown program type ${JSON.stringify(name)}`, { known: [...typeNames(TypeNameKind.Prog).values()].filter((n) => n !== 'unspec') });
+    throw invalid('program_type', `unknown program type ${JSON.stringify(name)}`, { known: programTypeNames().filter((n) => n !== 'unspec') });
   }
   return value;
 }
@@ -140,15 +144,15 @@ interface ProgramReport extends LoadedProgram {
 function describePrograms(obj: BpfObject, usage: ProgramUsage[]): ProgramReport[] {
   return obj.programs().map((p) => {
     const used = usage.find((u) => u.name === p.name);
-    const info = p.fd >= 0 ? native.progInfo(p.fd) : undefined;
+    const loaded = p.fd >= 0;
     return {
       name: p.name,
       section: p.section,
       type: p.typeName,
-      id: info?.id ?? 0,
-      tag: info?.tag ?? '',
-      insnCnt: info ? info.xlatedLen / 8 : (used?.instructions ?? p.insns.length / 8),
-      loaded: info !== undefined,
+      id: p.id,
+      tag: p.tag,
+      insnCnt: loaded ? p.xlatedInsns : (used?.instructions ?? p.insns.length / 8),
+      loaded,
       helpers: used?.helpers ?? [],
     };
   });
@@ -158,7 +162,7 @@ function describePrograms(obj: BpfObject, usage: ProgramUsage[]): ProgramReport[
 function describeMaps(obj: BpfObject): LoadedMap[] {
   return obj.maps().map((m) => ({
     name: m.name,
-    id: m.fd >= 0 ? native.mapInfo(m.fd).id : 0,
+    id: m.id,
     type: m.typeName,
     keySize: m.keySize,
     valueSize: m.valueSize,
@@ -179,15 +183,15 @@ function checkQuota(ctx: ToolContext, programs: number, maps: number): void {
   ];
   const hit = over.find(([, want, limit]) => want > limit);
   if (hit) {
-    throw new ToolError('RESOURCE_LIMIT_EXCEEDED', `loading this object would take the session to ${hit[1]} ${hit[0]}, over its limit of ${hit[2]}`, {
+    const [resource, wanted, limit] = hit;
+    throw limitExceeded(`loading this object would take the session to ${wanted} ${resource}, over its limit of ${limit}`, resource, limit, wanted, {
       current_usage: usage,
-      limit: { [hit[0]]: hit[2] },
     });
   }
 }
 
 /** `load_program`: open, check, load and keep a BPF object. */
-export const loadProgramTool = defineTool({
+export const loadProgramTool = defineTool((limits: Limits) => ({
   name: 'load_program',
   title: 'Load a BPF object',
   version: '1.0.0',
@@ -199,9 +203,11 @@ export const loadProgramTool = defineTool({
     'ids with inspect_state / stream_events. Options: load only some programs (`programs`, `section`), override ' +
     'the program type, supply kernel BTF (`btf_path`), and constraints checked before load (`max_instructions`, ' +
     '`allowed_helpers`) or `verify_only` to run the verifier and unload at once. Bundled objects are listed by ' +
-    'the info tool. Limits per session: 64 objects, 256 programs, 256 maps; 16 MiB per object.',
+    'the info tool. Limits per session: ' +
+    `${limits.maxObjectsPerSession} objects, ${limits.maxProgramsPerSession} programs, ${limits.maxMapsPerSession} maps; ` +
+    `${formatBytes(limits.maxObjectBytes)} per object.`,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  input,
+  input: inputFor(limits),
   output,
   async run(input, ctx) {
     checkBtfPath(input.btf_path);
@@ -276,4 +282,4 @@ export const loadProgramTool = defineTool({
       if (!adopted) obj.close();
     }
   },
-});
+}));

@@ -3,8 +3,7 @@ import { rmSync } from 'node:fs';
 import { z } from 'zod';
 import { ToolError, invalid } from '../errors.js';
 import { kernelError } from '../kernel/errno.js';
-import { native } from '../kernel/native.js';
-import { identifyPin } from '../kernel/pins.js';
+import { identifyPin, pinFd } from '../kernel/pins.js';
 import { pinPath, preparePinDirectory } from '../policy/pin-path.js';
 import type { Session } from '../session/session.js';
 import { defineTool } from './tool.js';
@@ -31,7 +30,7 @@ function ownedFd(session: Session, k: z.infer<typeof kind>, id: number): number 
 }
 
 /** `pin_object`: pin a program, map or link of this session under the pin prefix. */
-export const pinObjectTool = defineTool({
+export const pinObjectTool = defineTool(() => ({
   name: 'pin_object',
   title: 'Pin a BPF object',
   version: '1.0.0',
@@ -47,17 +46,17 @@ export const pinObjectTool = defineTool({
     const fd = ownedFd(ctx.session, input.kind, input.id);
     preparePinDirectory(path);
     try {
-      native.objPin(fd, path);
+      pinFd(fd, path);
     } catch (e) {
       throw kernelError(e, `pinning ${input.kind} ${input.id} at ${path}`);
     }
     ctx.pins.add(path, { kind: input.kind, id: input.id, session: ctx.session.id, pinned_at: new Date().toISOString() });
     return { data: { path, kind: input.kind, id: input.id }, summary: `Pinned ${input.kind} ${input.id}; it outlives this session until unpinned.` };
   },
-});
+}));
 
 /** `unpin_object`: remove a pin under the pin prefix. */
-export const unpinObjectTool = defineTool({
+export const unpinObjectTool = defineTool(() => ({
   name: 'unpin_object',
   title: 'Unpin a BPF object',
   version: '1.0.0',
@@ -79,4 +78,4 @@ export const unpinObjectTool = defineTool({
     ctx.pins.remove(path);
     return { data: pin, summary: `Unpinned ${pin.kind} ${pin.id}.` };
   },
-});
+}));

@@ -1,7 +1,8 @@
 /**
  * What a tool is: a name, a description written for a model, strict zod
- * input and output schemas, hints about its effects, and a handler. The
- * result shaping shared by all tools lives here too.
+ * input and output schemas, hints about its effects, and a handler, all
+ * built from the limits in force. The result shaping shared by all tools
+ * lives here too.
  */
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
@@ -49,9 +50,20 @@ export interface Tool<I extends z.ZodObject, O extends z.ZodObject> {
 /** Any tool, for registries. */
 export type AnyTool = Tool<z.ZodObject, z.ZodObject>;
 
-/** Defines a tool with its types checked. */
-export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(tool: Tool<I, O>): AnyTool {
-  return tool as unknown as AnyTool;
+/**
+ * A tool as a function of the limits in force: its description and its
+ * schema's bounds are built from them, so a server flag such as
+ * --max-object-mb shows in what a model reads.
+ */
+export type ToolFactory = (limits: Limits) => AnyTool;
+
+/**
+ * Defines a tool with its types checked: `defineTool((limits: Limits) => ({ name, description, input, ... }))`,
+ * reading every number a model should know (bounds, defaults, quotas) from `limits`.
+ * Annotate `limits`: an untyped parameter stops TypeScript from inferring the handler's input type.
+ */
+export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(define: (limits: Limits) => Tool<I, O>): ToolFactory {
+  return (limits) => define(limits) as unknown as AnyTool;
 }
 
 /** The error member of every failed result. */

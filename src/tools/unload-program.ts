@@ -17,7 +17,7 @@ const output = z.strictObject({
 });
 
 /** `unload_program`: unload one of this session's objects and detach its programs. */
-export const unloadProgramTool = defineTool({
+export const unloadProgramTool = defineTool(() => ({
   name: 'unload_program',
   title: 'Unload a BPF object',
   version: '1.0.0',
@@ -39,4 +39,4 @@ export const unloadProgramTool = defineTool({
     const data = { object_id: entry.id, program_ids: entry.programs.map((p) => p.id), map_ids: entry.maps.map((m) => m.id) };
     return { data, summary: `Unloaded ${entry.id}: ${data.program_ids.length} program(s) and ${data.map_ids.length} map(s) released.` };
   },
-});
+}));

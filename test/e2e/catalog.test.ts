@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { connect as tcpConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -51,12 +51,23 @@ test('info lists every catalog object with a path load_program accepts', async (
 
 test('exec_events: each exec with its parent, command and file', async () => {
   const loaded = await loadAttached('exec_events');
-  const s = await during({ source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 3000, max_events: 50, filters: { comm: 'uname' } }, () => {
-    execFileSync('/bin/uname', ['-r']);
+  // A shell that waits, then execs uname in place: its pid is known before the exec, so the stream takes only it.
+  const sh = spawn('/bin/sh', ['-c', 'echo ready; read go; exec /bin/uname -r'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise((r) => sh.stdout.once('data', r));
+  const exited = new Promise((r) => sh.once('exit', r));
+  const s = await during({ source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 2000, max_events: 50, filters: { pid: sh.pid as number } }, async () => {
+    sh.stdin.end('go\n');
+    await exited;
   });
   assert.equal(s.decoded_type, 'struct exec_event');
-  assert.equal(s.events[0].data.filename, '/bin/uname');
-  assert.equal(s.events[0].data.ppid, process.pid);
+  // Both of its execs, each after the program was attached: node's of /bin/sh, then the shell's of uname.
+  assert.deepEqual(
+    s.events.map((e: { data: Record<string, unknown> }) => [e.data.pid, e.data.ppid, e.data.comm, e.data.filename]),
+    [
+      [sh.pid, process.pid, 'sh', '/bin/sh'],
+      [sh.pid, process.pid, 'uname', '/bin/uname'],
+    ],
+  );
 });
 
 test('file_opens: the file this process opens, with its flags', async () => {
@@ -79,7 +90,9 @@ test('tcp_states: a loopback connection goes SYN_SENT then ESTABLISHED, by name,
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
   try {
-    const s = await during({ source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 2000, max_events: 1000 }, async () => {
+    // Only this process's transitions: on loopback both ends' changes run in the task that sends (or, for a socket
+    // it holds locked, releases it), so other connections on the machine cannot crowd these out.
+    const s = await during({ source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 2000, max_events: 1000, filters: { pid: process.pid } }, async () => {
       const sock = tcpConnect(port, '127.0.0.1');
       await new Promise((r) => sock.once('close', r));
     });

@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { maxInlineObjectChars } from '../../src/policy/limits.js';
 import { bpftoolPrograms } from '../helpers/bpftool.js';
 import { connect } from '../helpers/client.js';
 import { catalogObject, fixture } from '../helpers/fixtures.js';
+
+/** A JSON Schema node, read loosely. */
+type JsonObject = Record<string, unknown>;
 
 test('btf_path supplies the kernel BTF for CO-RE relocations; a missing one is refused', async () => {
   const c = await connect();
@@ -51,7 +57,7 @@ test('a program attaches once per hook; the 65th attachment of a session is RESO
     for (const name of names.slice(0, 64)) assert.equal((await attach(name)).structuredContent.success, true, name);
     const twice = (await attach(names[0] as string)).structuredContent;
     assert.equal(twice.error.type, 'RESOURCE_LIMIT_EXCEEDED', 'the quota is checked before the kernel is asked');
-    assert.deepEqual(twice.error.context, { current_usage: { links: 64 }, limit: 64 });
+    assert.deepEqual(twice.error.context, { resource: 'links', current_usage: { links: 64 }, limit: 64 });
     await c.close();
 
     const d = await connect();
@@ -63,6 +69,32 @@ test('a program attaches once per hook; the 65th attachment of a session is RESO
     assert.match(dup.error.context.hint, /already attached/);
     await d.close();
   } finally {
+    await c.close();
+  }
+});
+
+test('--max-object-mb shows in load_program\'s description and schema, and an object over it is refused naming the limit', async () => {
+  const c = await connect(['-t', 'stdio', '--max-object-mb', '4']);
+  const dir = mkdtempSync(join(tmpdir(), 'ebpf-mcp-limit-'));
+  try {
+    const tool = (await c.client.listTools()).tools.find((t) => t.name === 'load_program');
+    assert.match(tool?.description ?? '', /4 MiB per object/);
+    const source = (tool?.inputSchema.properties as Record<string, { anyOf?: JsonObject[]; oneOf?: JsonObject[] }>).source;
+    const blob = (source?.anyOf ?? source?.oneOf ?? []).map((v) => (v.properties as Record<string, JsonObject>).blob).find(Boolean);
+    assert.match(String(blob?.description), /at most 4 MiB once decoded/);
+    assert.equal(blob?.maxLength, maxInlineObjectChars(4 << 20));
+
+    const big = join(dir, 'big.bpf.o');
+    writeFileSync(big, Buffer.alloc((4 << 20) + 1));
+    const fromFile = (await c.call('load_program', { source: { type: 'file', path: big } })).structuredContent;
+    assert.equal(fromFile.error.type, 'RESOURCE_LIMIT_EXCEEDED');
+    assert.equal(fromFile.error.context.limit, 4 << 20);
+    assert.match(fromFile.error.message, /4194304-byte limit/);
+    const inline = (await c.call('load_program', { source: { type: 'data', blob: Buffer.alloc(5 << 20).toString('base64') } })).structuredContent;
+    assert.equal(inline.error.type, 'RESOURCE_LIMIT_EXCEEDED');
+    assert.equal(inline.error.context.limit, 4 << 20);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
     await c.close();
   }
 });

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { onlineCpus } from '../../src/kernel/cpus.js';
 import { type Connected, connect } from '../helpers/client.js';
 import { fixture } from '../helpers/fixtures.js';
-import { mapValue, pausedWorkload, runWorkload } from '../helpers/kernel.js';
+import { addToSet, mapValue, pausedWorkload } from '../helpers/kernel.js';
 
 const GETPID = { tracepoint: { category: 'syscalls', name: 'sys_enter_getpid' } };
 const U64_TOP = 2n ** 64n - 16n;
@@ -16,7 +16,10 @@ after(async () => {
   await c.close();
 });
 
-/** Loads one program of the events fixture and attaches it to getpid. */
+/**
+ * Loads one program of the events fixture and attaches it to getpid. It writes records only for the tgids in its
+ * `targets` map (see `targeted`), so other processes calling getpid cannot add records or fill its buffers.
+ */
 async function attached(program: string): Promise<{ objectId: string; maps: Record<string, number> }> {
   const loaded = (await c.call('load_program', { source: { type: 'file', path: fixture('events') }, programs: [program] })).structuredContent;
   assert.equal(loaded.success, true, JSON.stringify(loaded.error));
@@ -25,16 +28,24 @@ async function attached(program: string): Promise<{ objectId: string; maps: Reco
   return { objectId: loaded.object_id, maps: Object.fromEntries(loaded.maps.map((m: { name: string; id: number }) => [m.name, m.id])) };
 }
 
+/** Starts the workload paused (after `prefix`, e.g. taskset) and adds its pid to the program's targets. */
+async function targeted(maps: Record<string, number>, args: string[], prefix: string[] = []): Promise<{ pid: number; go: () => Promise<void> }> {
+  const w = await pausedWorkload(args, prefix);
+  addToSet(maps.targets as number, w.pid);
+  return w;
+}
+
 /**
- * Starts the workload paused (so its pid is known), streams with the arguments built from that pid,
+ * Starts the workload paused and targeted (so its pid is known), streams with the arguments built from that pid,
  * lets the workload run once the stream is reading, runs `after` if given, and returns the result.
  */
 async function streamWhile(
+  maps: Record<string, number>,
   workload: string[],
   args: (pid: number) => Record<string, unknown>,
   after?: () => Promise<void> | void,
 ): Promise<{ s: Record<string, any>; pid: number; text: string }> {
-  const w = await pausedWorkload(workload);
+  const w = await targeted(maps, workload);
   const pending = c.call('stream_events', args(w.pid));
   await new Promise((r) => setTimeout(r, 250));
   await w.go();
@@ -59,8 +70,8 @@ function checkEvent(data: Record<string, unknown>, pid: number, seq: number, kin
 }
 
 test('ring buffer: every field of every record decodes to what the program wrote, with the schema', async () => {
-  const { objectId } = await attached('emit_ring');
-  const { s, pid, text } = await streamWhile(['getpid', '40'], (pid) => ({
+  const { objectId, maps } = await attached('emit_ring');
+  const { s, pid, text } = await streamWhile(maps, ['getpid', '40'], (pid) => ({
     source: { object_id: objectId, map: 'ring_events' },
     duration_ms: 5000,
     max_events: 40,
@@ -85,7 +96,7 @@ test('ring buffer: every field of every record decodes to what the program wrote
 
 test('ring buffer: records the writer discarded are skipped; records across the ring\'s end decode whole', async () => {
   const discarding = await attached('emit_ring_discard');
-  const { s: kept } = await streamWhile(['getpid', '30'], (pid) => ({
+  const { s: kept } = await streamWhile(discarding.maps, ['getpid', '30'], (pid) => ({
     source: { object_id: discarding.objectId, map: 'ring_events' },
     duration_ms: 3000,
     max_events: 100,
@@ -99,17 +110,19 @@ test('ring buffer: records the writer discarded are skipped; records across the 
 
   // Two runs of 3000 records of 72 bytes: each fits the 256 KiB ring even before it is drained, and
   // together they carry the positions 432 KB on, past the ring's end, so some records straddle it.
-  const { objectId } = await attached('emit_ring');
-  let second = 0;
+  const { objectId, maps } = await attached('emit_ring');
+  const second = await targeted(maps, ['getpid', '3000']);
   const { s: all, pid: first } = await streamWhile(
+    maps,
     ['getpid', '3000'],
     () => ({ source: { object_id: objectId, map: 'ring_events' }, duration_ms: 3000, max_events: 10000, filters: { comm: 'workload' } }),
     async () => {
       await new Promise((r) => setTimeout(r, 300));
-      second = runWorkload(['getpid', '3000']);
+      await second.go();
     },
   );
-  for (const pid of [first, second]) {
+  assert.equal(all.events.length, 6000);
+  for (const pid of [first, second.pid]) {
     const mine = all.events.filter((e: { data: { pid: number } }) => e.data.pid === pid);
     assert.equal(mine.length, 3000, `records of ${pid}`);
     mine.forEach((e: { data: Record<string, unknown> }, i: number) => checkEvent(e.data, pid, i + 1, 'EVENT_RING'));
@@ -119,13 +132,17 @@ test('ring buffer: records the writer discarded are skipped; records across the 
 test('perf buffer: records carry their CPU; pid and cpu filters and max_events hold exactly', async () => {
   const { maps } = await attached('emit_perf');
   const cpus = onlineCpus();
+  const first = await targeted(maps, ['getpid', '30']);
+  const second = await targeted(maps, ['getpid', '30']);
+  const { pid } = first;
   const pending = c.call('stream_events', { source: { map_id: maps.perf_events, type: 'perfbuf' }, duration_ms: 4000, max_events: 1000, filters: { cpu: cpus } });
   await new Promise((r) => setTimeout(r, 250));
-  const pid = runWorkload(['getpid', '30']);
+  await first.go();
   const filteredPending = c.call('stream_events', { source: { map_id: maps.perf_events }, duration_ms: 4000, max_events: 25, filters: { pid } });
   await new Promise((r) => setTimeout(r, 250));
-  const pid2 = runWorkload(['getpid', '30']);
+  await second.go();
   const all = (await pending).structuredContent;
+  assert.equal(all.events.length, 60, 'both workloads\' records and nothing else');
   const mine = all.events.filter((e: { data: { pid: number } }) => e.data.pid === pid);
   assert.equal(mine.length, 30);
   mine.forEach((e: { data: Record<string, unknown>; cpu: number }, i: number) => {
@@ -135,15 +152,15 @@ test('perf buffer: records carry their CPU; pid and cpu filters and max_events h
   assert.equal(all.stats.lost, 0);
   const filtered = (await filteredPending).structuredContent;
   assert.equal(filtered.success, true, JSON.stringify(filtered.error));
-  // The second stream shared the map's reader with the first; it saw only pid2's records, 25 of 30.
+  // The second stream shared the map's reader with the first; it saw only the second workload's 30 records, all filtered out.
   assert.equal(filtered.events.length, 0, `the pid filter names the first workload (${pid}), which had finished`);
   assert.equal(filtered.stopped, 'duration');
-  assert.ok(filtered.stats.events_dropped >= 30, `pid ${pid2}'s 30 records were filtered out`);
+  assert.equal(filtered.stats.events_dropped, 30, `pid ${second.pid}'s 30 records were filtered out`);
 });
 
 test('aggregate counts records per group; comm globs match', async () => {
-  const { objectId } = await attached('emit_ring');
-  const { s, pid } = await streamWhile(['getpid', '123'], () => ({
+  const { objectId, maps } = await attached('emit_ring');
+  const { s, pid } = await streamWhile(maps, ['getpid', '123'], () => ({
     source: { object_id: objectId, map: 'ring_events' },
     duration_ms: 1500,
     filters: { comm: 'work*' },
@@ -161,23 +178,31 @@ test('a burst bigger than the buffer: perf reports kernel-side losses, ring stay
   const BURST = 8192;
   const perf = await attached('burst_perf');
   const started = Date.now();
+  const flush = () => Promise.all(onlineCpus().map((cpu) => targeted(perf.maps, ['getpid', '1'], ['taskset', '-c', String(cpu)])));
+  const rounds = [await flush(), await flush()];
+  // Four bursts: eight times what both CPUs' rings hold, and few enough for a reader slowed by a busy machine to
+  // take in (or see counted lost) within the duration.
   const { s: p } = await streamWhile(
-    ['getpid', '40'],
+    perf.maps,
+    ['getpid', '4'],
     (pid) => ({ source: { object_id: perf.objectId, map: 'perf_events' }, duration_ms: 5000, filters: { pid }, aggregate: { group_by: ['tgid'] } }),
     async () => {
-      // Each CPU's perf ring reports its losses in a record written at its next output there: give every CPU one.
-      await new Promise((r) => setTimeout(r, 300));
-      for (const cpu of onlineCpus()) runWorkload(['getpid', '1'], ['taskset', '-c', String(cpu)]);
+      // Each CPU's perf ring reports its losses in a record written at its next output there that fits: give every
+      // CPU one, twice, the second time late enough that even a reader slowed by a busy machine has made room.
+      for (const [i, round] of rounds.entries()) {
+        await new Promise((r) => setTimeout(r, i === 0 ? 300 : 1500));
+        for (const w of round) await w.go();
+      }
     },
   );
-  const emitted = 40 * BURST;
+  const emitted = 4 * BURST;
   assert.ok(p.stats.lost > 0, `a ${emitted}-record burst into 256 KiB per CPU must lose some: ${JSON.stringify(p.stats)}`);
   assert.ok(p.stats.events_matched < emitted && p.stats.events_matched + p.stats.lost >= emitted, `every record is received or counted lost: ${JSON.stringify(p.stats)}`);
   assert.ok(Date.now() - started < 9000, 'the stream ended on time');
 
   const ring = await attached('burst_ring');
   const before = Date.now();
-  const { s: r, pid: ringPid } = await streamWhile(['getpid', '40'], (pid) => ({
+  const { s: r, pid: ringPid } = await streamWhile(ring.maps, ['getpid', '40'], (pid) => ({
     source: { object_id: ring.objectId, map: 'ring_events' },
     duration_ms: 3000,
     filters: { pid },
@@ -188,7 +213,7 @@ test('a burst bigger than the buffer: perf reports kernel-side losses, ring stay
   assert.ok(written < 40 * BURST, `the burst overflowed the ring (${written} of ${40 * BURST} reserved)`);
   assert.equal(r.groups[0]?.count, written, 'every record the ring accepted was delivered');
   assert.ok(Date.now() - before < 7000);
-  const { s: raw, pid: rawPid } = await streamWhile(['getpid', '1'], (pid) => ({
+  const { s: raw, pid: rawPid } = await streamWhile(ring.maps, ['getpid', '1'], (pid) => ({
     source: { object_id: ring.objectId, map: 'ring_events' },
     duration_ms: 2000,
     max_events: 1,
@@ -199,6 +224,7 @@ test('a burst bigger than the buffer: perf reports kernel-side losses, ring stay
 });
 
 test('progress notifications arrive about once a second; cancelled streams free their slot', async () => {
+  // No targets: nothing is written, so the stream runs its whole duration however busy the machine is.
   const { objectId } = await attached('emit_ring');
   const seen: number[] = [];
   const r = await c.client.callTool(

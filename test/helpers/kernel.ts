@@ -32,9 +32,10 @@ function withWait(args: string[]): string[] {
   return [...args.slice(0, at), '--wait', ...args.slice(at)];
 }
 
-/** Starts the workload paused: it has printed its pid and runs when `go()` is called. */
-export async function pausedWorkload(args: string[]): Promise<{ pid: number; go: () => Promise<void> }> {
-  const child = spawn(WORKLOAD, withWait(args), { stdio: ['pipe', 'pipe', 'inherit'] });
+/** Starts the workload paused (after `prefix`, e.g. taskset): it has printed its pid and runs when `go()` is called. */
+export async function pausedWorkload(args: string[], prefix: string[] = []): Promise<{ pid: number; go: () => Promise<void> }> {
+  const [cmd, ...rest] = [...prefix, WORKLOAD, ...withWait(args)];
+  const child = spawn(cmd as string, rest, { stdio: ['pipe', 'pipe', 'inherit'] });
   const pid = await new Promise<number>((resolve, reject) => {
     child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     child.once('error', reject);
@@ -55,6 +56,12 @@ export function mapValue(mapId: number, key: number): number | undefined {
     formatted?: { key: number; value: number };
   }[];
   return entries.find((e) => e.formatted?.key === key)?.formatted?.value;
+}
+
+/** Adds `key` (a u32, e.g. a tgid) to a fixture's set, a hash map of u32 keys (little-endian here) and u8 values, through bpftool. */
+export function addToSet(mapId: number, key: number): void {
+  const bytes = Array.from({ length: 4 }, (_, i) => String((key >>> (8 * i)) & 0xff));
+  execFileSync('bpftool', ['map', 'update', 'id', String(mapId), 'key', ...bytes, 'value', '1']);
 }
 
 /** A veth pair: `hostIf` in this namespace, `nsIf` in a private namespace, IPv4 link-local addresses. */

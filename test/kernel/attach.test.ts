@@ -87,7 +87,7 @@ test('perf_event: cpu-clock sampling at 1000 Hz on every CPU samples a spinning 
     assert.equal(linkIds.length, onlineCpus().length, 'one perf event link per online CPU');
     const pid = runWorkload(['spin-ms', '400']);
     const samples = mapValue(maps.get('perf_counts') as number, pid) ?? 0;
-    // 400 ms of CPU at 1000 Hz is about 400 samples; scheduling on a shared machine makes it approximate.
+    // 400 ms of CPU (the spin counts CPU time, not wall time) at 1000 Hz is about 400 samples.
     assert.ok(samples >= 40 && samples <= 800, `expected about 400 samples, got ${samples}`);
   });
 });

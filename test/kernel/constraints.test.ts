@@ -57,6 +57,6 @@ test('max_instructions refuses a program above it and names its size', () => {
   assert.doesNotThrow(() => enforceConstraints(programs, text, { max_instructions: largest }));
   assert.throws(
     () => enforceConstraints(programs, text, { max_instructions: largest - 1 }),
-    (e: unknown) => e instanceof ToolError && e.type === 'RESOURCE_LIMIT_EXCEEDED' && e.context.instructions === largest && e.context.limit === largest - 1,
+    (e: unknown) => e instanceof ToolError && e.type === 'RESOURCE_LIMIT_EXCEEDED' && (e.context.current_usage as Record<string, number>).instructions === largest && e.context.limit === largest - 1,
   );
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { listIds, mapInfo, programInfo } from '../../src/kernel/inventory.js';
-import { ObjKind, native } from '../../src/kernel/native.js';
+import { native } from '../../src/kernel/native.js';
 import { BpfObject } from '../../src/kernel/object.js';
 import { bpftoolPrograms } from '../helpers/bpftool.js';
 import { fixture } from '../helpers/fixtures.js';
@@ -15,7 +15,7 @@ test('program and map info agree with bpftool and with what was loaded', () => {
     const prog = obj.programs().find((p) => p.name === 'count_syscalls');
     assert.ok(prog);
     const id = native.progInfo(prog.fd).id;
-    assert.ok(listIds(ObjKind.Prog).includes(id));
+    assert.ok(listIds('program').includes(id));
     const info = programInfo(id);
     const witness = bpftoolPrograms().find((p) => p.id === id);
     assert.ok(info && witness);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { scanInsns } from '../../src/kernel/insn.js';
+import { scanInsns } from '../../src/obj/insn.js';
 
 /** Encodes one instruction slot. */
 function insn(code: number, dst: number, src: number, off: number, imm: number): number[] {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { log2Histogram } from '../../src/kernel/log2-histogram.js';
+import { log2Histogram } from '../../src/obj/log2-histogram.js';
 
 test('log2 buckets follow libbpf-tools: slot 0 is 0..1, slot i is 2^i..2^(i+1)-1; leading empty slots kept, trailing trimmed', () => {
   const h = log2Histogram([0, 0, 3, 1, 0, 0]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseVerifierFailure } from '../../src/kernel/verifier-log.js';
+import { parseVerifierFailure } from '../../src/obj/verifier-log.js';
 
 // A log this kernel printed for bpf/fixtures/rejected.bpf.c.
 const LOG = `arg#0 reference type('UNKNOWN ') size cannot be determined: -22

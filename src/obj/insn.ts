@@ -4,7 +4,7 @@
  */
 
 /** Size of one instruction slot. */
-export const INSN_SIZE = 8;
+const INSN_SIZE = 8;
 
 const BPF_JMP_CALL = 0x85; // BPF_JMP | BPF_CALL
 const BPF_LD_IMM64 = 0x18; // BPF_LD | BPF_DW | BPF_IMM, two slots

@@ -1,44 +1,8 @@
 /**
- * What stream_events keeps of the records it reads: the filters (pid, comm,
- * cpu) applied to decoded fields, and the aggregation that counts records
- * per group instead of listing them. Pure functions of decoded values.
+ * The aggregate stage of a stream: counts of records per value of some
+ * decoded fields, instead of the records themselves. Pure: no kernel.
  */
-import { globToRegExp } from '../glob.js';
-
-/** The filters a caller can give. */
-export interface EventFilters {
-  pid?: number | undefined;
-  comm?: string | undefined;
-  cpu?: number[] | undefined;
-}
-
-/** A decoded record, or undefined for raw records. */
-export type Decoded = Record<string, unknown> | undefined;
-
-/** A predicate over (decoded record, cpu); undefined when no filter is set. */
-export function compileFilter(f: EventFilters): ((data: Decoded, cpu: number | null) => boolean) | undefined {
-  const checks: ((data: Decoded, cpu: number | null) => boolean)[] = [];
-  if (f.pid !== undefined) {
-    const pid = f.pid;
-    checks.push((d) => d !== undefined && (d.pid === pid || d.tgid === pid));
-  }
-  if (f.comm !== undefined) {
-    const re = /[*?]/.test(f.comm) ? globToRegExp(f.comm) : undefined;
-    const comm = f.comm;
-    checks.push((d) => typeof d?.comm === 'string' && (re ? re.test(d.comm) : d.comm === comm));
-  }
-  if (f.cpu !== undefined) {
-    const cpus = new Set(f.cpu);
-    checks.push((_d, cpu) => cpu !== null && cpus.has(cpu));
-  }
-  if (checks.length === 0) return undefined;
-  return (d, cpu) => checks.every((c) => c(d, cpu));
-}
-
-/** The fields a filter reads from decoded records. */
-export function filterFields(f: EventFilters): string[] {
-  return [...(f.pid !== undefined ? ['pid or tgid'] : []), ...(f.comm !== undefined ? ['comm'] : [])];
-}
+import type { Decoded } from './filter.js';
 
 /** One group of an aggregation. */
 export interface Group {

@@ -1,0 +1,44 @@
+/**
+ * A stream's summary: its records or largest groups, how they were decoded,
+ * the counts (received, matched, returned, dropped, lost in the kernel), why
+ * it stopped and whether anything was left out; and the same in a line of
+ * text with numbers only (record contents are traced data, never prose).
+ */
+import type { EventBuffer } from './buffer.js';
+import type { Pipeline } from './pipeline.js';
+import type { RecordType } from './record-type.js';
+import type { RunOutcome } from './run.js';
+
+/** The result of a finished stream, `top` groups at most when aggregating. */
+export function streamSummary(buffer: EventBuffer, recordType: RecordType, pipeline: Pipeline, run: RunOutcome, top: number) {
+  const { groups, received, matched, filtered } = pipeline;
+  const kept = groups?.top(top);
+  const returned = groups ? 0 : pipeline.events.length;
+  const note = recordType.note;
+  const data = {
+    map_id: buffer.mapId,
+    buffer: buffer.kind,
+    decoded_type: recordType.decodedType,
+    ...(note === undefined ? {} : { decode_note: note }),
+    schema: recordType.schema(),
+    ...(groups ? { groups: kept } : { events: pipeline.events }),
+    stats: {
+      events_received: received,
+      events_matched: matched,
+      events_returned: returned,
+      events_dropped: filtered + (groups ? 0 : matched - returned),
+      lost: run.lost,
+      duration_ms: run.durationMs,
+      events_per_second: Math.round((received / run.durationMs) * 1000 * 10) / 10,
+      ...(groups ? { groups: groups.size } : {}),
+    },
+    truncated: groups ? groups.size > (kept?.length ?? 0) || groups.overflow > 0 : matched > returned || run.stopped === 'max_events',
+    stopped: run.stopped,
+  };
+  const summary =
+    `Read ${received} record(s) from ${buffer.kind} map ${buffer.mapId} in ${run.durationMs} ms (stopped: ${run.stopped}); ${matched} matched the filters, ` +
+    (groups ? `in ${groups.size} group(s), largest ${kept?.length ?? 0} returned.` : `${returned} returned.`) +
+    (run.lost ? ` The kernel lost ${run.lost} record(s) (buffer full).` : '') +
+    (recordType.decoder ? ` Decoded as ${data.decoded_type}.` : ' Not decoded: see decode_note.');
+  return { data, summary };
+}

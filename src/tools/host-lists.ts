@@ -1,0 +1,158 @@
+/**
+ * inspect_state's lists: every program, map and link the kernel holds, and
+ * the pins under the prefix, each marked with what this session owns. One
+ * rule filters every kind (name glob, owned_only, pinned_only), each kind
+ * adds its own tie to program_id, map_id or program_type, and one Selection
+ * bounds them all.
+ */
+import { invalid } from '../errors.js';
+import { globToRegExp } from '../glob.js';
+import { type LinkInfo, describedLink } from '../hooks/index.js';
+import { type MapInfo, type ProgramInfo, interfacesByIndex, mapInfo, programInfo, readAll } from '../kernel/inventory.js';
+import { type PinnedObject, listPinned } from '../kernel/pins.js';
+import { canonicalProgramType } from '../kernel/types.js';
+import type { PinRegistry } from '../session/pin-registry.js';
+import type { Session } from '../session/session.js';
+import type { Selection } from './selection.js';
+
+/** The filters inspect_state takes, as validated. */
+export interface ListFilters {
+  program_type?: string | undefined;
+  name_pattern?: string | undefined;
+  program_id?: number | undefined;
+  map_id?: number | undefined;
+  owned_only: boolean;
+  pinned_only: boolean;
+}
+
+/** The kernel's objects, read once for the fields asked for, filtered and bounded on request. */
+export class HostLists {
+  /** Every program, map and link on the host (empty when no field asked needs them). */
+  readonly programs: ProgramInfo[];
+  readonly maps: MapInfo[];
+  readonly links: LinkInfo[];
+  private readonly pinned: PinnedObject[];
+  private readonly nameOk: (name: string) => boolean;
+  private readonly programType: string | undefined;
+
+  constructor(
+    want: ReadonlySet<string>,
+    private readonly filters: ListFilters,
+    private readonly session: Session,
+    pinPrefix: string,
+  ) {
+    const f = filters;
+    this.programType = f.program_type === undefined ? undefined : canonicalProgramType(f.program_type);
+    if (f.program_type !== undefined && this.programType === undefined) {
+      throw invalid('filters.program_type', `unknown program type ${JSON.stringify(f.program_type)}`);
+    }
+    const re = f.name_pattern === undefined ? undefined : globToRegExp(f.name_pattern);
+    this.nameOk = re ? (n) => re.test(n) : () => true;
+    const lists = ['programs', 'maps', 'links'].some((k) => want.has(k));
+    this.pinned = want.has('pins') || f.pinned_only || lists ? listPinned(pinPrefix).pins : [];
+    let ifnames: Map<number, string> | undefined;
+    const needLinks = want.has('links') || want.has('programs') || want.has('system');
+    this.links = needLinks ? readAll('link', (id) => describedLink(id, () => (ifnames ??= interfacesByIndex()))) : [];
+    this.programs = want.has('programs') || want.has('maps') || want.has('system') ? readAll('program', programInfo) : [];
+    this.maps = want.has('maps') || want.has('system') ? readAll('map', mapInfo) : [];
+  }
+
+  /** The rule every kind shares: its name matches the glob (kinds without names pass), owned_only, pinned_only. */
+  private shared(kind: PinnedObject['kind'], id: number, name: string | undefined, owned: boolean): boolean {
+    return (name === undefined || this.nameOk(name)) && (!this.filters.owned_only || owned) && (!this.filters.pinned_only || this.isPinned(kind, id));
+  }
+
+  private isPinned(kind: PinnedObject['kind'], id: number): boolean {
+    return this.pinned.some((p) => p.kind === kind && p.id === id);
+  }
+
+  private pinPaths(kind: PinnedObject['kind'], id: number): { pin_paths?: string[] } {
+    const paths = this.pinned.filter((p) => p.kind === kind && p.id === id).map((p) => p.path);
+    return paths.length ? { pin_paths: paths } : {};
+  }
+
+  /** The marks a program or map row carries: owned (with this session's object handle) and its pins. */
+  private objectMarks(kind: 'program' | 'map', id: number, owner: { id: string } | undefined) {
+    return { owned: owner !== undefined, ...(owner ? { object_id: owner.id } : {}), ...this.pinPaths(kind, id) };
+  }
+
+  /** The programs list: type, name, program_id, map_id (the programs using it), ownership, pins. */
+  programList(sel: Selection) {
+    const f = this.filters;
+    const matches = (p: ProgramInfo) =>
+      (this.programType === undefined || p.type === this.programType) &&
+      (f.program_id === undefined || p.id === f.program_id) &&
+      (f.map_id === undefined || p.mapIds.includes(f.map_id)) &&
+      this.shared('program', p.id, p.name, this.session.objectOfProgram(p.id) !== undefined);
+    return sel.take('programs', this.programs, matches).map((p) => ({
+        id: p.id,
+        name: p.name,
+        type: p.type,
+        tag: p.tag,
+        loaded_at: p.loadedAt,
+        uid: p.uid,
+        map_ids: p.mapIds,
+        btf_id: p.btfId,
+        instructions: p.xlatedInsns,
+        jited_bytes: p.jitedBytes,
+        verified_insns: p.verifiedInsns,
+        run_count: p.runCount,
+        run_time_ns: p.runTimeNs,
+        attached_to: this.links.filter((l) => l.programId === p.id).map((l) => l.target),
+        ...this.objectMarks('program', p.id, this.session.objectOfProgram(p.id)),
+      }));
+  }
+
+  /** The maps list: name, map_id, program_id (the maps it uses), ownership, pins. */
+  mapList(sel: Selection) {
+    const f = this.filters;
+    const ofProgram = f.program_id === undefined ? undefined : this.programs.find((p) => p.id === f.program_id);
+    const matches = (m: MapInfo) =>
+      (f.map_id === undefined || m.id === f.map_id) &&
+      (f.program_id === undefined || (ofProgram?.mapIds.includes(m.id) ?? false)) &&
+      this.shared('map', m.id, m.name, this.session.objectOfMap(m.id) !== undefined);
+    return sel.take('maps', this.maps, matches).map((m) => ({
+      id: m.id,
+      name: m.name,
+      type: m.type,
+      key_size: m.keySize,
+      value_size: m.valueSize,
+      max_entries: m.maxEntries,
+      flags: m.flags,
+      btf_id: m.btfId,
+      ...this.objectMarks('map', m.id, this.session.objectOfMap(m.id)),
+    }));
+  }
+
+  /** The links list: program_id, ownership (with the session's handle and lease), pins. */
+  linkList(sel: Selection) {
+    const f = this.filters;
+    const matches = (l: LinkInfo) => (f.program_id === undefined || l.programId === f.program_id) && this.shared('link', l.id, undefined, this.session.findLink(l.id) !== undefined);
+    return sel.take('links', this.links, matches).map((l) => {
+      const held = this.session.findLink(l.id);
+      return {
+        id: l.id,
+        type: l.type,
+        program_id: l.programId,
+        target: l.target,
+        owned: held !== undefined,
+        ...(held ? { link_handle: held.handle } : {}),
+        ...(held?.expiresAt ? { expires_at: held.expiresAt.toISOString() } : {}),
+        ...this.pinPaths('link', l.id),
+      };
+    });
+  }
+
+  /** The pins under the prefix, with who pinned each through this server and when. */
+  pinList(sel: Selection, pins: PinRegistry) {
+    const record = pins.snapshot();
+    return sel.take('pins', this.pinned).map((p) => {
+      const r = record(p.path, p.kind, p.id);
+      return {
+        ...p,
+        ...(r ? { pinned_by_session: r.session, pinned_at: r.pinned_at } : {}),
+        this_session: r?.session === this.session.id,
+      };
+    });
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * inspect_state's `map_entries`: a map's contents as read by the kernel
+ * layer, shaped for the result and summarised in text (counts and drawn
+ * histograms, numbers only: keys and values are traced data).
+ */
+import type { MapContents } from '../kernel/map-contents.js';
+
+/** Histograms drawn in full in a summary; the others are in the structured result only. */
+const SUMMARY_HISTOGRAMS = 4;
+
+/** The map_entries result member of a map's contents. */
+export function mapEntriesOf(m: MapContents) {
+  return {
+    map_id: m.id,
+    name: m.name,
+    type: m.type,
+    key_type: m.keyType,
+    value_type: m.valueType,
+    per_cpu: m.perCpu,
+    entries: m.entries,
+    count: m.entries.length,
+    truncated: m.truncated,
+    ...(m.cutArrays.length ? { cut_arrays: m.cutArrays } : {}),
+  };
+}
+
+/** The summary lines of map_entries; `read` is false when only the types were asked for. */
+export function mapEntriesSummary(m: MapContents, read: boolean): string {
+  const what = read ? `${m.entries.length} entr${m.entries.length === 1 ? 'y' : 'ies'}` : 'types only';
+  const more = m.truncated ? `; it holds more${read ? ': raise maps.limit' : ''}` : read ? '' : '; it is empty';
+  const lines = [`Map ${m.id} (${m.type}): ${what}${m.keyType === null && m.valueType === null ? ' as hex (no BTF)' : ''}${more}.`];
+  const drawn = m.entries.flatMap((e, i) => ('histogram' in e && e.histogram ? [{ i, h: e.histogram }] : []));
+  for (const { i, h } of drawn.slice(0, SUMMARY_HISTOGRAMS)) {
+    lines.push(h.total === 0 ? `Histogram of entry ${i + 1}: empty.` : `Histogram of entry ${i + 1} (total ${h.total}):\n${h.drawing}`);
+  }
+  if (drawn.length > SUMMARY_HISTOGRAMS) lines.push(`${drawn.length - SUMMARY_HISTOGRAMS} more histogram(s) in map_entries.`);
+  return lines.join('\n');
+}

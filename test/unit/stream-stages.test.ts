@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { chooseEventType, elfSection, parseBtf } from '../../src/btf/index.js';
+import { Aggregator } from '../../src/stream/aggregate.js';
+import { compileFilter } from '../../src/stream/filter.js';
+import { Pipeline } from '../../src/stream/pipeline.js';
+import { RecordType } from '../../src/stream/record-type.js';
+import { BtfBuilder } from './btf-builder.js';
+import { fixture } from '../helpers/fixtures.js';
+
+test('filters: pid matches pid or tgid, comm exact or glob, cpu only where recorded; none means no filter', () => {
+  assert.equal(compileFilter({}), undefined);
+  const byPid = compileFilter({ pid: 42 });
+  assert.ok(byPid?.({ pid: 42, tgid: 7 }, null));
+  assert.ok(byPid?.({ pid: 7, tgid: 42 }, null));
+  assert.ok(!byPid?.({ pid: 7, tgid: 8 }, null));
+  assert.ok(!byPid?.(undefined, null), 'a raw record has no pid');
+  const glob = compileFilter({ comm: 'ba?h*' });
+  assert.ok(glob?.({ comm: 'bash' }, null) && glob({ comm: 'bashful' }, null) && !glob({ comm: 'zsh' }, null));
+  const exact = compileFilter({ comm: 'a.b' });
+  assert.ok(exact?.({ comm: 'a.b' }, null) && !exact({ comm: 'axb' }, null), 'a dot is literal');
+  const cpu = compileFilter({ cpu: [1], pid: 5 });
+  assert.ok(cpu?.({ pid: 5 }, 1) && !cpu({ pid: 5 }, 0) && !cpu({ pid: 5 }, null));
+});
+
+test('aggregation counts per group, orders by count, bounds the groups', () => {
+  const a = new Aggregator(['comm', 'cpu'], 2);
+  a.add({ comm: 'x' }, 0, 1);
+  a.add({ comm: 'y' }, 1, 2);
+  a.add({ comm: 'y' }, 1, 5);
+  a.add({ comm: 'z' }, 0, 6);
+  assert.deepEqual(a.top(5), [
+    { key: { comm: 'y', cpu: 1 }, count: 2, first_seen_ms: 2, last_seen_ms: 5 },
+    { key: { comm: 'x', cpu: 0 }, count: 1, first_seen_ms: 1, last_seen_ms: 1 },
+  ]);
+  assert.equal(a.size, 2);
+  assert.equal(a.overflow, 1);
+  assert.equal(a.top(1).length, 1);
+});
+
+test('the event type is found by name, by the one event-named struct, or by record size', () => {
+  const btf = parseBtf(elfSection(readFileSync(fixture('events')), '.BTF') as Uint8Array);
+  assert.deepEqual(chooseEventType(btf, 'struct event'), { typeId: chooseEventType(btf, 'event').typeId, typeName: 'struct event', how: 'type_name' });
+  assert.equal(chooseEventType(btf, undefined).how, 'auto:name');
+  assert.equal(chooseEventType(btf, undefined).typeName, 'struct event');
+  assert.equal(chooseEventType(btf, 'struct nope').how, 'none');
+  const multi = parseBtf(elfSection(readFileSync(fixture('multi')), '.BTF') as Uint8Array);
+  assert.equal(chooseEventType(multi, undefined, 12345).how, 'none', 'no struct has that size');
+});
+
+test('aggregation keeps values of different types apart, and groups by object values', () => {
+  const a = new Aggregator(['v'], 10);
+  a.add({ v: 1 }, null, 0);
+  a.add({ v: '1' }, null, 0);
+  a.add({ v: [1, 2] }, null, 0);
+  a.add({ v: '[1,2]' }, null, 0);
+  a.add({ v: [1, 2] }, null, 0);
+  a.add({}, null, 0);
+  assert.deepEqual(
+    a.top(10).map((g) => [g.key.v, g.count]),
+    [
+      [[1, 2], 2],
+      [1, 1],
+      ['1', 1],
+      ['[1,2]', 1],
+      [null, 1],
+    ],
+  );
+});
+
+/** BTF with two event-named structs, so only a record's size can tell which one the records are. */
+function twoEvents() {
+  const b = new BtfBuilder();
+  const u32 = b.int('__u32', 4);
+  b.struct('small_event', 8, [['pid', u32, 0], ['tgid', u32, 32]]);
+  b.struct('big_event', 16, [['pid', u32, 0], ['tgid', u32, 32], ['a', u32, 64], ['b', u32, 96]]);
+  return parseBtf(b.build());
+}
+
+/** Records of `size` bytes back to back, each starting with its pid and tgid. */
+function records(size: number, pids: number[]): Uint8Array {
+  const bytes = new Uint8Array(size * pids.length);
+  const view = new DataView(bytes.buffer);
+  pids.forEach((pid, i) => {
+    view.setUint32(i * size, pid, true);
+    view.setUint32(i * size + 4, pid, true);
+  });
+  return bytes;
+}
+
+test('record type: an ambiguous choice is settled by the first record and kept for the rest of the stream', () => {
+  const t = new RecordType(twoEvents(), undefined);
+  assert.equal(t.choice.how, 'none', 'two event structs: no choice before a record is seen');
+  assert.equal(t.decodedType, null);
+  const first = t.decoderFor(16);
+  assert.equal(t.choice.how, 'auto:size');
+  assert.equal(t.decodedType, 'struct big_event');
+  assert.equal(t.decoderFor(8), first, 'a later record of another size does not choose again');
+
+  const none = new RecordType(twoEvents(), undefined);
+  assert.equal(none.decoderFor(100), undefined);
+  assert.equal(none.decoderFor(16), undefined, 'a choice that found nothing stays made: the stream stays raw');
+  assert.match(none.note ?? '', /candidates: .*small_event.*; pass decode\.type_name/);
+  assert.equal(new RecordType(undefined, undefined).note, 'no BTF for this map: records are raw');
+  assert.equal(new RecordType(twoEvents(), 'struct small_event').decodedType, 'struct small_event');
+});
+
+test('pipeline: decodes, filters by pid, keeps max_events and then takes no more', () => {
+  const p = new Pipeline({ recordType: new RecordType(twoEvents(), 'struct small_event'), filters: { pid: 7 }, format: 'json', maxEvents: 2 });
+  const bytes = records(8, [7, 8, 7, 7, 7]);
+  for (let i = 0; i < 5; i++) p.push(bytes, i * 8, 8, i === 0 ? 3 : null, i);
+  assert.deepEqual(p.events, [{ cpu: 3, data: { pid: 7, tgid: 7 } }, { data: { pid: 7, tgid: 7 } }]);
+  assert.equal(p.full, true);
+  assert.deepEqual([p.received, p.matched, p.filtered], [3, 2, 1], 'records after the list is full are not taken in');
+});
+
+test('pipeline: raw and base64 keep the bytes undecoded; an aggregation counts every match and is never full', () => {
+  const bytes = records(8, [1, 2, 1]);
+  const raw = new Pipeline({ recordType: new RecordType(undefined, undefined), filters: {}, format: 'raw', maxEvents: 10 });
+  raw.push(bytes, 0, 8, null, 0);
+  assert.deepEqual(raw.events, [{ raw: '0100000001000000' }]);
+  const b64 = new Pipeline({ recordType: new RecordType(twoEvents(), undefined), filters: {}, format: 'base64', maxEvents: 10 });
+  b64.push(bytes, 8, 8, null, 0);
+  assert.deepEqual(b64.events, [{ base64: Buffer.from(bytes.subarray(8, 16)).toString('base64') }]);
+  const agg = new Pipeline({ recordType: new RecordType(twoEvents(), undefined), filters: {}, format: 'json', maxEvents: 1, aggregate: { groupBy: ['pid'], maxGroups: 10 } });
+  for (let i = 0; i < 3; i++) agg.push(bytes, i * 8, 8, null, i);
+  assert.equal(agg.full, false);
+  assert.deepEqual(agg.groups?.top(5).map((g) => [g.key.pid, g.count]), [[1, 2], [2, 1]]);
+  assert.equal(agg.events.length, 0);
+});
