@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { ToolError } from '../errors.js';
 import { attachAuto } from '../kernel/attach.js';
-import { hasLinkType, hasProgramType } from '../kernel/features.js';
+import { iterators } from '../kernel/features.js';
 import { defineHook } from './hook.js';
 
 /** Bytes of output returned by default, and at most (a result stays under 64 KiB). */
@@ -23,10 +23,7 @@ export const iter = defineHook({
     max_bytes: z.int().min(1).max(MAX_BYTES).default(DEFAULT_BYTES).describe(`Output returned, at most (default ${DEFAULT_BYTES}); the rest is cut and truncated says so`),
   }),
   programTypes: ['tracing'],
-  available: () =>
-    hasProgramType('tracing') && hasLinkType('iter')
-      ? { usable: true, reason: 'the kernel has iterator links' }
-      : { usable: false, reason: 'needs BPF iterators (Linux 5.8+)' },
+  available: iterators,
   attach(target, s) {
     if (target.program.expectedAttachType !== 'trace_iter') {
       throw new ToolError('VALIDATION_ERROR', `program ${target.program.name} attaches as ${target.program.expectedAttachType}, not as an iterator: its section must be iter/<target>`, {

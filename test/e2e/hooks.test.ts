@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { rmSync, symlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 import { test } from 'node:test';
 import { mountPointOf } from '../../src/kernel/host.js';
 import { bpftoolIds, eventually } from '../helpers/bpftool.js';
@@ -75,6 +77,30 @@ function cgroupRoot(): string {
   return root;
 }
 
+test("info lists the new attach kinds as usable on this kernel, with the program types they take", async () => {
+  const c = await connect();
+  try {
+    const s = (await c.call('info', {})).structuredContent;
+    assert.equal(s.success, true, JSON.stringify(s.error));
+    const kinds = Object.fromEntries((s.attach_kinds as { kind: string; usable: boolean; program_types: string[] }[]).map((k) => [k.kind, k]));
+    const want: Record<string, string[]> = {
+      netfilter: ['netfilter'],
+      sk_lookup: ['sk_lookup'],
+      flow_dissector: ['flow_dissector'],
+      sockops: ['sock_ops'],
+      sk_msg: ['sk_msg'],
+      sk_skb: ['sk_skb'],
+      iter: ['tracing'],
+    };
+    for (const [kind, types] of Object.entries(want)) {
+      assert.equal(kinds[kind]?.usable, true, `${kind}: ${JSON.stringify(kinds[kind])}`);
+      assert.deepEqual(kinds[kind]?.program_types, types, kind);
+    }
+  } finally {
+    await c.close();
+  }
+});
+
 test('netfilter: hooks in the server\'s own network namespace count exactly the UDP packets sent there, IPv4 and IPv6', async () => {
   const net = scratchNetns('nf');
   try {
@@ -114,6 +140,7 @@ test('netfilter: hooks in the server\'s own network namespace count exactly the 
 
 test('sk_lookup: a namespace\'s lookups for one port are dropped and counted exactly; connects succeed again after detach', async () => {
   const net = scratchNetns('skl');
+  const link = `/run/netns/emcp-symlink-${process.pid}`;
   const c = await connect(['-t', 'stdio', '--enable-tools', 'detach_link']);
   const links: number[] = [];
   let loaded: Loaded = { progs: {}, maps: {} };
@@ -149,7 +176,10 @@ test('sk_lookup: a namespace\'s lookups for one port are dropped and counted exa
     await refused(c, prog, { sk_lookup: { netns: '/etc/passwd' } }, 'VALIDATION_ERROR', 'attachment.sk_lookup.netns');
     await refused(c, prog, { sk_lookup: { netns: '../../etc/passwd' } }, 'VALIDATION_ERROR', 'attachment.sk_lookup.netns');
     await refused(c, prog, { sk_lookup: { netns: '/proc/self/ns/mnt' } }, 'VALIDATION_ERROR', 'attachment.sk_lookup.netns');
+    symlinkSync('/proc/self/ns/net', link);
+    await refused(c, prog, { sk_lookup: { netns: basename(link) } }, 'VALIDATION_ERROR', 'attachment.sk_lookup.netns');
   } finally {
+    rmSync(link, { force: true });
     await closeAndCheckReleased(c, links, Object.values(loaded.progs));
     net.cleanup();
   }
