@@ -2,6 +2,15 @@
  * fixtures count per tgid, per port. Include after vmlinux.h and bpf_helpers.h. */
 #pragma once
 
+/* A hash map of `entries` __u32 keys to __u64 counts. */
+#define COUNT_MAP(name, entries)                                                       \
+	struct {                                                                       \
+		__uint(type, BPF_MAP_TYPE_HASH);                                       \
+		__uint(max_entries, entries);                                          \
+		__type(key, __u32);                                                    \
+		__type(value, __u64);                                                  \
+	} name SEC(".maps")
+
 static __always_inline void count_key(void *map, __u32 key)
 {
 	__u64 one = 1, *v = bpf_map_lookup_elem(map, &key);

@@ -1,9 +1,8 @@
 /** sock_ops: TCP events (connection established, RTO, state changes...) of the sockets of one cgroup. */
 import { z } from 'zod';
 import { createLinkOnPath } from '../kernel/attach.js';
-import { hasProgramType } from '../kernel/features.js';
-import { mountPointOf } from '../kernel/host.js';
 import { cgroupDirectory } from '../kernel/targets.js';
+import { cgroupAvailability } from './cgroup.js';
 import { defineHook } from './hook.js';
 import { path } from './settings.js';
 
@@ -14,12 +13,7 @@ export const sockops = defineHook({
   summary: 'TCP socket events of the processes in a cgroup',
   settings: z.strictObject({ cgroup: path.describe('cgroup directory, absolute inside the cgroup2 mount or relative to it') }),
   programTypes: ['sock_ops'],
-  available() {
-    const root = mountPointOf('cgroup2');
-    return hasProgramType('sock_ops') && root
-      ? { usable: true, reason: `sock_ops programs load and cgroup2 is mounted at ${root}` }
-      : { usable: false, reason: 'needs sock_ops programs and a cgroup2 mount' };
-  },
+  available: () => cgroupAvailability('sock_ops'),
   attach(target, s) {
     const dir = cgroupDirectory(s.cgroup, 'cgroup');
     return { links: [createLinkOnPath(target, dir, 'cgroup_sock_ops', {}, true)], point: `sockops/${dir}` };
