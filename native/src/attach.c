@@ -366,6 +366,53 @@ static napi_value tc_hook_destroy(napi_env env, napi_callback_info info)
 	return undefined(env);
 }
 
+/* iterRead(l, maxBytes) -> {data: Buffer, truncated}: one run of an iterator
+ * link (bpf_iter_create), read to its end or to maxBytes. */
+static napi_value iter_read(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2], r;
+	struct link_handle *l;
+	uint32_t max;
+	size_t len = 0;
+	char *buf;
+	int fd, err = 0;
+	ssize_t n;
+
+	if (!get_args(env, info, 2, argv) || !(l = link_arg(env, argv[0])) || !arg_u32(env, argv[1], &max, "maxBytes"))
+		return NULL;
+	if (max > 16 << 20)
+		return throw_type_error(env, "maxBytes must be at most 16 MiB");
+	fd = bpf_iter_create(l->link ? bpf_link__fd(l->link) : l->fd);
+	if (fd < 0)
+		return throw_errno(env, errno, "bpf_iter_create");
+	/* One byte past the limit tells a full read from a cut one. */
+	buf = malloc((size_t)max + 1);
+	if (!buf) {
+		close(fd);
+		return throw_errno(env, ENOMEM, "iterRead");
+	}
+	while (len <= max) {
+		n = read(fd, buf + len, (size_t)max + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? errno : 0;
+			break;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	if (err) {
+		free(buf);
+		return throw_errno(env, err, "read iterator");
+	}
+	r = make_object(env);
+	set_val(env, r, "data", make_buffer(env, buf, len > max ? max : len));
+	set_bool(env, r, "truncated", len > max);
+	free(buf);
+	return r;
+}
+
 /* linkFromFd(fd): adopt a link fd (from a pin) as a handle that owns it. */
 static napi_value link_from_fd(napi_env env, napi_callback_info info)
 {
@@ -442,6 +489,7 @@ napi_value init_attach(napi_env env, napi_value exports)
 		{ "tcAttach", tc_attach },
 		{ "tcHookCreate", tc_hook_create },
 		{ "tcHookDestroy", tc_hook_destroy },
+		{ "iterRead", iter_read },
 		{ "linkFromFd", link_from_fd },
 		{ "linkDescribe", link_describe },
 		{ "linkDetach", link_detach },

@@ -2,12 +2,20 @@
 import { z } from 'zod';
 import { invalid } from '../errors.js';
 import { attachTypeValue, createLinkOnPath } from '../kernel/attach.js';
-import { hasProgramType } from '../kernel/features.js';
+import { type Availability, hasProgramType } from '../kernel/features.js';
 import { mountPointOf } from '../kernel/host.js';
 import { attachTypeNames } from '../kernel/types.js';
 import { cgroupDirectory } from '../kernel/targets.js';
 import { defineHook } from './hook.js';
 import { path } from './settings.js';
+
+/** Whether programs of `programType` load and cgroup2 is mounted: what every kind on a cgroup needs. */
+export function cgroupAvailability(programType: string): Availability {
+  const root = mountPointOf('cgroup2');
+  return hasProgramType(programType) && root
+    ? { usable: true, reason: `${programType} programs load and cgroup2 is mounted at ${root}` }
+    : { usable: false, reason: `needs ${programType} programs and a cgroup2 mount` };
+}
 
 /** `{"cgroup": {path, attach_type?}}` */
 export const cgroup = defineHook({
@@ -19,12 +27,7 @@ export const cgroup = defineHook({
     attach_type: z.string().min(1).max(64).optional().describe('e.g. "cgroup_inet_egress" (default: from the program\'s section)'),
   }),
   programTypes: ['cgroup_skb', 'cgroup_sock', 'cgroup_sock_addr', 'cgroup_sockopt', 'cgroup_sysctl', 'cgroup_device', 'sock_ops'],
-  available() {
-    const root = mountPointOf('cgroup2');
-    return hasProgramType('cgroup_skb') && root
-      ? { usable: true, reason: `cgroup programs load and cgroup2 is mounted at ${root}` }
-      : { usable: false, reason: 'needs cgroup programs and a cgroup2 mount' };
-  },
+  available: () => cgroupAvailability('cgroup_skb'),
   attach(target, s) {
     const dir = cgroupDirectory(s.path);
     const type = s.attach_type ?? target.program.expectedAttachType;

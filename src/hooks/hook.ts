@@ -23,6 +23,17 @@ export interface Attached {
   point: string;
   /** Something the caller should know (e.g. why there is no link id). */
   note?: string;
+  /** What an iterator wrote on its first run. */
+  iterator?: IteratorOutput;
+}
+
+/** An iterator's text output, cut at a byte limit. */
+export interface IteratorOutput {
+  output: string;
+  /** Bytes of `output`. */
+  bytes: number;
+  /** Whether the iterator had more than the limit. */
+  truncated: boolean;
 }
 
 /** An attach kind. `S` is the zod schema of its settings. */

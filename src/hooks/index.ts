@@ -11,6 +11,11 @@ import type { Availability } from '../kernel/features.js';
 import { type KernelLink, interfacesByIndex, linkInfo } from '../kernel/inventory.js';
 import { auto } from './auto.js';
 import { cgroup } from './cgroup.js';
+import { iter } from './iter.js';
+import { netfilter } from './netfilter.js';
+import { flowDissector, skLookup } from './netns.js';
+import { skMsg, skSkb } from './sockmap.js';
+import { sockops } from './sockops.js';
 import type { AnyHook, Attached, HookClass } from './hook.js';
 import { kprobe } from './kprobe.js';
 import { perfEvent } from './perf-event.js';
@@ -22,10 +27,31 @@ import { uprobe } from './uprobe.js';
 import { usdt } from './usdt.js';
 import { xdp } from './xdp.js';
 
-export type { Attached, HookClass } from './hook.js';
+export type { Attached, HookClass, IteratorOutput } from './hook.js';
 
 /** The kinds, in the order the schema and `info` list them. */
-export const HOOKS: readonly AnyHook[] = [tracepoint, rawTracepoint, kprobe, uprobe, usdt, perfEvent, fentry, fexit, fmodRet, xdp, tc, cgroup, auto];
+export const HOOKS: readonly AnyHook[] = [
+  tracepoint,
+  rawTracepoint,
+  kprobe,
+  uprobe,
+  usdt,
+  perfEvent,
+  fentry,
+  fexit,
+  fmodRet,
+  iter,
+  xdp,
+  tc,
+  netfilter,
+  skLookup,
+  flowDissector,
+  sockops,
+  skMsg,
+  skSkb,
+  cgroup,
+  auto,
+];
 
 const byKind = new Map(HOOKS.map((h) => [h.kind, h]));
 

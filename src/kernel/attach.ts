@@ -14,6 +14,26 @@ import { typeValue } from './types.js';
 export interface AttachTarget {
   object: BpfObject;
   program: ProgramSpec;
+  /** Every object the caller holds (its session's), whose maps a kind may name by kernel id; default: the program's object. */
+  objects?: readonly BpfObject[];
+}
+
+/** A map a kind can attach to (a sockmap or sockhash), by name and kernel id. */
+export interface MapTarget {
+  name: string;
+  id: number;
+  typeName: string;
+  fd: number;
+}
+
+/** The maps of the target's object (`own`) and of every object the caller holds (`all`), with kernel ids; libbpf's internal maps left out. */
+export function targetMaps(t: AttachTarget): { own: MapTarget[]; all: MapTarget[] } {
+  const of = (o: BpfObject) =>
+    o
+      .maps()
+      .filter((m) => !m.internal && m.fd >= 0)
+      .map((m) => ({ name: m.name, id: native.mapInfo(m.fd).id, typeName: m.typeName, fd: m.fd }));
+  return { own: of(t.object), all: (t.objects ?? [t.object]).flatMap(of) };
 }
 
 /** Options of bpf_link_create that some kinds need. */

@@ -88,3 +88,19 @@ export function trampolines(): Availability {
       : { usable: false, reason: `this kernel refuses fentry programs (${errnoName(errno)}): it has no BPF trampolines` };
   });
 }
+
+/**
+ * Whether BPF iterators load: a task iterator program (SEC("iter/task"), its
+ * BTF target bpf_iter_task) is loaded and released. libbpf's probe of the
+ * tracing type cannot say, as it needs trampolines.
+ */
+export function iterators(): Availability {
+  return once('iterators', () => {
+    const target = kernelBtf()?.findByName('bpf_iter_task', 'func');
+    const iter = typeValue(TypeNameKind.Attach, 'trace_iter');
+    const tracing = typeValue(TypeNameKind.Prog, 'tracing');
+    if (!target || iter === undefined || tracing === undefined || !hasLinkType('iter')) return { usable: false, reason: 'the kernel has no BPF iterators (Linux 5.8+ with BTF)' };
+    const errno = native.progLoadProbe(tracing, iter, target.id);
+    return errno === 0 ? { usable: true, reason: 'a task iterator program loads' } : { usable: false, reason: `this kernel refuses iterator programs (${errnoName(errno)})` };
+  });
+}

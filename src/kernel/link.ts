@@ -67,6 +67,15 @@ export class BpfLink {
     }
   }
 
+  /** One run of an iterator link: its output, cut at `maxBytes` (then `truncated`). */
+  iterate(maxBytes: number): { data: Buffer; truncated: boolean } {
+    try {
+      return native.iterRead(this.h, maxBytes);
+    } catch (e) {
+      throw kernelFailure(e, 'running the iterator');
+    }
+  }
+
   /** Detaches from the hook now, even while pinned (the link stays as a defunct object until released). */
   detach(): void {
     try {

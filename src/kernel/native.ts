@@ -161,6 +161,8 @@ export interface Native {
   /** Creates the interface's clsact qdisc; false when it was there already. */
   tcHookCreate(ifindex: number): boolean;
   tcHookDestroy(ifindex: number): void;
+  /** One run of an iterator link, read to its end or cut at `maxBytes`. */
+  iterRead(link: LinkHandle, maxBytes: number): { data: Buffer; truncated: boolean };
   linkFromFd(fd: number): LinkHandle;
   linkDescribe(l: LinkHandle): { fd: number; tc?: { handle: number; priority: number } };
   linkDetach(l: LinkHandle): void;

@@ -2,10 +2,10 @@
  * Attach targets as this host has them, read before attaching so a wrong one
  * gets an error that says what exists instead: tracepoints from tracefs,
  * interfaces from sysfs, functions from a binary's symbols, cgroups inside
- * the cgroup2 mount. Missing targets are TargetNotFound with the closest
+ * the cgroup2 mount, network namespaces from /run/netns and nsfs. Missing targets are TargetNotFound with the closest
  * names; malformed ones are VALIDATION_ERRORs.
  */
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ToolError, invalid } from '../errors.js';
 import { closest } from '../suggest.js';
@@ -89,7 +89,7 @@ export function checkBinary(path: string, fn: string | undefined): void {
 }
 
 /** A cgroup directory inside the cgroup2 mount, as an absolute path with no symlinks. */
-export function cgroupDirectory(path: string): string {
+export function cgroupDirectory(path: string, field = 'path'): string {
   const root = mountPointOf('cgroup2');
   if (!root) throw new NotSupported('no cgroup2 filesystem is mounted', 'cgroup2', 'a cgroup2 mount');
   const wanted = path.startsWith('/') ? path : join(root, path);
@@ -97,10 +97,74 @@ export function cgroupDirectory(path: string): string {
   try {
     real = realpathSync(wanted);
   } catch {
-    throw invalid('path', `no cgroup ${path} (cgroup2 is mounted at ${root})`, { cgroup2_mount: root });
+    throw invalid(field, `no cgroup ${path} (cgroup2 is mounted at ${root})`, { cgroup2_mount: root });
   }
-  if (real !== resolve(wanted)) throw invalid('path', 'must not go through symbolic links', { path });
-  if (real !== root && !real.startsWith(root + '/')) throw invalid('path', `must be inside the cgroup2 mount ${root}`, { path, cgroup2_mount: root });
-  if (!statSync(real).isDirectory() || !existsSync(join(real, 'cgroup.procs'))) throw invalid('path', `${path} is not a cgroup directory`);
+  if (real !== resolve(wanted)) throw invalid(field, 'must not go through symbolic links', { path });
+  if (real !== root && !real.startsWith(root + '/')) throw invalid(field, `must be inside the cgroup2 mount ${root}`, { path, cgroup2_mount: root });
+  if (!statSync(real).isDirectory() || !existsSync(join(real, 'cgroup.procs'))) throw invalid(field, `${path} is not a cgroup directory`);
   return real;
+}
+
+/** Where `ip netns` keeps named network namespaces. */
+const NETNS_DIR = '/run/netns';
+
+/** A process's network namespace file: /proc/<pid>[/task/<tid>]/ns/net. */
+const PROC_NETNS = /^\/proc\/(\d+|self|thread-self)(\/task\/\d+)?\/ns\/net$/;
+
+/** The named network namespaces under /run/netns. */
+export function namedNetns(): string[] {
+  try {
+    return readdirSync(NETNS_DIR).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** The names under /run/netns of the network namespace with inode `ino`. */
+export function netnsNames(ino: number): string[] {
+  return namedNetns().filter((n) => {
+    try {
+      return statSync(join(NETNS_DIR, n)).ino === ino;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Opens a network namespace for attaching to it: a name under /run/netns (a
+ * symlink there is refused, not followed), or the absolute path
+ * /run/netns/<name> or /proc/<pid>/ns/net. What opens must be a file of nsfs,
+ * the filesystem of /proc/self/ns/net. Returns its fd, which the caller
+ * closes. `field` names the setting in errors.
+ */
+export function openNetns(spec: string, field: string): number {
+  const named = spec.startsWith(`${NETNS_DIR}/`) ? spec.slice(NETNS_DIR.length + 1) : spec.startsWith('/') ? undefined : spec;
+  if (named === undefined && !PROC_NETNS.test(spec)) {
+    throw invalid(field, `must be a name under ${NETNS_DIR}, ${NETNS_DIR}/<name> or /proc/<pid>/ns/net`, { netns: spec });
+  }
+  if (named !== undefined && (!/^[\w.-]+$/.test(named) || named === '.' || named === '..')) {
+    throw invalid(field, `must be a network namespace name under ${NETNS_DIR} (letters, digits, ".", "-", "_")`, { netns: spec });
+  }
+  const path = named === undefined ? spec : join(NETNS_DIR, named);
+  if (named !== undefined) {
+    let link: boolean;
+    try {
+      link = lstatSync(path).isSymbolicLink();
+    } catch {
+      throw new TargetNotFound(`no network namespace ${named} in ${NETNS_DIR}`, 'netns', named, namedNetns());
+    }
+    if (link) throw invalid(field, `${path} is a symbolic link; only namespace files are taken`, { netns: spec });
+  }
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | (named === undefined ? 0 : constants.O_NOFOLLOW));
+  } catch (e) {
+    throw new TargetNotFound(`cannot open the network namespace ${spec}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 'netns', spec, namedNetns());
+  }
+  if (fstatSync(fd).dev !== statSync('/proc/self/ns/net').dev) {
+    closeSync(fd);
+    throw invalid(field, `${spec} is not a namespace file (not on nsfs)`, { netns: spec });
+  }
+  return fd;
 }

@@ -20,9 +20,17 @@ export interface Connected {
   close(): Promise<void>;
 }
 
+/** Where the server runs. */
+export interface ConnectOptions {
+  /** A network namespace under /run/netns to start the server in (through `ip netns exec`, which execs it). */
+  netns?: string;
+}
+
 /** Spawns the server and connects a client to it. */
-export async function connect(args: string[] = ['-t', 'stdio']): Promise<Connected> {
-  const transport = new StdioClientTransport({ command: SERVER_BIN, args, stderr: 'pipe' });
+export async function connect(args: string[] = ['-t', 'stdio'], options: ConnectOptions = {}): Promise<Connected> {
+  const transport = options.netns
+    ? new StdioClientTransport({ command: 'ip', args: ['netns', 'exec', options.netns, SERVER_BIN, ...args], stderr: 'pipe' })
+    : new StdioClientTransport({ command: SERVER_BIN, args, stderr: 'pipe' });
   let err = '';
   transport.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const client = new Client({ name: 'ebpf-mcp-test', version: '0.0.0' });

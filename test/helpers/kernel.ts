@@ -14,8 +14,17 @@ export const WORKLOAD = join(PACKAGE_ROOT, 'test', '.output', 'workload');
 
 /** Runs the workload to completion; returns its pid. */
 export function runWorkload(args: string[], prefix: string[] = []): number {
+  return workloadReport(args, prefix).pid;
+}
+
+/** Runs the workload to completion; returns its pid and the "key value" pairs it reported (the TCP modes do). */
+export function workloadReport(args: string[], prefix: string[] = []): { pid: number; report: Record<string, number> } {
   const [cmd, ...rest] = [...prefix, WORKLOAD, ...withWait(args)];
-  return Number(execFileSync(cmd as string, rest, { input: 'go\n', encoding: 'utf8' }).trim());
+  const [pid, line = ''] = execFileSync(cmd as string, rest, { input: 'go\n', encoding: 'utf8' }).trim().split('\n');
+  const words = line.split(' ').filter((w) => w.length > 0);
+  const report: Record<string, number> = {};
+  for (let k = 0; k + 1 < words.length; k += 2) report[words[k] as string] = Number(words[k + 1]);
+  return { pid: Number(pid), report };
 }
 
 function withWait(args: string[]): string[] {
@@ -126,4 +135,24 @@ export function scratchCgroup(root: string, tag: string): { path: string; cleanu
       }
     },
   };
+}
+
+/** A fresh network namespace under /run/netns with only lo, up; cleanup deletes it. */
+export function scratchNetns(tag: string): { ns: string; cleanup(): void } {
+  const ns = `emcp-${tag}${process.pid % 10000}`;
+  const cleanup = () => {
+    try {
+      ip('netns', 'del', ns);
+    } catch {
+      // never created
+    }
+  };
+  try {
+    ip('netns', 'add', ns);
+    ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up');
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
+  return { ns, cleanup };
 }

@@ -56,6 +56,8 @@ function assertRefused(e: ToolError | undefined, name: string, requirement: RegE
 
 for (const [name, kind] of [
   ['fentry_vfs_read', 'fentry'],
+  ['fexit_vfs_read', 'fexit'],
+  ['fmod_ret_file_open', 'fmod_ret'],
 ] as const) {
   test(`${kind}: loads and attaches where the kernel has trampolines, else UNSUPPORTED_BPF_FEATURE naming what works instead`, async (t) => {
     const obj = open();

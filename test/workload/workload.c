@@ -1,10 +1,13 @@
 // A test workload whose every effect is countable: exactly N getpid
 // syscalls, N calls of a probe-able function, N USDT probe hits, N UDP
-// packets, or a CPU spin (joining a cgroup first costs one getpid). With --wait it prints its pid and waits for a
-// line on stdin first, so a test can attach with that pid before it runs.
+// packets (IPv4 or IPv6), N TCP connects on loopback, N TCP sends, or a CPU spin (joining a cgroup first costs one
+// getpid). With --wait it prints its pid and waits for a line on stdin first, so a test can attach with that pid
+// before it runs. The TCP modes then print one line of "key value" pairs saying what happened.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,127 @@ static double cpu_ms(void)
 
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A TCP listener on 127.0.0.1:port (0: any free port); its port in *bound. */
+static int tcp_listener(int port, int *bound)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 64) || getsockname(fd, (struct sockaddr *)&a, &len)) {
+		perror("tcp listener");
+		exit(1);
+	}
+	*bound = ntohs(a.sin_port);
+	return fd;
+}
+
+/* One TCP connect to 127.0.0.1:port: the connected socket, or -1 with errno. */
+static int tcp_connect(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+		return fd;
+	int err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+/* n connects to a listener of its own on 127.0.0.1:port, each accepted and closed. */
+static int tcp_connects(int n, int port)
+{
+	int bound, lfd = tcp_listener(port, &bound), connected = 0, refused = 0;
+
+	for (int k = 0; k < n; k++) {
+		int fd = tcp_connect(bound);
+
+		if (fd < 0) {
+			if (errno != ECONNREFUSED) {
+				perror("connect");
+				return 1;
+			}
+			refused++;
+			continue;
+		}
+		close(accept(lfd, NULL, NULL));
+		close(fd);
+		connected++;
+	}
+	close(lfd);
+	printf("port %d connected %d refused %d\n", bound, connected, refused);
+	return 0;
+}
+
+/* Reads from fd until *received reaches want. */
+static int recv_upto(int fd, char *buf, size_t len, long *received, long want)
+{
+	while (*received < want) {
+		ssize_t r = recv(fd, buf, len, 0);
+
+		if (r <= 0) {
+			perror("recv");
+			return 1;
+		}
+		*received += r;
+	}
+	return 0;
+}
+
+/* One connection to a listener of its own; n send() calls of size bytes each, all read by the other end
+ * (lockstep: each read before the next send). */
+static int tcp_sends(int n, int size, bool lockstep)
+{
+	char buf[4096] = { 0 };
+	int bound, lfd = tcp_listener(0, &bound), cfd, sfd;
+	long sent = 0, received = 0, want = (long)n * size;
+
+	if (size < 1 || size > (int)sizeof(buf) || (cfd = tcp_connect(bound)) < 0 || (sfd = accept(lfd, NULL, NULL)) < 0) {
+		perror("tcp-send");
+		return 1;
+	}
+	for (int k = 0; k < n; k++) {
+		ssize_t w = send(cfd, buf, size, 0);
+
+		if (w != size) {
+			perror("send");
+			return 1;
+		}
+		sent += w;
+		if (lockstep && recv_upto(sfd, buf, sizeof(buf), &received, sent))
+			return 1;
+	}
+	if (recv_upto(sfd, buf, sizeof(buf), &received, want))
+		return 1;
+	close(cfd);
+	close(sfd);
+	close(lfd);
+	printf("port %d sent %ld received %ld\n", bound, sent, received);
+	return 0;
+}
+
+/* n UDP datagrams of one byte to addr (IPv4 or IPv6) and port. */
+static void udp_send(int n, int port, const char *addr)
+{
+	struct sockaddr_in6 to6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	struct sockaddr_in to4 = { .sin_family = AF_INET, .sin_port = htons(port) };
+	bool v6 = strchr(addr, ':') != NULL;
+	struct sockaddr *to = v6 ? (struct sockaddr *)&to6 : (struct sockaddr *)&to4;
+	socklen_t len = v6 ? sizeof(to6) : sizeof(to4);
+	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, v6 ? (void *)&to6.sin6_addr : (void *)&to4.sin_addr) != 1) {
+		fprintf(stderr, "bad address %s\n", addr);
+		exit(2);
+	}
+	for (int k = 0; k < n; k++)
+		sendto(fd, "x", 1, 0, to, len);
+	close(fd);
 }
 
 static int join_cgroup(const char *dir)
@@ -67,7 +191,7 @@ int main(int argc, char **argv)
 		i++;
 	}
 	if (i + 1 >= argc) {
-		fprintf(stderr, "usage: workload [--cgroup DIR] [--wait] getpid|call|usdt|spin-ms N | udp N PORT [IPV4]\n");
+		fprintf(stderr, "usage: workload [--cgroup DIR] [--wait] getpid|call|usdt|spin-ms N | udp N PORT [ADDR] | tcp N PORT | tcp-send|tcp-lockstep N SIZE\n");
 		return 2;
 	}
 	n = atoi(argv[i + 1]);
@@ -85,13 +209,11 @@ int main(int argc, char **argv)
 		while (cpu_ms() < end)
 			sink++;
 	} else if (strcmp(argv[i], "udp") == 0 && i + 2 < argc) {
-		struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[i + 2])) };
-		int fd = socket(AF_INET, SOCK_DGRAM, 0);
-
-		inet_pton(AF_INET, i + 3 < argc ? argv[i + 3] : "127.0.0.1", &to.sin_addr);
-		for (int k = 0; k < n; k++)
-			sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to));
-		close(fd);
+		udp_send(n, atoi(argv[i + 2]), i + 3 < argc ? argv[i + 3] : "127.0.0.1");
+	} else if (strcmp(argv[i], "tcp") == 0 && i + 2 < argc) {
+		return tcp_connects(n, atoi(argv[i + 2]));
+	} else if ((strcmp(argv[i], "tcp-send") == 0 || strcmp(argv[i], "tcp-lockstep") == 0) && i + 2 < argc) {
+		return tcp_sends(n, atoi(argv[i + 2]), strcmp(argv[i], "tcp-lockstep") == 0);
 	} else {
 		fprintf(stderr, "unknown mode %s\n", argv[i]);
 		return 2;
