@@ -1,11 +1,11 @@
 /** cgroup v2 hooks: packets, sockets, sysctls and devices of the processes in one cgroup. */
 import { z } from 'zod';
-import { invalid } from '../errors.js';
 import { attachTypeValue, createLinkOnPath } from '../kernel/attach.js';
+import { InvalidRequest } from '../kernel/errors.js';
 import { type Availability, hasProgramType } from '../kernel/features.js';
 import { mountPointOf } from '../kernel/host.js';
-import { attachTypeNames } from '../kernel/types.js';
 import { cgroupDirectory } from '../kernel/targets.js';
+import { attachTypeNames } from '../kernel/types.js';
 import { defineHook } from './hook.js';
 import { path } from './settings.js';
 
@@ -32,7 +32,7 @@ export const cgroup = defineHook({
     const dir = cgroupDirectory(s.path);
     const type = s.attach_type ?? target.program.expectedAttachType;
     if (attachTypeValue(type) === undefined) {
-      throw invalid('attach_type', `unknown attach type ${type}`, { known: attachTypeNames().filter((n) => n.startsWith('cgroup_')) });
+      throw new InvalidRequest('attach_type', `unknown attach type ${type}`, { known: attachTypeNames().filter((n) => n.startsWith('cgroup_')) });
     }
     return { links: [createLinkOnPath(target, dir, type, {}, true)], point: `cgroup/${dir} ${type}` };
   },

@@ -8,9 +8,9 @@
  * link targets are all built from that list.
  */
 import type { z } from 'zod';
+import type { AttachTarget } from '../kernel/attach.js';
 import type { Availability } from '../kernel/features.js';
 import type { KernelLink } from '../kernel/inventory.js';
-import type { AttachTarget } from '../kernel/attach.js';
 import type { BpfLink } from '../kernel/link.js';
 
 /** What a kind touches: tracing reads the kernel or processes; network sees or changes packets; cgroup acts on a group of processes. */

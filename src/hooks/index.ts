@@ -5,8 +5,8 @@
  * attaches a program. A new kind is one file in this folder and one line here.
  */
 import { z } from 'zod';
-import { ToolError, invalid } from '../errors.js';
 import type { AttachTarget } from '../kernel/attach.js';
+import { InvalidRequest } from '../kernel/errors.js';
 import type { Availability } from '../kernel/features.js';
 import { type KernelLink, interfacesByIndex, linkInfo } from '../kernel/inventory.js';
 import { auto } from './auto.js';
@@ -73,7 +73,7 @@ export type Attachment = z.input<typeof attachmentSchema>;
 function kindOf(attachment: Record<string, unknown>): { hook: AnyHook; settings: unknown } {
   const [kind, settings] = Object.entries(attachment)[0] ?? [];
   const hook = kind === undefined ? undefined : byKind.get(kind);
-  if (!hook) throw invalid('attachment', 'give exactly one attachment kind', { kinds: HOOKS.map((h) => h.kind) });
+  if (!hook) throw new InvalidRequest('attachment', 'give exactly one attachment kind', { kinds: HOOKS.map((h) => h.kind) });
   return { hook, settings };
 }
 
@@ -90,11 +90,11 @@ export function attachmentClass(kind: string, programType: string): HookClass | 
  */
 export function attachProgram(target: AttachTarget, attachment: Attachment): Attached & { kind: string } {
   const parsed = attachmentSchema.safeParse(attachment);
-  if (!parsed.success) throw invalid('attachment', parsed.error.issues[0]?.message ?? 'invalid attachment');
+  if (!parsed.success) throw new InvalidRequest('attachment', parsed.error.issues[0]?.message ?? 'invalid attachment');
   const { hook, settings } = kindOf(parsed.data);
   const type = target.program.typeName;
   if (hook.programTypes.length && !hook.programTypes.includes(type)) {
-    throw new ToolError('VALIDATION_ERROR', `program ${target.program.name} is of type ${type}, which cannot attach as ${hook.kind}`, {
+    throw new InvalidRequest(undefined, `program ${target.program.name} is of type ${type}, which cannot attach as ${hook.kind}`, {
       program_type: type,
       fits: hook.programTypes,
     });

@@ -5,8 +5,8 @@
  * link stays with the session like any other.
  */
 import { z } from 'zod';
-import { ToolError } from '../errors.js';
 import { attachAuto } from '../kernel/attach.js';
+import { InvalidRequest } from '../kernel/errors.js';
 import { iterators } from '../kernel/features.js';
 import { defineHook } from './hook.js';
 
@@ -26,7 +26,7 @@ export const iter = defineHook({
   available: iterators,
   attach(target, s) {
     if (target.program.expectedAttachType !== 'trace_iter') {
-      throw new ToolError('VALIDATION_ERROR', `program ${target.program.name} attaches as ${target.program.expectedAttachType}, not as an iterator: its section must be iter/<target>`, {
+      throw new InvalidRequest(undefined, `program ${target.program.name} attaches as ${target.program.expectedAttachType}, not as an iterator: its section must be iter/<target>`, {
         expected_attach_type: target.program.expectedAttachType,
       });
     }

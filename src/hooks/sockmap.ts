@@ -5,8 +5,8 @@
  * object by name, or one this session loaded by kernel id.
  */
 import { z } from 'zod';
-import { invalid } from '../errors.js';
 import { type AttachTarget, type MapTarget, createLink, targetMaps } from '../kernel/attach.js';
+import { InvalidRequest } from '../kernel/errors.js';
 import { hasLinkType, hasProgramType } from '../kernel/features.js';
 import { type AnyHook, defineHook } from './hook.js';
 import { name } from './settings.js';
@@ -27,12 +27,12 @@ function sockmapOf(target: AttachTarget, wanted: string | number): MapTarget {
   const sockmaps = candidates.filter((m) => SOCKMAPS.includes(m.typeName));
   const where = typeof wanted === 'string' ? `the object of ${target.program.name}` : 'the maps this session loaded';
   if (!found) {
-    throw invalid('map', `no map ${JSON.stringify(wanted)} in ${where}`, {
+    throw new InvalidRequest('map', `no map ${JSON.stringify(wanted)} in ${where}`, {
       sockmaps: sockmaps.map((m) => (typeof wanted === 'string' ? m.name : m.id)),
     });
   }
   if (!SOCKMAPS.includes(found.typeName)) {
-    throw invalid('map', `map ${found.name} (id ${found.id}) is a ${found.typeName}, not a sockmap or sockhash`, {
+    throw new InvalidRequest('map', `map ${found.name} (id ${found.id}) is a ${found.typeName}, not a sockmap or sockhash`, {
       sockmaps: sockmaps.map((m) => (typeof wanted === 'string' ? m.name : m.id)),
     });
   }

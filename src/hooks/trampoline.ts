@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { attachAuto } from '../kernel/attach.js';
-import { ToolError } from '../errors.js';
+import { InvalidRequest } from '../kernel/errors.js';
 import { trampolines } from '../kernel/features.js';
 import { vmlinuxTypeName } from '../kernel/kernel-btf.js';
 import { type AnyHook, defineHook } from './hook.js';
@@ -27,7 +27,7 @@ function trampolineHook(kind: keyof typeof KINDS): AnyHook {
     available: trampolines,
     attach(target) {
       if (target.program.expectedAttachType !== attachType) {
-        throw new ToolError('VALIDATION_ERROR', `program ${target.program.name} attaches as ${target.program.expectedAttachType}, not ${kind}: use {"auto": {}}`, {
+        throw new InvalidRequest(undefined, `program ${target.program.name} attaches as ${target.program.expectedAttachType}, not ${kind}: use {"auto": {}}`, {
           expected_attach_type: target.program.expectedAttachType,
         });
       }

@@ -1,7 +1,7 @@
 /** User-space functions or file offsets, through the uprobe PMU. */
 import { z } from 'zod';
-import { invalid } from '../errors.js';
 import { attachUprobe } from '../kernel/attach.js';
+import { InvalidRequest } from '../kernel/errors.js';
 import { hasPmu, hasProgramType } from '../kernel/features.js';
 import { checkBinary } from '../kernel/targets.js';
 import { defineHook } from './hook.js';
@@ -23,7 +23,7 @@ export const uprobe = defineHook({
   available: () =>
     hasProgramType('kprobe') && hasPmu('uprobe') ? { usable: true, reason: 'the uprobe PMU exists' } : { usable: false, reason: 'this kernel has no uprobe PMU' },
   attach(target, s) {
-    if (s.function === undefined && s.offset === 0) throw invalid('function', 'give a function or an offset');
+    if (s.function === undefined && s.offset === 0) throw new InvalidRequest('function', 'give a function or an offset');
     checkBinary(s.binary, s.function);
     const where = `${s.binary}:${s.function ?? ''}${s.offset ? `+0x${s.offset.toString(16)}` : ''}`;
     const point = `${s.retprobe ? 'uretprobe' : 'uprobe'}/${where}${s.pid ? ` pid ${s.pid}` : ''}`;

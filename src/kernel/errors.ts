@@ -92,14 +92,14 @@ export function kernelFailure(e: unknown, what: string, details: Record<string, 
   return new KernelError(`${what}: ${e.message}`, failure, details, e);
 }
 
-/** A request the kernel layer cannot act on as given: `field` is relative to the settings it came in. */
+/** A request the layers below the tools cannot act on as given: `field`, when known, is relative to the settings it came in. */
 export class InvalidRequest extends Error {
   constructor(
-    readonly field: string,
+    readonly field: string | undefined,
     message: string,
     readonly details: Record<string, unknown> = {},
   ) {
-    super(`${field}: ${message}`);
+    super(field === undefined ? message : `${field}: ${message}`);
     this.name = 'InvalidRequest';
   }
 }

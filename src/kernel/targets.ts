@@ -7,10 +7,9 @@
  */
 import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ToolError, invalid } from '../errors.js';
-import { closest } from '../suggest.js';
 import { elfFunctionNames } from '../obj/elf-symbols.js';
-import { NotSupported, TargetNotFound } from './errors.js';
+import { closest } from '../suggest.js';
+import { InvalidRequest, NotSupported, TargetNotFound } from './errors.js';
 import { TRACEFS, hasTracefs } from './features.js';
 import { mountPointOf } from './host.js';
 import { interfacesByIndex } from './inventory.js';
@@ -36,8 +35,8 @@ function requireTracefs(): void {
 /** Refuses a tracepoint that tracefs does not list, suggesting close ones. */
 export function checkTracepoint(category: string, name: string): void {
   requireTracefs();
-  if (!/^[\w.-]+$/.test(category)) throw invalid('category', 'must be a tracefs category name');
-  if (!/^[\w.-]+$/.test(name)) throw invalid('name', 'must be a tracefs event name');
+  if (!/^[\w.-]+$/.test(category)) throw new InvalidRequest('category', 'must be a tracefs category name');
+  if (!/^[\w.-]+$/.test(name)) throw new InvalidRequest('name', 'must be a tracefs event name');
   if (existsSync(join(EVENTS, category, name, 'id'))) return;
   throw new TargetNotFound(`no tracepoint ${category}:${name} on this kernel`, 'tracepoint', `${category}:${name}`, closest(`${category}:${name}`, listTracepoints()), {
     category_exists: existsSync(join(EVENTS, category)),
@@ -47,7 +46,7 @@ export function checkTracepoint(category: string, name: string): void {
 /** Refuses a raw tracepoint that no tracefs category has, suggesting close ones. */
 export function checkRawTracepoint(name: string): void {
   requireTracefs();
-  if (!/^[\w.-]+$/.test(name)) throw invalid('name', 'must be a tracepoint name');
+  if (!/^[\w.-]+$/.test(name)) throw new InvalidRequest('name', 'must be a tracepoint name');
   const all = listTracepoints();
   if (all.some((t) => t.endsWith(`:${name}`))) return;
   throw new TargetNotFound(`no tracepoint named ${name} on this kernel`, 'tracepoint', name, closest(name, all.map((t) => t.slice(t.indexOf(':') + 1))));
@@ -71,16 +70,16 @@ export function interfaceIndex(name: string): number {
 
 /** Checks a uprobe/USDT binary: absolute, a regular ELF file, and (when given) defining the function. */
 export function checkBinary(path: string, fn: string | undefined): void {
-  if (!path.startsWith('/')) throw invalid('binary', 'must be an absolute path', { binary: path });
+  if (!path.startsWith('/')) throw new InvalidRequest('binary', 'must be an absolute path', { binary: path });
   let bytes: Buffer;
   try {
-    if (!statSync(path).isFile()) throw invalid('binary', `${path} is not a regular file`);
+    if (!statSync(path).isFile()) throw new InvalidRequest('binary', `${path} is not a regular file`);
     bytes = readFileSync(path);
   } catch (e) {
-    if (e instanceof ToolError) throw e;
-    throw invalid('binary', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    if (e instanceof InvalidRequest) throw e;
+    throw new InvalidRequest('binary', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  if (bytes.length < 4 || bytes.readUInt32BE(0) !== 0x7f454c46) throw invalid('binary', `${path} is not an ELF binary`);
+  if (bytes.length < 4 || bytes.readUInt32BE(0) !== 0x7f454c46) throw new InvalidRequest('binary', `${path} is not an ELF binary`);
   if (fn === undefined) return;
   const names = elfFunctionNames(bytes);
   const bare = fn.replace(/@.*$/, '');
@@ -97,11 +96,11 @@ export function cgroupDirectory(path: string, field = 'path'): string {
   try {
     real = realpathSync(wanted);
   } catch {
-    throw invalid(field, `no cgroup ${path} (cgroup2 is mounted at ${root})`, { cgroup2_mount: root });
+    throw new InvalidRequest(field, `no cgroup ${path} (cgroup2 is mounted at ${root})`, { cgroup2_mount: root });
   }
-  if (real !== resolve(wanted)) throw invalid(field, 'must not go through symbolic links', { path });
-  if (real !== root && !real.startsWith(root + '/')) throw invalid(field, `must be inside the cgroup2 mount ${root}`, { path, cgroup2_mount: root });
-  if (!statSync(real).isDirectory() || !existsSync(join(real, 'cgroup.procs'))) throw invalid(field, `${path} is not a cgroup directory`);
+  if (real !== resolve(wanted)) throw new InvalidRequest(field, 'must not go through symbolic links', { path });
+  if (real !== root && !real.startsWith(root + '/')) throw new InvalidRequest(field, `must be inside the cgroup2 mount ${root}`, { path, cgroup2_mount: root });
+  if (!statSync(real).isDirectory() || !existsSync(join(real, 'cgroup.procs'))) throw new InvalidRequest(field, `${path} is not a cgroup directory`);
   return real;
 }
 
@@ -141,10 +140,10 @@ export function netnsNames(ino: number): string[] {
 export function openNetns(spec: string, field: string): number {
   const named = spec.startsWith(`${NETNS_DIR}/`) ? spec.slice(NETNS_DIR.length + 1) : spec.startsWith('/') ? undefined : spec;
   if (named === undefined && !PROC_NETNS.test(spec)) {
-    throw invalid(field, `must be a name under ${NETNS_DIR}, ${NETNS_DIR}/<name> or /proc/<pid>/ns/net`, { netns: spec });
+    throw new InvalidRequest(field, `must be a name under ${NETNS_DIR}, ${NETNS_DIR}/<name> or /proc/<pid>/ns/net`, { netns: spec });
   }
   if (named !== undefined && (!/^[\w.-]+$/.test(named) || named === '.' || named === '..')) {
-    throw invalid(field, `must be a network namespace name under ${NETNS_DIR} (letters, digits, ".", "-", "_")`, { netns: spec });
+    throw new InvalidRequest(field, `must be a network namespace name under ${NETNS_DIR} (letters, digits, ".", "-", "_")`, { netns: spec });
   }
   const path = named === undefined ? spec : join(NETNS_DIR, named);
   if (named !== undefined) {
@@ -154,7 +153,7 @@ export function openNetns(spec: string, field: string): number {
     } catch {
       throw new TargetNotFound(`no network namespace ${named} in ${NETNS_DIR}`, 'netns', named, namedNetns());
     }
-    if (link) throw invalid(field, `${path} is a symbolic link; only namespace files are taken`, { netns: spec });
+    if (link) throw new InvalidRequest(field, `${path} is a symbolic link; only namespace files are taken`, { netns: spec });
   }
   let fd: number;
   try {
@@ -164,7 +163,7 @@ export function openNetns(spec: string, field: string): number {
   }
   if (fstatSync(fd).dev !== statSync('/proc/self/ns/net').dev) {
     closeSync(fd);
-    throw invalid(field, `${spec} is not a namespace file (not on nsfs)`, { netns: spec });
+    throw new InvalidRequest(field, `${spec} is not a namespace file (not on nsfs)`, { netns: spec });
   }
   return fd;
 }

@@ -67,7 +67,7 @@ function toWire(e: unknown, type?: ErrorType): ToolError {
   if (e instanceof TargetNotFound) {
     return new ToolError('ATTACHMENT_FAILED', e.message, { target_kind: e.kind, target: e.target, suggestions: e.suggestions, ...e.details });
   }
-  if (e instanceof InvalidRequest) return new ToolError('VALIDATION_ERROR', e.message, { field: e.field, ...e.details });
+  if (e instanceof InvalidRequest) return new ToolError('VALIDATION_ERROR', e.message, { ...(e.field === undefined ? {} : { field: e.field }), ...e.details });
   if (e instanceof KernelError) {
     const native = e.native ? nativeContext(e.native) : {};
     const wireType = type ?? (e.failure ? FAILURE_TYPES[e.failure] : e.native ? errorTypeForErrno(e.native.code) : 'SYSTEM_ERROR');

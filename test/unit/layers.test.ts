@@ -49,3 +49,12 @@ test('every import points down the layers of DESIGN.md', () => {
   });
   assert.deepEqual(offenders, []);
 });
+
+test('below the tools, errors are domain errors: no layer under src/tools/ imports the wire ToolError', () => {
+  const below = new Set(['hooks', 'stream', 'catalog', 'symbolize', 'kernel', 'obj', 'btf']);
+  const offenders = sources(SRC).flatMap((f) => {
+    const from = relative(SRC, f);
+    return below.has(folder(from)) && imports(f).includes('errors.ts') ? [from] : [];
+  });
+  assert.deepEqual(offenders, []);
+});
