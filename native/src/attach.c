@@ -334,8 +334,9 @@ static napi_value tc_attach(napi_env env, napi_callback_info info)
 }
 
 /* tcHookCreate(ifindex) -> true when it created the interface's clsact qdisc,
- * false when one was there already. */
-static napi_value tc_hook_create(napi_env env, napi_callback_info info)
+ * false when one was there already. tcHookDestroy(ifindex) removes it and
+ * every filter on it. Both take the qdisc of both directions. */
+static napi_value tc_hook(napi_env env, napi_callback_info info, bool create)
 {
 	napi_value argv[1];
 	int32_t ifindex;
@@ -344,27 +345,14 @@ static napi_value tc_hook_create(napi_env env, napi_callback_info info)
 	if (!get_args(env, info, 1, argv) || !arg_i32(env, argv[0], &ifindex, "ifindex"))
 		return NULL;
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-	err = bpf_tc_hook_create(&hook);
-	if (err && err != -EEXIST)
-		return throw_errno(env, err, "bpf_tc_hook_create");
-	return make_bool(env, err == 0);
+	err = create ? bpf_tc_hook_create(&hook) : bpf_tc_hook_destroy(&hook);
+	if (err && !(create && err == -EEXIST))
+		return throw_errno(env, err, create ? "bpf_tc_hook_create" : "bpf_tc_hook_destroy");
+	return create ? make_bool(env, err == 0) : undefined(env);
 }
 
-/* tcHookDestroy(ifindex): removes the interface's clsact qdisc and every filter on it. */
-static napi_value tc_hook_destroy(napi_env env, napi_callback_info info)
-{
-	napi_value argv[1];
-	int32_t ifindex;
-	int err;
-
-	if (!get_args(env, info, 1, argv) || !arg_i32(env, argv[0], &ifindex, "ifindex"))
-		return NULL;
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-	err = bpf_tc_hook_destroy(&hook);
-	if (err)
-		return throw_errno(env, err, "bpf_tc_hook_destroy");
-	return undefined(env);
-}
+static napi_value tc_hook_create(napi_env env, napi_callback_info info) { return tc_hook(env, info, true); }
+static napi_value tc_hook_destroy(napi_env env, napi_callback_info info) { return tc_hook(env, info, false); }
 
 /* iterRead(l, maxBytes) -> {data: Buffer, truncated}: one run of an iterator
  * link (bpf_iter_create), read to its end or to maxBytes. */
