@@ -30,6 +30,8 @@ for entry in "${needs[@]}"; do
   if [[ $what == /* ]]; then [[ -e $what ]] && continue; else command -v "$what" >/dev/null 2>&1 && continue; fi
   [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
 done
+# scripts/noise (make test-noisy) calls getpid through perl's syscall.ph, which perl-base alone lacks.
+[[ -n $unit ]] || perl -e 'require "syscall.ph"' 2>/dev/null || missing+=(perl)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
