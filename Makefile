@@ -13,7 +13,7 @@ LIBBPF := .deps/libbpf
 LIBBPF_PC := PKG_CONFIG_PATH=$(LIBBPF)/lib/pkgconfig pkg-config --static
 export npm_config_nodedir := /usr
 
-.PHONY: build deps unit-deps test test-unit test-noisy demo schemas check-docs clean bench bench-build
+.PHONY: build deps unit-deps test test-unit test-noisy soak demo schemas check-docs clean bench bench-build
 
 # What is installed before anything is built: everything (scripts/setup.sh), or for test-unit alone the
 # compilers, libbpf's headers and npm packages, so unit tests build and run without root, addon or libbpf.a.
@@ -102,6 +102,11 @@ bench-build: build $(WORKLOAD) $(BENCH_BPF) $(BENCH_C)
 
 bench: bench-build
 	node dist/bench/run.js
+
+# The long soak (about ten minutes, not in CI): hostile objects, schema fuzzing, paths, protocol abuse, kills and
+# concurrency, each figure printed. make test runs the same parts at a bounded scale.
+soak: build $(WORKLOAD) bench-build
+	node dist/scripts/soak.js
 
 demo: build
 	node dist/scripts/demo.js
