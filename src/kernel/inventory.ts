@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kernelFailure } from './errors.js';
-import { ObjKind, native } from './native.js';
+import { type NativeMapInfo, ObjKind, native } from './native.js';
 import { withObjectFd } from './object-fd.js';
 import { attachTypeName, linkTypeName, mapTypeName, progTypeName } from './types.js';
 
@@ -31,19 +31,8 @@ export interface ProgramInfo {
   runTimeNs: number;
 }
 
-/** A map as the kernel describes it. */
-export interface MapInfo {
-  id: number;
-  name: string;
-  type: string;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  flags: number;
-  btfId: number;
-  btfKeyTypeId: number;
-  btfValueTypeId: number;
-}
+/** A map as the kernel describes it, its type by name. */
+export type MapInfo = Omit<NativeMapInfo, 'type' | 'ifindex'> & { type: string };
 
 /** A link as the kernel describes it: the members of its kind, named (src/hooks/ says what it is attached to). */
 export interface KernelLink {
@@ -132,19 +121,8 @@ export function programInfo(id: number): ProgramInfo | undefined {
 /** One map's info, or undefined when it is gone. */
 export function mapInfo(id: number): MapInfo | undefined {
   return withObjectFd(ObjKind.Map, id, (fd) => {
-    const m = native.mapInfo(fd);
-    return {
-      id: m.id,
-      name: m.name,
-      type: mapTypeName(m.type),
-      keySize: m.keySize,
-      valueSize: m.valueSize,
-      maxEntries: m.maxEntries,
-      flags: m.flags,
-      btfId: m.btfId,
-      btfKeyTypeId: m.btfKeyTypeId,
-      btfValueTypeId: m.btfValueTypeId,
-    };
+    const { type, ifindex: _offloadedTo, ...m } = native.mapInfo(fd);
+    return { ...m, type: mapTypeName(type) };
   });
 }
 

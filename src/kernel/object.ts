@@ -27,20 +27,8 @@ export interface ProgramSpec {
   tag: string;
 }
 
-/** A map of an object, before or after load. */
-export interface MapSpec {
-  name: string;
-  type: number;
-  typeName: string;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  flags: number;
-  internal: boolean;
-  fd: number;
-  /** Kernel map id once created, else 0. */
-  id: number;
-}
+/** A map of an object, before or after load: as libbpf describes it, with its type by name and its kernel id once created (else 0). */
+export type MapSpec = NativeMap & { typeName: string; id: number };
 
 /** How to load. */
 export interface LoadOptions {
