@@ -98,10 +98,11 @@ test('ring buffer: records the writer discarded are skipped; records across the 
   const discarding = await attached('emit_ring_discard');
   const { s: kept } = await streamWhile(discarding.maps, ['getpid', '30'], (pid) => ({
     source: { object_id: discarding.objectId, map: 'ring_events' },
-    duration_ms: 3000,
-    max_events: 100,
+    duration_ms: 30000,
+    max_events: 30,
     filters: { pid },
   }));
+  assert.equal(kept.stopped, 'max_events', `stopped on ${kept.stopped} with ${kept.events.length} records`);
   assert.deepEqual(
     kept.events.map((e: { data: { seq: number } }) => e.data.seq),
     Array.from({ length: 30 }, (_, i) => 2 * i + 1),
@@ -109,18 +110,20 @@ test('ring buffer: records the writer discarded are skipped; records across the 
   );
 
   // Two runs of 3000 records of 72 bytes: each fits the 256 KiB ring even before it is drained, and
-  // together they carry the positions 432 KB on, past the ring's end, so some records straddle it.
+  // together they carry the positions 432 KB on, past the ring's end, so some records straddle it. The
+  // stream ends when all 6000 are in (its duration is only a bound), so a slow machine cannot cut it short.
   const { objectId, maps } = await attached('emit_ring');
   const second = await targeted(maps, ['getpid', '3000']);
   const { s: all, pid: first } = await streamWhile(
     maps,
     ['getpid', '3000'],
-    () => ({ source: { object_id: objectId, map: 'ring_events' }, duration_ms: 3000, max_events: 10000, filters: { comm: 'workload' } }),
+    () => ({ source: { object_id: objectId, map: 'ring_events' }, duration_ms: 30000, max_events: 6000, filters: { comm: 'workload' } }),
     async () => {
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 1000));
       await second.go();
     },
   );
+  assert.equal(all.stopped, 'max_events', `stopped on ${all.stopped} with ${all.events.length} records`);
   assert.equal(all.events.length, 6000);
   for (const pid of [first, second.pid]) {
     const mine = all.events.filter((e: { data: { pid: number } }) => e.data.pid === pid);
