@@ -18,6 +18,9 @@ const PSEUDO_FILESYSTEMS = new Set([
   'fusectl', 'nsfs', 'binfmt_misc', 'mqueue', 'rpc_pipefs', 'selinuxfs', 'smackfs', 'devpts', 'autofs',
 ]);
 
+/** Where sysfs has the kernel's BTF (vmlinux and modules). */
+const KERNEL_BTF_DIR = '/sys/kernel/btf';
+
 /** The filesystem type of the mount whose device is `major:minor`, from /proc/self/mountinfo. */
 function filesystemOf(major: bigint, minor: bigint): string | undefined {
   const dev = `${major}:${minor}`;
@@ -55,8 +58,12 @@ export class ClientFile {
     readonly field: string,
   ) {}
 
-  /** Opens `path` after the checks above; refusals are InvalidRequest for `field`. */
-  static open(path: string, field: string): ClientFile {
+  /**
+   * Opens `path` after the checks above; refusals are InvalidRequest for
+   * `field`. With `kernelBtf`, the kernel's own BTF files in sysfs
+   * (/sys/kernel/btf/*, sized and never blocking) are taken too.
+   */
+  static open(path: string, field: string, kernelBtf = false): ClientFile {
     if (!path.startsWith('/')) throw new InvalidRequest(field, 'must be an absolute path', { path });
     let real: string;
     try {
@@ -71,7 +78,8 @@ export class ClientFile {
       throw new InvalidRequest(field, `${path} is ${what === 'not a regular file' ? what : `${what}, not a regular file`}`, { path });
     }
     const fstype = filesystemOf(...majorMinor(before.dev));
-    if (fstype !== undefined && PSEUDO_FILESYSTEMS.has(fstype)) {
+    const btf = kernelBtf && fstype === 'sysfs' && real.startsWith(`${KERNEL_BTF_DIR}/`);
+    if (fstype !== undefined && PSEUDO_FILESYSTEMS.has(fstype) && !btf) {
       throw new InvalidRequest(field, `${path} is on ${fstype}, a kernel interface filesystem, not a regular data file`, { path, filesystem: fstype });
     }
     let fd: number;
@@ -91,9 +99,9 @@ export class ClientFile {
     }
   }
 
-  /** Opens `path`, runs `use` on it and closes it. */
-  static with<T>(path: string, field: string, use: (file: ClientFile) => T): T {
-    const file = ClientFile.open(path, field);
+  /** Opens `path` (as open does), runs `use` on it and closes it. */
+  static with<T>(path: string, field: string, use: (file: ClientFile) => T, kernelBtf = false): T {
+    const file = ClientFile.open(path, field, kernelBtf);
     try {
       return use(file);
     } finally {

@@ -116,7 +116,7 @@ function programTypeOf(name: string | undefined): number | undefined {
 /** The most bytes of a raw BTF file, which libbpf reads whole (vmlinux's is a few MB); an ELF file it maps instead. */
 const MAX_RAW_BTF_BYTES = 64 << 20;
 
-/** The btf_path as libbpf is to open it (resolved): a regular file, never blocking, starting as ELF or raw BTF does. */
+/** The btf_path as libbpf is to open it (resolved): a regular file or the kernel's own BTF in sysfs, never blocking, starting as ELF or raw BTF does. */
 function checkBtfPath(path: string | undefined): string | undefined {
   if (path === undefined) return undefined;
   return ClientFile.with(path, 'btf_path', (file) => {
@@ -128,7 +128,7 @@ function checkBtfPath(path: string | undefined): string | undefined {
       throw limitExceeded(`${path} is ${file.size} bytes of raw BTF, over the ${MAX_RAW_BTF_BYTES}-byte limit`, 'btf_bytes', MAX_RAW_BTF_BYTES, file.size, { path });
     }
     return file.path;
-  });
+  }, true);
 }
 
 /** The object's programs as load_program reports them, loaded or not (`kept`: still loaded after the call). */

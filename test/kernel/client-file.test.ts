@@ -72,6 +72,12 @@ test('special files are refused without being read, whatever their kind', () => 
   }
 });
 
+test("the kernel's BTF in sysfs is taken only where asked for (btf_path)", () => {
+  ClientFile.with('/sys/kernel/btf/vmlinux', 'btf_path', (f) => assert.ok(f.size > 1024), true);
+  refusedAtOnce(() => ClientFile.open('/sys/kernel/btf/vmlinux', 'f'), /is on sysfs/);
+  refusedAtOnce(() => ClientFile.open('/sys/kernel/notes', 'f', true), /is on sysfs/);
+});
+
 test('a symbolic link is followed to its target and the checks apply to that', () => {
   const link = join(dir, 'to-kmsg');
   execFileSync('ln', ['-s', '/proc/kmsg', link]);
