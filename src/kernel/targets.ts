@@ -5,9 +5,10 @@
  * the cgroup2 mount, network namespaces from /run/netns and nsfs. Missing targets are TargetNotFound with the closest
  * names; malformed ones are VALIDATION_ERRORs.
  */
-import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { elfFunctionNames } from '../obj/elf-symbols.js';
+import { ClientFile } from './client-file.js';
 import { closest } from '../suggest.js';
 import { InvalidRequest, NotSupported, TargetNotFound } from './errors.js';
 import { TRACEFS, hasTracefs } from './features.js';
@@ -68,23 +69,28 @@ export function interfaceIndex(name: string): number {
   throw new TargetNotFound(`no network interface ${name} in the server's network namespace`, 'interface', name, [...all.values()].sort());
 }
 
-/** Checks a uprobe/USDT binary: absolute, a regular ELF file, and (when given) defining the function. */
+/**
+ * Checks a uprobe/USDT binary: an absolute path to a regular ELF file (opened
+ * as a ClientFile: never blocking, never on a pseudo filesystem) and, when
+ * given, defining the function. Only its headers and symbol tables are read.
+ */
 export function checkBinary(path: string, fn: string | undefined): void {
-  if (!path.startsWith('/')) throw new InvalidRequest('binary', 'must be an absolute path', { binary: path });
-  let bytes: Buffer;
-  try {
-    if (!statSync(path).isFile()) throw new InvalidRequest('binary', `${path} is not a regular file`);
-    bytes = readFileSync(path);
-  } catch (e) {
-    if (e instanceof InvalidRequest) throw e;
-    throw new InvalidRequest('binary', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  if (bytes.length < 4 || bytes.readUInt32BE(0) !== 0x7f454c46) throw new InvalidRequest('binary', `${path} is not an ELF binary`);
-  if (fn === undefined) return;
-  const names = elfFunctionNames(bytes);
-  const bare = fn.replace(/@.*$/, '');
-  if (names.has(fn) || names.has(bare)) return;
-  throw new TargetNotFound(`${path} has no function ${fn}`, 'function', fn, closest(bare, names), { binary: path });
+  ClientFile.with(path, 'binary', (file) => {
+    const magic = file.read(0, 4);
+    if (magic.length < 4 || magic[0] !== 0x7f || magic[1] !== 0x45 || magic[2] !== 0x4c || magic[3] !== 0x46) {
+      throw new InvalidRequest('binary', `${path} is not an ELF binary`, { binary: path });
+    }
+    if (fn === undefined) return;
+    let names: Set<string> | undefined;
+    try {
+      names = elfFunctionNames((offset, length) => file.read(offset, length), file.size);
+    } catch (e) {
+      throw new InvalidRequest('binary', `${path} is not a well-formed ELF binary: ${(e as Error).message}`, { binary: path });
+    }
+    const bare = fn.replace(/@.*$/, '');
+    if (names === undefined || names.has(fn) || names.has(bare)) return;
+    throw new TargetNotFound(`${path} has no function ${fn}`, 'function', fn, closest(bare, names), { binary: path });
+  });
 }
 
 /** A cgroup directory inside the cgroup2 mount, as an absolute path with no symlinks. */

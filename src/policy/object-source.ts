@@ -1,12 +1,13 @@
 /**
- * Reading a BPF object the caller named: a file path or inline base64. Only
- * regular files are read (a FIFO or device must not block or stream forever),
- * sizes are capped before reading, and an optional sha256 checksum is checked.
+ * Reading a BPF object the caller named: a file path or inline base64. A
+ * file is opened as a ClientFile (a FIFO, device or pseudo-filesystem file is
+ * refused, never read), read to at most the size limit plus one byte, and an
+ * optional sha256 checksum is checked.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
-import { ToolError, invalid, limitExceeded } from '../errors.js';
+import { invalid, limitExceeded } from '../errors.js';
+import { ClientFile } from '../kernel/client-file.js';
 
 /** Where the object comes from, as load_program's `source` says. */
 export type ObjectSource =
@@ -23,36 +24,17 @@ export interface ObjectBytes {
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-function readRegularFile(path: string, maxBytes: number): Uint8Array {
-  if (!path.startsWith('/')) throw invalid('source.path', 'must be an absolute path', { path });
-  let fd: number;
-  try {
-    // O_NONBLOCK: opening a FIFO with no writer must not hang the server.
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw invalid('source.path', `no such file: ${path}`, { path });
-    if (code === 'EACCES' || code === 'EPERM') throw new ToolError('PERMISSION_DENIED', `cannot read ${path}`, { path, errno_name: code });
-    throw new ToolError('SYSTEM_ERROR', `cannot open ${path}: ${(e as Error).message}`, { path, errno_name: code });
-  }
-  try {
-    const st = fstatSync(fd);
-    if (st.isDirectory()) throw invalid('source.path', `${path} is a directory, not a BPF object file`, { path });
-    if (!st.isFile()) throw invalid('source.path', `${path} is not a regular file`, { path });
-    if (st.size > maxBytes) {
-      throw limitExceeded(`${path} is ${st.size} bytes, over the ${maxBytes}-byte limit`, 'object_bytes', maxBytes, st.size, { path });
+function readFile(path: string, maxBytes: number): Uint8Array {
+  return ClientFile.with(path, 'source.path', (file) => {
+    if (file.size > maxBytes) {
+      throw limitExceeded(`${path} is ${file.size} bytes, over the ${maxBytes}-byte limit`, 'object_bytes', maxBytes, file.size, { path });
     }
-    const bytes = new Uint8Array(st.size);
-    let off = 0;
-    while (off < bytes.length) {
-      const n = readSync(fd, bytes, off, bytes.length - off, off);
-      if (n === 0) break;
-      off += n;
+    const bytes = file.readUpTo(maxBytes + 1);
+    if (bytes.length > maxBytes) {
+      throw limitExceeded(`${path} is over the ${maxBytes}-byte limit`, 'object_bytes', maxBytes, bytes.length, { path });
     }
-    return bytes.subarray(0, off);
-  } finally {
-    closeSync(fd);
-  }
+    return bytes;
+  });
 }
 
 function decodeBlob(blob: string, maxBytes: number): Uint8Array {
@@ -68,7 +50,7 @@ function decodeBlob(blob: string, maxBytes: number): Uint8Array {
 
 /** Reads and checks an object: regular file or valid base64, within the size limit, an ELF, matching its checksum. */
 export function readObjectSource(source: ObjectSource, maxBytes: number): ObjectBytes {
-  const bytes = source.type === 'file' ? readRegularFile(source.path, maxBytes) : decodeBlob(source.blob, maxBytes);
+  const bytes = source.type === 'file' ? readFile(source.path, maxBytes) : decodeBlob(source.blob, maxBytes);
   const field = source.type === 'file' ? 'source.path' : 'source.blob';
   if (bytes.length < ELF_MAGIC.length || ELF_MAGIC.some((b, i) => bytes[i] !== b)) {
     throw invalid(field, 'is not an ELF file (a BPF object is compiled with clang -target bpf)', { size: bytes.length });

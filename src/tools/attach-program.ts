@@ -3,6 +3,7 @@
  * kernel hook, for real, and holds the attachment until the session ends,
  * a lease runs out, or (when pinned) beyond.
  */
+import { rmSync } from 'node:fs';
 import { z } from 'zod';
 import { ToolError, limitExceeded } from '../errors.js';
 import { HOOKS, attachProgram, attachmentSchema } from '../hooks/index.js';
@@ -91,29 +92,37 @@ export const attachProgramTool = defineTool((limits: Limits) => ({
       throw attachError(e, kind);
     }
     const [first] = attached.links;
+    let pinned = false;
+    let entry: ReturnType<typeof ctx.session.adoptLink>;
     try {
       if (pin && first) {
         preparePinDirectory(pin);
         first.pin(pin);
+        pinned = true;
         ctx.pins.add(pin, { kind: 'link', id: first.id ?? 0, session: ctx.session.id, pinned_at: new Date().toISOString() });
       }
+      entry = ctx.session.adoptLink(
+        {
+          links: attached.links,
+          linkIds: attached.links.map((l) => l.id),
+          programId: input.program_id,
+          objectId: owner.id,
+          point: attached.point,
+          createdAt: new Date(),
+          ...(pin ? { pinPath: pin } : {}),
+        },
+        input.ttl_seconds,
+        (expired) => expired.pinPath && ctx.pins.remove(expired.pinPath, 'link', expired.linkIds[0] ?? 0),
+      );
     } catch (e) {
+      // A call that fails leaves nothing: no pin, no record of it, no link.
+      if (pin && pinned) {
+        rmSync(pin, { force: true });
+        ctx.pins.remove(pin, 'link', first?.id ?? 0);
+      }
       for (const l of attached.links) l.destroy();
       throw e;
     }
-    const entry = ctx.session.adoptLink(
-      {
-        links: attached.links,
-        linkIds: attached.links.map((l) => l.id),
-        programId: input.program_id,
-        objectId: owner.id,
-        point: attached.point,
-        createdAt: new Date(),
-        ...(pin ? { pinPath: pin } : {}),
-      },
-      input.ttl_seconds,
-      (expired) => expired.pinPath && ctx.pins.remove(expired.pinPath),
-    );
     const data = {
       link_id: entry.linkIds[0] ?? null,
       link_ids: entry.linkIds,

@@ -1,6 +1,8 @@
 /** The optional `detach_link` tool: detach an attachment now, pinned or not. */
+import { existsSync, rmSync } from 'node:fs';
 import { z } from 'zod';
 import { ToolError } from '../errors.js';
+import { KernelError } from '../kernel/errors.js';
 import { BpfLink } from '../kernel/link.js';
 import { listPinned } from '../kernel/pins.js';
 import { defineTool } from './tool.js';
@@ -14,7 +16,7 @@ const input = z
 
 const output = z.strictObject({
   link_ids: z.array(z.int().nullable()).describe('Kernel links detached'),
-  unpinned: z.array(z.string()).describe('Pins removed'),
+  unpinned: z.array(z.string()).describe('Pins removed (each gone when the call returned)'),
 });
 
 /** `detach_link`: detach one of this session's attachments, or a link pinned under the pin prefix. */
@@ -38,19 +40,24 @@ export const detachLinkTool = defineTool(() => ({
         held_links: ctx.session.heldLinks().map((l) => ({ link_handle: l.handle, link_ids: l.linkIds })),
       });
     }
+    const unpinned: string[] = [];
     for (const pin of pins) {
       const link = BpfLink.fromPin(pin.path);
       try {
         link.detach();
+      } catch (e) {
+        // Links of perf-event hooks (tracepoints) have no detach: removing the pin, their last hold, releases them.
+        if (!(e instanceof KernelError && e.native?.code === 'EOPNOTSUPP')) throw e;
       } finally {
         link.destroy();
       }
+      rmSync(pin.path, { force: true });
       ctx.session.forgetPin(pin.path);
-      ctx.pins.remove(pin.path);
+      ctx.pins.remove(pin.path, 'link', pin.id);
+      if (!existsSync(pin.path)) unpinned.push(pin.path);
     }
     const linkIds = held ? held.linkIds : pins.map((p) => p.id);
     if (held) ctx.session.releaseLink(held.handle, true);
-    const unpinned = pins.map((p) => p.path);
     return {
       data: { link_ids: linkIds, unpinned },
       summary: `Detached ${linkIds.length} link(s)${unpinned.length ? ` and removed ${unpinned.length} pin(s)` : ''}.`,

@@ -2,10 +2,10 @@
  * The `load_program` tool: loads a BPF object into the kernel through
  * libbpf and keeps it loaded, owned by the session, until the session ends.
  */
-import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { elfSection } from '../btf/index.js';
 import { invalid, limitExceeded } from '../errors.js';
+import { ClientFile } from '../kernel/client-file.js';
 import { BpfObject, type ProgramSpec } from '../kernel/object.js';
 import { programTypeNames, programTypeValue } from '../kernel/types.js';
 import { enforceConstraints, type ProgramUsage } from '../policy/constraints.js';
@@ -113,9 +113,22 @@ function programTypeOf(name: string | undefined): number | undefined {
   return value;
 }
 
-function checkBtfPath(path: string | undefined): void {
-  if (path === undefined) return;
-  if (!path.startsWith('/') || !existsSync(path) || !statSync(path).isFile()) throw invalid('btf_path', `not a readable file: ${path}`);
+/** The most bytes of a raw BTF file, which libbpf reads whole (vmlinux's is a few MB); an ELF file it maps instead. */
+const MAX_RAW_BTF_BYTES = 64 << 20;
+
+/** The btf_path as libbpf is to open it (resolved): a regular file or the kernel's own BTF in sysfs, never blocking, starting as ELF or raw BTF does. */
+function checkBtfPath(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  return ClientFile.with(path, 'btf_path', (file) => {
+    const head = file.read(0, 4);
+    const elf = head.length === 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46;
+    const raw = head.length >= 2 && ((head[0] === 0x9f && head[1] === 0xeb) || (head[0] === 0xeb && head[1] === 0x9f));
+    if (!elf && !raw) throw invalid('btf_path', `${path} is neither an ELF file nor raw BTF`, { path });
+    if (raw && file.size > MAX_RAW_BTF_BYTES) {
+      throw limitExceeded(`${path} is ${file.size} bytes of raw BTF, over the ${MAX_RAW_BTF_BYTES}-byte limit`, 'btf_bytes', MAX_RAW_BTF_BYTES, file.size, { path });
+    }
+    return file.path;
+  }, true);
 }
 
 /** The object's programs as load_program reports them, loaded or not (`kept`: still loaded after the call). */
@@ -174,10 +187,10 @@ export const loadProgramTool = defineTool((limits: Limits) => ({
   input: inputFor(limits),
   output,
   async run(input, ctx) {
-    checkBtfPath(input.btf_path);
+    const btfPath = checkBtfPath(input.btf_path);
     const programType = programTypeOf(input.program_type);
     const source = readObjectSource(input.source, ctx.limits.maxObjectBytes);
-    const obj = BpfObject.open(source.bytes, source.name, input.btf_path);
+    const obj = BpfObject.open(source.bytes, source.name, btfPath);
     let adopted = false;
     try {
       const chosen = selectPrograms(obj.programs(), input);

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ToolError, invalid } from '../errors.js';
 import { kernelFailure } from '../kernel/errors.js';
 import { identifyPin, pinFd } from '../kernel/pins.js';
-import { pinPath, preparePinDirectory } from '../policy/pin-path.js';
+import { existingPinPath, pinPath, preparePinDirectory } from '../policy/pin-path.js';
 import type { Session } from '../session/session.js';
 import { defineTool } from './tool.js';
 
@@ -48,7 +48,12 @@ export const pinObjectTool = defineTool(() => ({
     } catch (e) {
       throw kernelFailure(e, `pinning ${input.kind} ${input.id} at ${path}`);
     }
-    ctx.pins.add(path, { kind: input.kind, id: input.id, session: ctx.session.id, pinned_at: new Date().toISOString() });
+    try {
+      ctx.pins.add(path, { kind: input.kind, id: input.id, session: ctx.session.id, pinned_at: new Date().toISOString() });
+    } catch (e) {
+      rmSync(path, { force: true });
+      throw e;
+    }
     return { data: { path, kind: input.kind, id: input.id }, summary: `Pinned ${input.kind} ${input.id}; it outlives this session until unpinned.` };
   },
 }));
@@ -66,14 +71,12 @@ export const unpinObjectTool = defineTool(() => ({
   input: z.strictObject({ path: z.string().min(1).max(512) }),
   output: pinned,
   async run(input, ctx) {
-    const rel = input.path.startsWith(ctx.pinPrefix + '/') ? input.path.slice(ctx.pinPrefix.length + 1) : input.path;
-    if (rel.startsWith('/') || rel.split('/').some((p) => p === '..' || p === '')) throw invalid('path', `must be under the pin prefix ${ctx.pinPrefix}`);
-    const path = `${ctx.pinPrefix}/${rel}`;
+    const path = existingPinPath(ctx.pinPrefix, input.path, 'path');
     const pin = identifyPin(path);
     if (!pin) throw invalid('path', `nothing is pinned at ${path}`);
     rmSync(path);
     ctx.session.forgetPin(path);
-    ctx.pins.remove(path);
+    ctx.pins.remove(path, pin.kind, pin.id);
     return { data: pin, summary: `Unpinned ${pin.kind} ${pin.id}.` };
   },
 }));

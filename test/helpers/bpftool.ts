@@ -24,6 +24,12 @@ export function bpftoolIds(kind: 'prog' | 'map' | 'link'): Set<number> {
   return new Set(list.map((x) => x.id));
 }
 
+/** Ids of the links bpftool sees for program `progId`. */
+export function bpftoolLinksOf(progId: number): number[] {
+  const list = JSON.parse(execFileSync('bpftool', ['-j', 'link', 'show'], { encoding: 'utf8' }) || '[]') as { id: number; prog_id: number }[];
+  return list.filter((l) => l.prog_id === progId).map((l) => l.id);
+}
+
 /** Waits until `check` holds, polling every 20 ms, up to `ms`; returns whether it held. */
 export async function eventually(check: () => boolean, ms = 1000): Promise<boolean> {
   const end = Date.now() + ms;

@@ -24,13 +24,16 @@ export interface Connected {
 export interface ConnectOptions {
   /** A network namespace under /run/netns to start the server in (through `ip netns exec`, which execs it). */
   netns?: string;
+  /** Environment variables for the server, beside the test's own. */
+  env?: Record<string, string>;
 }
 
 /** Spawns the server and connects a client to it. */
 export async function connect(args: string[] = ['-t', 'stdio'], options: ConnectOptions = {}): Promise<Connected> {
+  const env = options.env ? { env: { ...(process.env as Record<string, string>), ...options.env } } : {};
   const transport = options.netns
-    ? new StdioClientTransport({ command: 'ip', args: ['netns', 'exec', options.netns, SERVER_BIN, ...args], stderr: 'pipe' })
-    : new StdioClientTransport({ command: SERVER_BIN, args, stderr: 'pipe' });
+    ? new StdioClientTransport({ command: 'ip', args: ['netns', 'exec', options.netns, SERVER_BIN, ...args], stderr: 'pipe', ...env })
+    : new StdioClientTransport({ command: SERVER_BIN, args, stderr: 'pipe', ...env });
   let err = '';
   transport.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const client = new Client({ name: 'ebpf-mcp-test', version: '0.0.0' });

@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ToolError } from '../../src/errors.js';
 import { readObjectSource } from '../../src/policy/object-source.js';
+import { wireError } from '../../src/tools/wire-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ebpf-mcp-src-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,9 +14,9 @@ const ELF = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(6
 
 function refused(fn: () => unknown, type: string, pattern: RegExp): void {
   assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof ToolError, `expected ToolError, got ${String(e)}`);
-    assert.equal(e.type, type);
-    assert.match(e.message, pattern);
+    const wire = wireError(e);
+    assert.equal(wire.type, type);
+    assert.match(wire.message, pattern);
     return true;
   });
 }
