@@ -24,6 +24,12 @@ export interface Limits {
   /** Default and hard maximum of map entries inspect_state returns. */
   mapEntriesDefault: number;
   mapEntriesMax: number;
+  /** Most bytes of decoded map entries (as JSON) in one page of inspect_state's map_entries. */
+  mapEntriesBytes: number;
+  /** Most bytes of one serialized tool result; a larger one is refused with RESOURCE_LIMIT_EXCEEDED. */
+  maxResultBytes: number;
+  /** Tool calls one session may have running at once; the excess is refused at once. */
+  maxRequestsInFlight: number;
   /** Longest a stream runs, and the most events it returns. */
   streamMaxMs: number;
   streamMaxEvents: number;
@@ -46,6 +52,9 @@ export const DEFAULT_LIMITS: Limits = {
   listMax: 1000,
   mapEntriesDefault: 100,
   mapEntriesMax: 10_000,
+  mapEntriesBytes: 256 << 10,
+  maxResultBytes: 1 << 20,
+  maxRequestsInFlight: 32,
   streamMaxMs: 300_000,
   streamMaxEvents: 10_000,
   streamMaxGroups: 10_000,
