@@ -1,5 +1,7 @@
 /** Every part of the soak, in the order `make soak` runs them. */
+import { killsPart } from './kills.js';
+import { protocolPart } from './protocol.js';
 import type { SoakPart } from './soak.js';
 
 /** The parts; each is one file beside this one. */
-export const PARTS: readonly SoakPart[] = [];
+export const PARTS: readonly SoakPart[] = [protocolPart, killsPart];
