@@ -33,6 +33,8 @@ export interface Limits {
   /** Longest a stream runs, and the most events it returns. */
   streamMaxMs: number;
   streamMaxEvents: number;
+  /** Most bytes of events (as JSON) one stream returns; it ends when the next would pass it. */
+  streamEventsBytes: number;
   /** Most distinct groups an aggregating stream counts (later groups are counted as overflow). */
   streamMaxGroups: number;
   /** Bytes of verifier log returned in a result (the log kept is larger). */
@@ -53,10 +55,11 @@ export const DEFAULT_LIMITS: Limits = {
   mapEntriesDefault: 100,
   mapEntriesMax: 10_000,
   mapEntriesBytes: 256 << 10,
-  maxResultBytes: 1 << 20,
+  maxResultBytes: 2 << 20,
   maxRequestsInFlight: 32,
   streamMaxMs: 300_000,
   streamMaxEvents: 10_000,
+  streamEventsBytes: 1536 << 10,
   streamMaxGroups: 10_000,
   verifierLogBytes: 64 << 10,
 };
