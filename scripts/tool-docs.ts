@@ -3,6 +3,7 @@
  * tool definitions. gen-docs.ts writes them; a test checks they match.
  */
 import { ERROR_TYPES } from '../src/errors.js';
+import { DEFAULT_LIMITS, formatBytes } from '../src/policy/limits.js';
 import { type JsonSchema, inputJsonSchema, outputJsonSchema } from '../src/tools/json-schema.js';
 import type { AnyTool } from '../src/tools/tool.js';
 
@@ -84,7 +85,12 @@ export function renderToolSpecs(tools: readonly AnyTool[]): string {
     '```',
     '',
     `Error types: ${ERROR_TYPES.map((t) => `\`${t}\``).join(', ')}. Failed calls also set \`isError: true\`.`,
-    'Input that fails validation gets `VALIDATION_ERROR` with `context.field` and `context.issues`.',
+    'Input that fails validation gets `VALIDATION_ERROR` with `context.field` and `context.issues`; `arguments` that are',
+    'not an object (null, a number, a string, an array) get it with `field: "(input)"`.',
+    '',
+    `Every call is bounded: at most ${DEFAULT_LIMITS.maxRequestsInFlight} calls of a session run at once (the excess is answered at once with`,
+    '`RESOURCE_LIMIT_EXCEEDED`, `resource: "requests_in_flight"`), and one result is at most',
+    `${formatBytes(DEFAULT_LIMITS.maxResultBytes)} serialized (a larger one becomes \`RESOURCE_LIMIT_EXCEEDED\`, \`resource: "result_bytes"\`).`,
     '',
     'Each error type\'s `context` has one shape (members that do not apply are absent):',
     '',

@@ -35,15 +35,17 @@ static int records_reserve(struct records *r, size_t want)
 	return 0;
 }
 
-/* mapDump(fd, keySize, valueSize, perCpu, limit, maxMisses) -> {keys, values, count, more}.
+/* mapDump(fd, keySize, valueSize, perCpu, limit, maxMisses, after) -> {keys, values, count, more}.
  * `keys` holds `count` keys of keySize bytes back to back; `values` holds
  * their values, each valueSize bytes, or for per-CPU maps
  * round_up(valueSize, 8) bytes per possible CPU. `more` is true when the map
  * holds entries past the first `limit`. Entries deleted during the walk are
- * skipped; after `maxMisses` such misses the walk stops with `more` set. */
+ * skipped; after `maxMisses` such misses the walk stops with `more` set.
+ * With `after` (a key, keySize bytes) the walk starts at the key the kernel
+ * gives next after it; null or undefined starts at the first key. */
 static napi_value map_dump(napi_env env, napi_callback_info info)
 {
-	napi_value argv[6], r;
+	napi_value argv[7], r;
 	struct records keys = { 0 }, values = { 0 };
 	uint32_t key_size, value_size, limit, max_misses, count = 0, missed = 0;
 	char *prev = NULL, *next = NULL, *swap;
@@ -51,14 +53,20 @@ static napi_value map_dump(napi_env env, napi_callback_info info)
 	const char *op = "mapDump";
 	int32_t fd;
 	int err = 0, cpus;
+	void *after = NULL;
+	size_t after_len = 0;
 
-	if (!get_args(env, info, 6, argv) || !arg_i32(env, argv[0], &fd, "fd") ||
+	if (!get_args(env, info, 7, argv) || !arg_i32(env, argv[0], &fd, "fd") ||
 	    !arg_u32(env, argv[1], &key_size, "keySize") || !arg_u32(env, argv[2], &value_size, "valueSize") ||
 	    !arg_bool(env, argv[3], &per_cpu, "perCpu") || !arg_u32(env, argv[4], &limit, "limit") ||
 	    !arg_u32(env, argv[5], &max_misses, "maxMisses"))
 		return NULL;
+	if (!is_nullish(env, argv[6]) && !arg_bytes(env, argv[6], &after, &after_len, "after"))
+		return NULL;
 	if (key_size == 0)
 		return throw_type_error(env, "keySize must be positive: maps without keys cannot be walked");
+	if (after && after_len != key_size)
+		return throw_type_error(env, "after must be one key: keySize bytes");
 	keys.size = key_size;
 	values.size = value_size;
 	if (per_cpu) {
@@ -72,6 +80,10 @@ static napi_value map_dump(napi_env env, napi_callback_info info)
 	if (!prev || !next || records_reserve(&keys, 1) || records_reserve(&values, 1)) {
 		err = ENOMEM;
 		goto out;
+	}
+	if (after) {
+		memcpy(prev, after, key_size);
+		have_prev = true;
 	}
 	for (;;) {
 		if (bpf_map_get_next_key(fd, have_prev ? prev : NULL, next)) {

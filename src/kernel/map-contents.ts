@@ -8,7 +8,7 @@
 import { endianness } from 'node:os';
 import { type Btf, BtfError, type Decoder, type TruncatedArray, compileDecoder } from '../btf/index.js';
 import { possibleCpus } from './cpus.js';
-import { KernelError, kernelFailure } from './errors.js';
+import { InvalidRequest, KernelError, kernelFailure } from './errors.js';
 import { btfById } from './kernel-btf.js';
 import { type Log2Histogram, MAX_LOG2_SLOTS, log2Histogram } from '../obj/log2-histogram.js';
 import { type NativeMapInfo, ObjKind, native } from './native.js';
@@ -30,6 +30,10 @@ export interface MapContents {
   entries: MapEntry[];
   /** More entries exist than were returned. */
   truncated: boolean;
+  /** What cut the page short: the entry limit, or the byte budget; null when not truncated. */
+  cutAt: 'limit' | 'bytes' | null;
+  /** Where the next page starts (the last key returned, as hex): pass it back as the cursor; null on the last page. */
+  nextCursor: string | null;
   /** Arrays inside keys or values that the decoder's bounds cut short. */
   cutArrays: TruncatedArray[];
 }
@@ -138,12 +142,29 @@ function assertReadable(info: NativeMapInfo, type: string): void {
   }
 }
 
+/** Which page of a map to read. */
+export interface MapPage {
+  /** A `nextCursor` from the page before: the walk goes on after that key. */
+  cursor?: string;
+  /** Most bytes of decoded entries (as JSON) in the page; at least one entry is returned whatever its size. */
+  maxBytes?: number;
+}
+
+/** The key bytes a cursor names, checked against the map's key size. */
+function cursorKey(cursor: string, keySize: number, id: number): Uint8Array {
+  if (cursor.length !== keySize * 2 || !/^[0-9a-f]*$/.test(cursor)) {
+    throw new InvalidRequest('maps.cursor', `not a cursor of map ${id}: pass the next_cursor a read of this map returned (${keySize * 2} hex digits)`, { map_id: id });
+  }
+  return Buffer.from(cursor, 'hex');
+}
+
 /**
- * Reads up to `limit` entries of the map with kernel id `id` and decodes them. Throws
- * MAP_ACCESS_ERROR when the map does not exist, has no entries to list (ring and perf buffers:
- * use stream_events) or the kernel refuses the read.
+ * Reads up to `limit` entries of the map with kernel id `id` and decodes them, from the start
+ * or after `page.cursor`, stopping early at `page.maxBytes` of JSON. Throws MAP_ACCESS_ERROR when
+ * the map does not exist, has no entries to list (ring and perf buffers: use stream_events) or the
+ * kernel refuses the read.
  */
-export function readMapContents(id: number, limit: number): MapContents {
+export function readMapContents(id: number, limit: number, page: MapPage = {}): MapContents {
   const contents = withObjectFd(ObjKind.Map, id, (fd): MapContents => {
     const info = native.mapInfo(fd);
     const type = mapTypeName(info.type);
@@ -163,28 +184,42 @@ export function readMapContents(id: number, limit: number): MapContents {
     const readValue: Read = idKind ? u32 : (valueDecoder ?? hexReader(info.valueSize));
     const slots = btf && valueDecoder && HISTOGRAM_MAPS.has(type) ? histogramSlots(btf, info.btfValueTypeId) : undefined;
 
+    const after = page.cursor === undefined ? null : cursorKey(page.cursor, info.keySize, info.id);
     const fits = Math.max(1, Math.floor(MAX_READ_BYTES / (info.keySize + valueStride)));
     let dump: ReturnType<typeof native.mapDump>;
     try {
       // A map that churns loses entries under the walk; past as many misses as entries asked for, stop and say there is more.
       const want = Math.min(limit, fits);
-      dump = native.mapDump(fd, info.keySize, info.valueSize, perCpu, want, want);
+      dump = native.mapDump(fd, info.keySize, info.valueSize, perCpu, want, want, after);
     } catch (e) {
       throw kernelFailure(e, `reading map ${id} (${type})`, { map_id: id, map_type: type }, 'map_access');
     }
     const entries: MapEntry[] = [];
+    const budget = page.maxBytes ?? Infinity;
+    let bytes = 0;
+    let cutAt: MapContents['cutAt'] = dump.more ? 'limit' : null;
     for (let i = 0; i < dump.count; i++) {
       const key = readKey(dump.keys, i * info.keySize);
       const at = i * valueStride;
+      let entry: MapEntry;
       if (perCpu) {
         const values: unknown[] = [];
         for (let cpu = 0; cpu < cpus; cpu++) values.push(readValue(dump.values, at + cpu * cpuStride));
-        entries.push({ key, values });
+        entry = { key, values };
       } else {
         const value = readValue(dump.values, at);
-        entries.push(slots ? { key, value, histogram: log2Histogram(slots(value)) } : { key, value });
+        entry = slots ? { key, value, histogram: log2Histogram(slots(value)) } : { key, value };
       }
+      if (budget !== Infinity) {
+        bytes += Buffer.byteLength(JSON.stringify(entry)) + 1;
+        if (bytes > budget && entries.length > 0) {
+          cutAt = 'bytes';
+          break;
+        }
+      }
+      entries.push(entry);
     }
+    const lastKey = entries.length > 0 ? Buffer.from(dump.keys.buffer, dump.keys.byteOffset + (entries.length - 1) * info.keySize, info.keySize) : null;
     const typeOf = (decoder: Decoder | undefined, typeId: number): string | null => (btf && decoder ? btf.format(typeId) : null);
     return {
       id: info.id,
@@ -194,7 +229,9 @@ export function readMapContents(id: number, limit: number): MapContents {
       valueType: idKind ?? typeOf(valueDecoder, info.btfValueTypeId),
       perCpu,
       entries,
-      truncated: dump.more,
+      truncated: cutAt !== null,
+      cutAt,
+      nextCursor: cutAt !== null && lastKey ? lastKey.toString('hex') : null,
       cutArrays: [...cut('key', keyDecoder), ...cut('value', valueDecoder)],
     };
   });

@@ -195,6 +195,7 @@ export interface Native {
    * Up to `limit` entries of a map: keys back to back (keySize each), values back to back
    * (valueSize each, or round_up(valueSize, 8) per possible CPU when `perCpu`); `more` when
    * entries remain. Entries deleted during the walk are skipped; past `maxMisses` of them the walk stops.
+   * With `after` (one key) the walk starts at the key the kernel gives next after it.
    */
   mapDump(
     fd: number,
@@ -203,6 +204,7 @@ export interface Native {
     perCpu: boolean,
     limit: number,
     maxMisses: number,
+    after?: Uint8Array | null,
   ): { keys: Uint8Array; values: Uint8Array; count: number; more: boolean };
   objGet(path: string): number;
   objPin(fd: number, path: string): void;

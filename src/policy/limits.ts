@@ -24,9 +24,17 @@ export interface Limits {
   /** Default and hard maximum of map entries inspect_state returns. */
   mapEntriesDefault: number;
   mapEntriesMax: number;
+  /** Most bytes of decoded map entries (as JSON) in one page of inspect_state's map_entries. */
+  mapEntriesBytes: number;
+  /** Most bytes of one serialized tool result; a larger one is refused with RESOURCE_LIMIT_EXCEEDED. */
+  maxResultBytes: number;
+  /** Tool calls one session may have running at once; the excess is refused at once. */
+  maxRequestsInFlight: number;
   /** Longest a stream runs, and the most events it returns. */
   streamMaxMs: number;
   streamMaxEvents: number;
+  /** Most bytes of events (as JSON) one stream returns; it ends when the next would pass it. */
+  streamEventsBytes: number;
   /** Most distinct groups an aggregating stream counts (later groups are counted as overflow). */
   streamMaxGroups: number;
   /** Bytes of verifier log returned in a result (the log kept is larger). */
@@ -46,8 +54,12 @@ export const DEFAULT_LIMITS: Limits = {
   listMax: 1000,
   mapEntriesDefault: 100,
   mapEntriesMax: 10_000,
+  mapEntriesBytes: 256 << 10,
+  maxResultBytes: 2 << 20,
+  maxRequestsInFlight: 32,
   streamMaxMs: 300_000,
   streamMaxEvents: 10_000,
+  streamEventsBytes: 1536 << 10,
   streamMaxGroups: 10_000,
   verifierLogBytes: 64 << 10,
 };

@@ -4,8 +4,9 @@
  * failure, bad input included, comes back in the typed error form.
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, type CallToolResult, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { ToolError } from '../errors.js';
+import { type CallToolResult, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { ToolError, limitExceeded } from '../errors.js';
 import type { HostState } from '../kernel/host.js';
 import { log } from '../log.js';
 import type { Limits } from '../policy/limits.js';
@@ -32,6 +33,10 @@ const INSTRUCTIONS =
 
 /** Runs one tool call to a result; never throws. */
 async function callTool(tool: AnyTool, args: unknown, ctx: Parameters<AnyTool['run']>[1]): Promise<CallToolResult> {
+  if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
+    const got = args === null ? 'null' : Array.isArray(args) ? 'an array' : `a ${typeof args}`;
+    return errorResult(tool, new ToolError('VALIDATION_ERROR', `invalid input at (input): arguments must be an object, got ${got}`, { field: '(input)', issues: [{ field: '(input)', message: `expected an object, got ${got}` }] }));
+  }
   const parsed = tool.input.safeParse(args ?? {});
   if (!parsed.success) return errorResult(tool, validationError(parsed.error));
   try {
@@ -45,6 +50,25 @@ async function callTool(tool: AnyTool, args: unknown, ctx: Parameters<AnyTool['r
     return errorResult(tool, err);
   }
 }
+
+/** The result itself when it fits in `maxBytes` serialized, else a RESOURCE_LIMIT_EXCEEDED saying how to narrow the call. */
+function bounded(tool: AnyTool, result: CallToolResult, maxBytes: number): CallToolResult {
+  const bytes = Buffer.byteLength(JSON.stringify(result));
+  if (bytes <= maxBytes) return result;
+  log.warn('result over the byte limit', { tool: tool.name, bytes, limit: maxBytes });
+  return errorResult(
+    tool,
+    limitExceeded(
+      `the result of ${tool.name} is ${bytes} bytes, over this server's ${maxBytes}-byte limit on one result: ask for less (a lower limit, filters, fewer fields, a map read page by page with maps.cursor)`,
+      'result_bytes',
+      maxBytes,
+      bytes,
+    ),
+  );
+}
+
+/** What a tools/call request must carry before a tool is looked up; `arguments` is checked per tool. */
+const callParams = z.looseObject({ name: z.string(), arguments: z.unknown().optional() });
 
 /** Creates an MCP server whose calls act for `session`. */
 export function createServer(opts: ServerOptions, session: Session, host: HostState): Server {
@@ -63,28 +87,44 @@ export function createServer(opts: ServerOptions, session: Session, host: HostSt
 
   const pins = new PinRegistry();
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listing }));
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    const tool = opts.tools.find((t) => t.name === request.params.name);
+  let inFlight = 0;
+  // tools/call is served here rather than through setRequestHandler: the SDK's own check of it answers
+  // arguments that are not an object with a zod dump, where the contract wants a typed VALIDATION_ERROR.
+  server.fallbackRequestHandler = async (request, extra) => {
+    if (request.method !== 'tools/call') throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
+    const params = callParams.safeParse(request.params);
+    if (!params.success) throw new McpError(ErrorCode.InvalidParams, 'tools/call needs params with a string `name` (and an `arguments` object)');
+    const tool = opts.tools.find((t) => t.name === params.data.name);
     if (!tool) {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool ${JSON.stringify(request.params.name)}; available: ${opts.tools.map((t) => t.name).join(', ')}`);
+      throw new McpError(ErrorCode.InvalidParams, `Unknown tool ${JSON.stringify(params.data.name.slice(0, 100))}; available: ${opts.tools.map((t) => t.name).join(', ')}`);
     }
-    const token = request.params._meta?.progressToken;
-    return callTool(tool, request.params.arguments, {
-      session,
-      host,
-      limits: opts.limits,
-      pinPrefix: opts.pinPrefix,
-      pins,
-      tools: () => opts.tools,
-      signal: extra.signal,
-      progress: async (progress, total, message) => {
-        if (token === undefined) return;
-        await extra.sendNotification({
-          method: 'notifications/progress',
-          params: { progressToken: token, progress, ...(total !== undefined ? { total } : {}), ...(message ? { message } : {}) },
-        });
-      },
-    });
-  });
+    const cap = opts.limits.maxRequestsInFlight;
+    if (inFlight >= cap) {
+      return errorResult(tool, limitExceeded(`${cap} tool calls of this session are already running: wait for their answers, then call again`, 'requests_in_flight', cap, inFlight + 1));
+    }
+    inFlight++;
+    const token = request.params?._meta?.progressToken;
+    try {
+      const result = await callTool(tool, params.data.arguments, {
+        session,
+        host,
+        limits: opts.limits,
+        pinPrefix: opts.pinPrefix,
+        pins,
+        tools: () => opts.tools,
+        signal: extra.signal,
+        progress: async (progress, total, message) => {
+          if (token === undefined) return;
+          await extra.sendNotification({
+            method: 'notifications/progress',
+            params: { progressToken: token, progress, ...(total !== undefined ? { total } : {}), ...(message ? { message } : {}) },
+          });
+        },
+      });
+      return bounded(tool, result, opts.limits.maxResultBytes);
+    } finally {
+      inFlight--;
+    }
+  };
   return server;
 }

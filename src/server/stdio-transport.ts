@@ -3,7 +3,9 @@
  * is linear in the message size (large inline objects arrive in one piece
  * without re-copying), end of input closes the transport, and a message over
  * the size limit is answered with a JSON-RPC error instead of dropping the
- * connection.
+ * connection. Output pushes back: while the output is not drained, no more
+ * input is read, so a client that stops reading cannot grow the server's
+ * memory. A failed output (EPIPE, ENOBUFS) closes the transport.
  */
 import type { Readable, Writable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -25,6 +27,9 @@ export class LineTransport implements Transport {
   /** True while skipping the rest of an oversized message. */
   private discarding = false;
   private closed = false;
+  /** Resolves when the output drains (or the transport closes); set while input is paused for it. */
+  private drained: Promise<void> | undefined;
+  private releaseDrained: (() => void) | undefined;
 
   constructor(
     private readonly input: Readable,
@@ -38,13 +43,20 @@ export class LineTransport implements Transport {
     this.input.once('end', this.onEnd);
     this.input.once('close', this.onEnd);
     this.input.on('error', this.onInputError);
+    this.output.on('error', this.onOutputError);
   }
 
+  /** Writes one message; while the output is full, input stays paused and this waits for it to drain. */
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) return;
-    if (!this.output.write(JSON.stringify(message) + '\n')) {
-      await new Promise<void>((resolve) => this.output.once('drain', resolve));
+    if (!this.output.write(JSON.stringify(message) + '\n') && !this.drained) {
+      this.input.pause();
+      this.drained = new Promise<void>((resolve) => {
+        this.releaseDrained = resolve;
+        this.output.once('drain', this.onDrain);
+      });
     }
+    await this.drained;
   }
 
   async close(): Promise<void> {
@@ -54,12 +66,26 @@ export class LineTransport implements Transport {
     this.input.off('end', this.onEnd);
     this.input.off('close', this.onEnd);
     this.input.off('error', this.onInputError);
+    this.output.off('drain', this.onDrain);
+    this.releaseDrained?.();
     this.pending = [];
     this.onclose?.();
   }
 
   private readonly onEnd = () => void this.close();
   private readonly onInputError = (e: Error) => this.onerror?.(e);
+  /** The output failed (the client went away, or the kernel refused the write): nothing more can be said. */
+  private readonly onOutputError = (e: Error) => {
+    this.onerror?.(new Error(`output failed: ${e.message}`));
+    void this.close();
+  };
+  private readonly onDrain = () => {
+    const release = this.releaseDrained;
+    this.drained = undefined;
+    this.releaseDrained = undefined;
+    release?.();
+    if (!this.closed) this.input.resume();
+  };
 
   private readonly onData = (chunk: Buffer) => {
     let start = 0;
@@ -106,13 +132,23 @@ export class LineTransport implements Transport {
   private dispatch(line: Buffer): void {
     const text = line.toString('utf8').replace(/\r$/, '');
     if (text.trim() === '') return;
-    let message: JSONRPCMessage;
+    let json: unknown;
     try {
-      message = JSONRPCMessageSchema.parse(JSON.parse(text));
+      json = JSON.parse(text);
     } catch (e) {
-      this.onerror?.(new Error(`not a JSON-RPC message: ${(e as Error).message.slice(0, 200)}`));
+      this.onerror?.(new Error(`not JSON: ${(e as Error).message.slice(0, 200)}`));
       return;
     }
-    this.onmessage?.(message);
+    const message = JSONRPCMessageSchema.safeParse(json);
+    if (message.success) {
+      this.onmessage?.(message.data);
+      return;
+    }
+    this.onerror?.(new Error('not a JSON-RPC message'));
+    // A request that names its id gets an answer, so a client waiting on it is not left hanging.
+    const id = (json as { id?: unknown } | null)?.id;
+    if (typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id))) {
+      void this.send({ jsonrpc: '2.0', id, error: { code: ErrorCode.InvalidRequest, message: 'not a valid JSON-RPC 2.0 request: it needs "jsonrpc": "2.0", a string "method" and an object or array "params"' } });
+    }
   }
 }

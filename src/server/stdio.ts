@@ -1,7 +1,8 @@
 /**
  * Serving one client over stdio. The session ends, and everything it owns
  * is released, when stdin closes, on SIGTERM/SIGINT/SIGHUP, or when the
- * transport fails; stdout carries only protocol messages.
+ * transport fails (stdout broken), and the process exits within a second
+ * whatever is in flight; stdout carries only protocol messages.
  */
 import { HostState } from '../kernel/host.js';
 import { log } from '../log.js';
@@ -18,6 +19,9 @@ import { LineTransport } from './stdio-transport.js';
 function messageBufferBytes(maxObjectBytes: number): number {
   return maxInlineObjectChars(maxObjectBytes) + (1 << 20);
 }
+
+/** Longest the process lives once it has released its session (stdin closed, a signal). */
+const EXIT_DEADLINE_MS = 500;
 
 /** Serves until the client goes away, then releases the session and exits. */
 export async function serveStdio(opts: ServerOptions): Promise<void> {
@@ -36,10 +40,15 @@ export async function serveStdio(opts: ServerOptions): Promise<void> {
     stopping = true;
     log.info('stopping', { why });
     session.close();
+    // The session is released; whatever is still in flight (a stream's timer, an answer the client will not
+    // read) must not keep the process: it exits by the deadline in any case.
+    setTimeout(() => process.exit(code), EXIT_DEADLINE_MS).unref();
     void server.close().finally(() => process.exit(code));
   };
   server.onclose = () => stop('client disconnected');
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, () => stop(signal));
+  // Logs are best effort: a client that closed stderr must not end the session with an unhandled EPIPE.
+  process.stderr.on('error', () => undefined);
   transport.onerror = (e) => log.warn('transport error', { error: e.message });
   await server.connect(transport);
   log.info('serving on stdio', { session: session.id, tools: opts.tools.map((t) => t.name) });

@@ -29,6 +29,8 @@ export interface PipelineOptions {
   format: EventFormat;
   /** Most records kept; a list stops there, an aggregation counts on. */
   maxEvents: number;
+  /** Most bytes of kept records (as JSON); a list stops before the record that would pass it. */
+  maxBytes?: number;
   /** Count records per group instead of keeping them. */
   aggregate?: { groupBy: string[]; maxGroups: number } | undefined;
 }
@@ -43,6 +45,10 @@ export class Pipeline {
   received = 0;
   matched = 0;
   filtered = 0;
+  /** Bytes of the kept records as JSON. */
+  keptBytes = 0;
+  /** Which bound ended the list: max_events, or max_bytes (a record that did not fit was left out). */
+  fullAt: 'max_events' | 'max_bytes' | undefined;
   private readonly filter: RecordFilter | undefined;
   private readonly needsDecode: boolean;
 
@@ -53,9 +59,9 @@ export class Pipeline {
     this.groups = opts.aggregate ? new Aggregator(opts.aggregate.groupBy, opts.aggregate.maxGroups) : undefined;
   }
 
-  /** True once a list holds max_events; it then takes no more records. An aggregation is never full. */
+  /** True once a list holds max_events or its bytes; it then takes no more records. An aggregation is never full. */
   get full(): boolean {
-    return !this.groups && this.matched >= this.opts.maxEvents;
+    return this.fullAt !== undefined;
   }
 
   /** Takes one record: its bytes at `offset` of `bytes`, the cpu that wrote it (null for rings), when it arrived. */
@@ -84,6 +90,13 @@ export class Pipeline {
     else if (this.opts.format === 'base64') event.base64 = raw().toString('base64');
     else event.raw = raw().toString('hex');
     if (decodeError) event.decode_error = decodeError;
+    const eventBytes = this.opts.maxBytes === undefined ? 0 : Buffer.byteLength(JSON.stringify(event)) + 1;
+    if (this.keptBytes + eventBytes > (this.opts.maxBytes ?? Infinity)) {
+      this.fullAt = 'max_bytes';
+      return;
+    }
+    this.keptBytes += eventBytes;
     this.events.push(event);
+    if (this.matched >= this.opts.maxEvents) this.fullAt = 'max_events';
   }
 }

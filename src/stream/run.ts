@@ -8,7 +8,7 @@ import { type BufferKind, acquireReader } from '../kernel/reader.js';
 import type { Pipeline } from './pipeline.js';
 
 /** Why a stream stopped. */
-export type StopReason = 'duration' | 'max_events' | 'cancelled' | 'session_closed';
+export type StopReason = 'duration' | 'max_events' | 'max_bytes' | 'cancelled' | 'session_closed';
 
 /** How long a stream runs and what can end it early. */
 export interface RunOptions {
@@ -49,7 +49,7 @@ export async function runStream(opts: RunOptions, pipeline: Pipeline): Promise<R
     // One clock reading per batch: its records arrived in the same wakeup.
     const at = Math.round(performance.now() - started);
     batch.forEach((off, size, cpu) => pipeline.push(batch.bytes, off, size, cpu, at));
-    if (pipeline.full) stop('max_events');
+    if (pipeline.fullAt) stop(pipeline.fullAt);
   });
   const timer = setTimeout(() => stop('duration'), opts.durationMs);
   const progress = setInterval(() => opts.progress(Math.round(performance.now() - started)), 1000);

@@ -32,7 +32,7 @@ export function streamSummary(buffer: EventBuffer, recordType: RecordType, pipel
       events_per_second: Math.round((received / run.durationMs) * 1000 * 10) / 10,
       ...(groups ? { groups: groups.size } : {}),
     },
-    truncated: groups ? groups.size > (kept?.length ?? 0) || groups.overflow > 0 : matched > returned || run.stopped === 'max_events',
+    truncated: groups ? groups.size > (kept?.length ?? 0) || groups.overflow > 0 : matched > returned || run.stopped === 'max_events' || run.stopped === 'max_bytes',
     stopped: run.stopped,
   };
   const summary =

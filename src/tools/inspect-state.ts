@@ -48,7 +48,13 @@ const inputFor = (limits: Limits) => z.strictObject({
         .min(1)
         .max(limits.mapEntriesMax)
         .default(limits.mapEntriesDefault)
-        .describe(`Most entries returned (default ${limits.mapEntriesDefault}, max ${limits.mapEntriesMax})`),
+        .describe(`Most entries returned (default ${limits.mapEntriesDefault}, max ${limits.mapEntriesMax}); a page also stops at ${limits.mapEntriesBytes} bytes of entries`),
+      cursor: z
+        .string()
+        .max(1024)
+        .regex(/^[0-9a-f]+$/, 'a cursor is the hex next_cursor of an earlier read of this map')
+        .optional()
+        .describe('Go on from an earlier page: the `next_cursor` that read returned'),
     })
     .optional()
     .describe("Read one map's contents into `map_entries`, keys and values decoded from the map's BTF"),
@@ -130,7 +136,9 @@ const mapEntries = z
     per_cpu: z.boolean().describe('Each entry has `values`, one per possible CPU, instead of `value`'),
     entries: z.array(mapEntry).describe('Each entry: its key and `value`, or `values` (one per CPU) in a per-CPU map'),
     count: z.int().describe('Entries returned'),
-    truncated: z.boolean().describe('More entries exist than were returned: raise maps.limit'),
+    truncated: z.boolean().describe('More entries exist than were returned: read the next page with maps.cursor = next_cursor'),
+    truncated_at: z.enum(['limit', 'bytes']).optional().describe('What cut this page: maps.limit, or the byte cap on one page'),
+    next_cursor: z.string().nullable().describe('Pass as maps.cursor to read the next page; null on the last page'),
     cut_arrays: z
       .array(z.strictObject({ path: z.string(), kept: z.int(), total: z.int() }))
       .optional()
@@ -187,7 +195,9 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
     'glob, program id (that program, its maps and links), map id, owned_only or pinned_only. Each list returns at ' +
     `most \`limit\` items (default ${limits.listDefault}, max ${limits.listMax}) and \`counts\` says how many matched. ` +
     'Map contents: `maps: {id}` returns that map\'s entries in `map_entries` (any map on the host, up to ' +
-    `\`maps.limit\`, default ${limits.mapEntriesDefault}, max ${limits.mapEntriesMax}; \`truncated\` says more exist), ` +
+    `\`maps.limit\`, default ${limits.mapEntriesDefault}, max ${limits.mapEntriesMax}, and at most ${limits.mapEntriesBytes} bytes of entries ` +
+    'per page; `truncated` says more exist and `next_cursor`, passed back as `maps.cursor`, reads the next page; in a hash map ' +
+    'whose entries change between pages a page can repeat or miss entries), ' +
     'keys and values decoded into named JSON ' +
     'fields from the map\'s BTF (hex without BTF), per-CPU maps with one value per CPU, and libbpf-tools log2 ' +
     'histograms (an array of slot counts) as buckets plus a drawing, also shown in the text. Ring and perf buffers ' +
@@ -220,7 +230,9 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
         supported_program_types: facts.program_types.supported,
       };
     }
-    const entries = input.maps ? readMapContents(input.maps.id, input.maps.entries ? input.maps.limit : 0) : undefined;
+    const entries = input.maps
+      ? readMapContents(input.maps.id, input.maps.entries ? input.maps.limit : 0, { cursor: input.maps.cursor, maxBytes: ctx.limits.mapEntriesBytes })
+      : undefined;
     if (entries) data.map_entries = mapEntriesOf(entries);
     if (want.has('tools')) {
       data.tools = ctx.tools().map((t) => ({

@@ -20,6 +20,8 @@ export function mapEntriesOf(m: MapContents) {
     entries: m.entries,
     count: m.entries.length,
     truncated: m.truncated,
+    ...(m.cutAt ? { truncated_at: m.cutAt } : {}),
+    next_cursor: m.nextCursor,
     ...(m.cutArrays.length ? { cut_arrays: m.cutArrays } : {}),
   };
 }
@@ -27,7 +29,8 @@ export function mapEntriesOf(m: MapContents) {
 /** The summary lines of map_entries; `read` is false when only the types were asked for. */
 export function mapEntriesSummary(m: MapContents, read: boolean): string {
   const what = read ? `${m.entries.length} entr${m.entries.length === 1 ? 'y' : 'ies'}` : 'types only';
-  const more = m.truncated ? `; it holds more${read ? ': raise maps.limit' : ''}` : read ? '' : '; it is empty';
+  const next = m.cutAt === 'bytes' ? 'the page reached its byte cap' : 'the page reached maps.limit';
+  const more = m.truncated ? `; it holds more${read ? ` (${next}): call again with maps.cursor set to next_cursor` : ''}` : read ? '' : '; it is empty';
   const lines = [`Map ${m.id} (${m.type}): ${what}${m.keyType === null && m.valueType === null ? ' as hex (no BTF)' : ''}${more}.`];
   const drawn = m.entries.flatMap((e, i) => ('histogram' in e && e.histogram ? [{ i, h: e.histogram }] : []));
   for (const { i, h } of drawn.slice(0, SUMMARY_HISTOGRAMS)) {

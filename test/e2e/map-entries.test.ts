@@ -56,6 +56,12 @@ test('a hash map read through inspect_state: {key: pid, value: 200}, bounded by 
     assert.equal(one.count, 1);
     assert.equal(one.entries.length, 1);
     assert.equal(one.truncated, true);
+    assert.equal(one.truncated_at, 'limit');
+    const rest = (await c.call('inspect_state', { fields: ['maps'], filters: { map_id: id }, maps: { id, cursor: one.next_cursor } })).structuredContent.map_entries;
+    // Other processes' getpid calls add keys meanwhile: the next page holds at least the rest, never the first again.
+    assert.ok(rest.count >= me.count - 1, `${rest.count} entries after the first of ${me.count}`);
+    assert.ok(!rest.entries.some((e: { key: number }) => e.key === one.entries[0].key), 'the next page repeats the first');
+    assert.equal(rest.next_cursor, null);
 
     const typesOnly = (await c.call('inspect_state', { fields: ['maps'], filters: { map_id: id }, maps: { id, entries: false } })).structuredContent.map_entries;
     assert.deepEqual([typesOnly.count, typesOnly.entries, typesOnly.truncated, typesOnly.value_type], [0, [], true, '__u64']);
@@ -96,6 +102,39 @@ test('a libbpf-tools histogram through MCP: buckets in map_entries, the drawing 
     assert.ok(text.includes(`Histogram of entry 1 (total 200):\n${h.drawing}`), text);
     assert.equal(h.drawing.split('\n').filter((l: string) => l.includes(' -> ')).length, 8);
     assert.ok(!text.includes('hists'), 'a map name reached the summary');
+  } finally {
+    await c.close();
+  }
+});
+
+test('a map larger than one answer comes page by page: a byte cap, next_cursor, every entry once, each answer far under 10 MiB', async () => {
+  const c = await connect();
+  try {
+    const { maps } = await load(c, 'pages');
+    const id = maps.wide as number;
+    const keys: number[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    let largest = 0;
+    do {
+      const r = await c.call('inspect_state', { fields: ['maps'], filters: { map_id: id }, maps: { id, limit: 10_000, ...(cursor ? { cursor } : {}) } });
+      const me = r.structuredContent.map_entries;
+      assert.equal(r.structuredContent.success, true, JSON.stringify(r.structuredContent.error));
+      largest = Math.max(largest, Buffer.byteLength(JSON.stringify(r)));
+      keys.push(...me.entries.map((e: { key: number }) => e.key));
+      if (me.next_cursor !== null) {
+        assert.equal(me.truncated_at, 'bytes');
+        assert.match((r.content[0] as { text: string }).text, /the page reached its byte cap\): call again with maps\.cursor set to next_cursor/);
+      }
+      cursor = me.next_cursor ?? undefined;
+      pages++;
+    } while (cursor !== undefined);
+    assert.equal(pages, 2);
+    assert.deepEqual(keys, Array.from({ length: 4096 }, (_, i) => i));
+    assert.ok(largest < 300 << 10, `a page of ${largest} bytes`);
+    const bad = await c.call('inspect_state', { maps: { id, cursor: 'xyz' } });
+    assert.equal(bad.structuredContent.error.type, 'VALIDATION_ERROR');
+    assert.equal(bad.structuredContent.error.context.field, 'maps.cursor');
   } finally {
     await c.close();
   }

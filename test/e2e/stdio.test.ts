@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { bpftoolIds, eventually } from '../helpers/bpftool.js';
 import { connect } from '../helpers/client.js';
+import { rawServer, toolCall } from '../helpers/raw.js';
 import { SERVER_BIN, fixture } from '../helpers/fixtures.js';
 import { HOOKS } from '../../src/hooks/index.js';
 import { NATIVE_ADDON, PACKAGE_ROOT } from '../../src/paths.js';
@@ -244,4 +245,41 @@ test('SIGTERM releases everything; --help and --version answer; stdout carries o
   const exit = await new Promise((resolve) => raw.on('exit', resolve));
   assert.equal(exit, 0, 'the server exits cleanly when stdin closes');
   for (const line of out.split('\n').filter(Boolean)) assert.equal(JSON.parse(line).jsonrpc, '2.0');
+});
+
+test('malformed requests on raw stdio: typed VALIDATION_ERROR for non-object arguments, clean protocol errors, no zod dump', async () => {
+  const s = await rawServer();
+  try {
+    for (const [id, args, got] of [['null', null, 'null'], ['num', 5, 'a number'], ['str', 's', 'a string'], ['arr', [1], 'an array']] as const) {
+      await s.send(toolCall(id, 'info', args));
+      const a = await s.answer(id);
+      assert.equal(a.result?.isError, true, id);
+      assert.equal(a.result?.structuredContent.error.type, 'VALIDATION_ERROR', id);
+      assert.equal(a.result?.structuredContent.error.message, `invalid input at (input): arguments must be an object, got ${got}`);
+      assert.equal(a.result?.structuredContent.error.context.field, '(input)');
+    }
+    await s.send(toolCall('absent', 'info'));
+    assert.equal((await s.answer('absent')).result?.structuredContent.success, true, 'absent arguments mean {}');
+    await s.send(toolCall('unknown', 'nope', {}));
+    assert.deepEqual((await s.answer('unknown')).error, {
+      code: -32602,
+      message: 'MCP error -32602: Unknown tool "nope"; available: info, load_program, attach_program, inspect_state, stream_events',
+    });
+    await s.send({ id: 'noparams', method: 'tools/call' });
+    await s.send({ id: 'numname', method: 'tools/call', params: { name: 5 } });
+    for (const id of ['noparams', 'numname']) {
+      assert.deepEqual((await s.answer(id)).error, { code: -32602, message: 'MCP error -32602: tools/call needs params with a string `name` (and an `arguments` object)' });
+    }
+    await s.line('junk{');
+    await s.line('{"id":"badrpc","method":5}');
+    assert.equal((await s.answer('badrpc')).error?.code, -32600);
+    await s.send({ id: 'nomethod', method: 'bogus/method' });
+    assert.deepEqual((await s.answer('nomethod')).error, { code: -32601, message: 'MCP error -32601: Method not found: bogus/method' });
+    await s.send(toolCall('after', 'inspect_state', { fields: ['system'] }));
+    assert.equal((await s.answer('after')).result?.structuredContent.success, true);
+    for (const a of s.answers) assert.doesNotMatch(JSON.stringify(a), /invalid_type|"expected"|\bat [\w.]+ \(/, 'a zod dump or a stack trace reached the client');
+  } finally {
+    s.proc.stdin.end();
+    assert.equal(await s.exited, 0);
+  }
 });

@@ -192,3 +192,43 @@ test('a map without BTF: keys and values as hex of the raw bytes; an unknown id 
   }
   assert.throws(() => readMapContents(0x7ffffff0, 10), mapAccessError(/no map with id 2147483632/));
 });
+
+/** The JSON bytes readMapContents counts for an entry of pages.bpf.o's `wide` (all words zero but key 7's first). */
+function wideEntryBytes(key: number): number {
+  return JSON.stringify({ key, value: { words: new Array(32).fill(0) } }).length + 1;
+}
+
+test('a map read page by page: a byte cap cuts a page at an exact entry, the cursor goes on, every key exactly once', async () => {
+  await withObject(fixture('pages'), undefined, [], ({ maps }) => {
+    const id = maps.get('wide') as number;
+    const budget = 256 << 10;
+    let expected = 0;
+    for (let bytes = 0; (bytes += wideEntryBytes(expected)) <= budget; ) expected++;
+    const first = readMapContents(id, 10_000, { maxBytes: budget });
+    assert.equal(first.entries.length, expected);
+    assert.equal(first.cutAt, 'bytes');
+    assert.equal(first.truncated, true);
+    assert.equal(first.nextCursor, Buffer.from(new Uint32Array([expected - 1]).buffer).toString('hex'));
+    const keys: number[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = readMapContents(id, 1000, { cursor, maxBytes: budget });
+      assert.equal(page.cutAt, page.nextCursor === null ? null : 'limit');
+      keys.push(...page.entries.map((e) => e.key as number));
+      cursor = page.nextCursor ?? undefined;
+      pages++;
+    } while (cursor !== undefined);
+    assert.equal(pages, 5);
+    assert.deepEqual(keys, Array.from({ length: 4096 }, (_, i) => i));
+    assert.throws(
+      () => readMapContents(id, 10, { cursor: 'abcd' }),
+      (e: unknown) => {
+        const w = wireError(e);
+        assert.equal(w.type, 'VALIDATION_ERROR');
+        assert.equal(w.message, `maps.cursor: not a cursor of map ${id}: pass the next_cursor a read of this map returned (8 hex digits)`);
+        return true;
+      },
+    );
+  });
+});

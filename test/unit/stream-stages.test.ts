@@ -129,3 +129,14 @@ test('pipeline: raw and base64 keep the bytes undecoded; an aggregation counts e
   assert.deepEqual(agg.groups?.top(5).map((g) => [g.key.pid, g.count]), [[1, 2], [2, 1]]);
   assert.equal(agg.events.length, 0);
 });
+
+test('pipeline: a byte cap keeps the records that fit, leaves out the first that does not, and ends the list', () => {
+  const bytes = records(8, [1, 2, 3, 4, 5]);
+  // Each kept event is {"data":{"pid":N,"tgid":N}} (27 bytes) plus a newline's worth: 28 bytes.
+  const p = new Pipeline({ recordType: new RecordType(twoEvents(), 'struct small_event'), filters: {}, format: 'json', maxEvents: 100, maxBytes: 3 * 28 + 27 });
+  for (let i = 0; i < 5; i++) p.push(bytes, i * 8, 8, null, i);
+  assert.deepEqual(p.events.map((e) => (e.data as { pid: number }).pid), [1, 2, 3]);
+  assert.equal(p.keptBytes, 3 * 28);
+  assert.equal(p.fullAt, 'max_bytes');
+  assert.deepEqual([p.received, p.matched], [4, 4], 'the record that did not fit is matched and dropped; none after it taken in');
+});

@@ -1,0 +1,101 @@
+/**
+ * The server's bounds on what a client can make it hold: calls in flight,
+ * the size of one result, and how fast it ends (releasing its kernel
+ * objects) on SIGTERM or stdin EOF with calls still running.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { HostState } from '../../src/kernel/host.js';
+import { DEFAULT_LIMITS } from '../../src/policy/limits.js';
+import { createServer } from '../../src/server/server.js';
+import { Session } from '../../src/session/session.js';
+import { toolsFor } from '../../src/tools/registry.js';
+import { bpftoolIds, eventually } from '../helpers/bpftool.js';
+import { fixture } from '../helpers/fixtures.js';
+import { type RawServer, rawServer, toolCall } from '../helpers/raw.js';
+
+/** Loads events.bpf.o over a raw server; returns its program and map ids and the ring buffer's id. */
+async function loadEvents(s: RawServer): Promise<{ progs: number[]; maps: number[]; ring: number }> {
+  await s.send(toolCall('load', 'load_program', { source: { type: 'file', path: fixture('events') } }));
+  const r = (await s.answer('load')).result?.structuredContent;
+  assert.equal(r?.success, true, JSON.stringify(r?.error));
+  const maps = r?.maps as { id: number; name: string }[];
+  return { progs: (r?.programs as { id: number }[]).map((p) => p.id), maps: maps.map((m) => m.id), ring: maps.find((m) => m.name === 'ring_events')?.id as number };
+}
+
+test('calls past the in-flight cap are refused at once with RESOURCE_LIMIT_EXCEEDED requests_in_flight', async () => {
+  const s = await rawServer();
+  try {
+    const { ring } = await loadEvents(s);
+    const n = 100;
+    const cap = DEFAULT_LIMITS.maxRequestsInFlight;
+    const started = Date.now();
+    const batch = Array.from({ length: n }, (_, i) => JSON.stringify({ jsonrpc: '2.0', ...toolCall(i, 'stream_events', { source: { map_id: ring }, duration_ms: 1500 }) })).join('\n');
+    await s.line(batch);
+    const answers = await Promise.all(Array.from({ length: n }, (_, i) => s.answer(i)));
+    const refused = answers.filter((a) => a.result?.structuredContent.error?.context.resource === 'requests_in_flight');
+    assert.equal(refused.length, n - cap);
+    const first = refused[0]?.result?.structuredContent.error;
+    assert.equal(first.type, 'RESOURCE_LIMIT_EXCEEDED');
+    assert.equal(first.context.limit, cap);
+    assert.equal(first.context.current_usage.requests_in_flight, cap + 1);
+    assert.deepEqual(refused.map((a) => a.id), Array.from({ length: n - cap }, (_, i) => i + cap), 'the calls past the cap are the ones refused');
+    assert.ok(Date.now() - started < 5000);
+    await s.send(toolCall('after', 'info', {}));
+    assert.equal((await s.answer('after')).result?.structuredContent.success, true);
+  } finally {
+    s.proc.stdin.end();
+    await s.exited;
+  }
+});
+
+test('a result over the byte cap becomes RESOURCE_LIMIT_EXCEEDED result_bytes, saying how to ask for less', async () => {
+  const limits = { ...DEFAULT_LIMITS, maxResultBytes: 8192 };
+  const { core } = toolsFor(limits);
+  const session = new Session();
+  const server = createServer({ tools: core, limits, pinPrefix: '/sys/fs/bpf/ebpf-mcp' }, session, new HostState());
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'bounds', version: '0' });
+  await Promise.all([server.connect(a), client.connect(b)]);
+  try {
+    const big = await client.callTool({ name: 'inspect_state', arguments: { fields: ['tools'] } });
+    const err = (big.structuredContent as Record<string, any>).error;
+    assert.equal(big.isError, true);
+    assert.equal(err.type, 'RESOURCE_LIMIT_EXCEEDED');
+    assert.equal(err.context.resource, 'result_bytes');
+    assert.equal(err.context.limit, 8192);
+    assert.ok(err.context.current_usage.result_bytes > 8192);
+    assert.match(err.message, /over this server's 8192-byte limit on one result: ask for less/);
+    const small = await client.callTool({ name: 'inspect_state', arguments: { fields: ['system'] } });
+    assert.equal((small.structuredContent as Record<string, any>).success, true);
+  } finally {
+    await client.close();
+    session.close();
+  }
+});
+
+for (const how of ['SIGTERM', 'stdin EOF'] as const) {
+  test(`${how} with a long stream_events and a map read in flight ends the server within 2 s, releasing its objects`, async () => {
+    const s = await rawServer();
+    const { progs, maps, ring } = await loadEvents(s);
+    await s.send(toolCall('attach', 'attach_program', { program_id: progs[0], attachment: { tracepoint: { category: 'syscalls', name: 'sys_enter_getpid' } } }));
+    const attached = (await s.answer('attach')).result?.structuredContent;
+    assert.equal(attached?.success, true, JSON.stringify(attached?.error));
+    const links = attached?.link_ids as number[];
+    await s.send(toolCall('stream', 'stream_events', { source: { map_id: ring }, duration_ms: 60_000 }));
+    await s.send(toolCall('read', 'inspect_state', { fields: ['maps'], maps: { id: maps[2] } }));
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    if (how === 'SIGTERM') s.proc.kill('SIGTERM');
+    else s.proc.stdin.end();
+    const code = await s.exited;
+    const took = Date.now() - started;
+    assert.equal(code, 0);
+    assert.ok(took < 2000, `exited after ${took} ms`);
+    assert.ok(await eventually(() => progs.every((id) => !bpftoolIds('prog').has(id)), 1000), 'programs outlived the server');
+    assert.ok(await eventually(() => maps.every((id) => !bpftoolIds('map').has(id)), 1000), 'maps outlived the server');
+    assert.ok(await eventually(() => links.every((id) => !bpftoolIds('link').has(id)), 1000), 'links outlived the server');
+  });
+}
