@@ -177,7 +177,7 @@ export const loadProgramTool = defineTool((limits: Limits) => ({
     checkBtfPath(input.btf_path);
     const programType = programTypeOf(input.program_type);
     const source = readObjectSource(input.source, ctx.limits.maxObjectBytes);
-    const obj = BpfObject.open(source.bytes, source.name, input.btf_path);
+    const obj = await BpfObject.openUntrusted(source.bytes, source.name, input.btf_path);
     let adopted = false;
     try {
       const chosen = selectPrograms(obj.programs(), input);
