@@ -48,8 +48,10 @@ const CORE_ACCESS = /^\d+(:\d+)*$/;
 const MAP_UINT_FIELDS = new Set(['type', 'max_entries', 'key_size', 'value_size', 'map_flags', 'numa_node', 'pinning', 'map_extra']);
 
 /** One section header, as read. */
-interface Section {
+export interface ElfSection {
   index: number;
+  /** Where its header starts in the file. */
+  header: number;
   name: string;
   type: number;
   flags: number;
@@ -94,7 +96,7 @@ export function checkObject(bytes: Uint8Array): void {
   const r = readHeader(bytes);
   const sections = readSections(r);
   const byName = new Map(sections.map((s) => [s.name, s]));
-  const contents = (s: Section): Uint8Array => (s.type === SHT_NOBITS ? bytes.subarray(0, 0) : bytes.subarray(s.offset, s.offset + s.size));
+  const contents = (s: ElfSection): Uint8Array => (s.type === SHT_NOBITS ? bytes.subarray(0, 0) : bytes.subarray(s.offset, s.offset + s.size));
 
   const symtabs = sections.filter((s) => s.type === SHT_SYMTAB);
   if (symtabs.length > 1) throw new MalformedObject('symbols', `${symtabs.length} symbol tables (at most one allowed)`);
@@ -121,6 +123,11 @@ export function checkObject(bytes: Uint8Array): void {
   if (maps) checkMaps(maps, btf);
 }
 
+/** The sections of an ELF64 BPF object (all but the null section 0), after the header and section-table rules of checkObject. */
+export function elfSections(bytes: Uint8Array): ElfSection[] {
+  return readSections(readHeader(bytes));
+}
+
 function readHeader(bytes: Uint8Array): Reader {
   if (bytes.length < EHDR_SIZE) throw new MalformedObject('elf_header', `${bytes.length} bytes is shorter than the ${EHDR_SIZE}-byte ELF64 header`);
   if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) throw new MalformedObject('elf_header', 'bad magic (not an ELF file)');
@@ -135,7 +142,7 @@ function readHeader(bytes: Uint8Array): Reader {
   return r;
 }
 
-function readSections(r: Reader): Section[] {
+function readSections(r: Reader): ElfSection[] {
   const size = r.bytes.length;
   const shoff = r.u64(0x28);
   const shentsize = r.u16(0x3a);
@@ -162,20 +169,20 @@ function readSections(r: Reader): Section[] {
   const table = r.bytes.subarray(names.offset, names.offset + names.size);
   if (table.length === 0 || table[table.length - 1] !== 0) throw new MalformedObject('strings', 'section name table is empty or not NUL-terminated');
 
-  const sections: Section[] = [];
+  const sections: ElfSection[] = [];
   for (let i = 1; i < shnum; i++) {
     const s = raw(i);
     if (!terminatedAt(table, s.nameOff)) throw new MalformedObject('strings', `section ${i} name offset ${s.nameOff} is outside the section name table (${table.length} bytes)`);
     const name = new TextDecoder().decode(table.subarray(s.nameOff, table.indexOf(0, s.nameOff)));
     bounds(i, s, ` (${name})`);
     if (s.link >= shnum) throw new MalformedObject('section_headers', `sh_link ${s.link} is out of range (${shnum} sections)`, name);
-    sections.push({ index: i, name, ...s });
+    sections.push({ index: i, header: shoff + i * SHDR_SIZE, name, ...s });
   }
   return sections;
 }
 
 /** Checks every symbol; returns how many there are. */
-function checkSymbols(r: Reader, symtab: Section, sections: readonly Section[]): number {
+function checkSymbols(r: Reader, symtab: ElfSection, sections: readonly ElfSection[]): number {
   if (symtab.entsize !== SYM_SIZE || symtab.size % SYM_SIZE !== 0) {
     throw new MalformedObject('symbols', `entry size ${symtab.entsize} and size ${symtab.size} do not make ${SYM_SIZE}-byte symbols`, symtab.name);
   }
@@ -202,7 +209,7 @@ function checkSymbols(r: Reader, symtab: Section, sections: readonly Section[]):
   return count;
 }
 
-function checkRelocations(r: Reader, rel: Section, sections: readonly Section[], symtab: Section | undefined, symbols: number): void {
+function checkRelocations(r: Reader, rel: ElfSection, sections: readonly ElfSection[], symtab: ElfSection | undefined, symbols: number): void {
   const entry = rel.type === SHT_RELA ? 24 : 16;
   if (rel.entsize !== entry || rel.size % entry !== 0) throw new MalformedObject('relocations', `entry size ${rel.entsize} and size ${rel.size} do not make ${entry}-byte entries`, rel.name);
   if (rel.size === 0) return;
@@ -219,7 +226,7 @@ function checkRelocations(r: Reader, rel: Section, sections: readonly Section[],
   }
 }
 
-function checkInstructions(r: Reader, s: Section): void {
+function checkInstructions(r: Reader, s: ElfSection): void {
   if (s.size % INSN_SIZE !== 0) throw new MalformedObject('instructions', `size ${s.size} is not a whole number of ${INSN_SIZE}-byte instructions`, s.name);
   const last = s.offset + s.size - INSN_SIZE;
   for (let at = s.offset; at <= last; at += INSN_SIZE) {
@@ -292,7 +299,7 @@ function checkExtRecord(what: string, r: Reader, at: number, btf: Btf, strEnd: n
 }
 
 /** `.maps`: BTF must describe it with a datasec whose variables are map definitions inside the section. */
-function checkMaps(maps: Section, btf: Btf | undefined): void {
+function checkMaps(maps: ElfSection, btf: Btf | undefined): void {
   const fail = (msg: string): never => {
     throw new MalformedObject('maps', msg, '.maps');
   };
