@@ -1,8 +1,11 @@
 /* open-probe: opens one BPF object with libbpf in a throwaway process, so a
  * crash in libbpf's parsing of an untrusted object kills this process, not
  * the server. Reads the object on stdin, runs bpf_object__open_mem, reads
- * every program and map the way the addon does after open, and exits:
- * 0 opened, 1 libbpf refused it, 2 bad usage or input. */
+ * every program and map the way the addon does after open, then runs
+ * libbpf's load in loader-generation mode (bpf_object__gen_loader): the
+ * relocations, BTF sanitizing and map definitions a real load parses, with
+ * no program or map created (its outcome is not reported: a real load
+ * differs). Exits 0 opened, 1 libbpf refused to open it, 2 bad input. */
 #include <bpf/libbpf.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,6 +61,12 @@ int main(void)
 	}
 	bpf_object__for_each_map(map, obj)
 		touched += bpf_map__name(map)[0] + bpf_map__key_size(map) + bpf_map__value_size(map) + bpf_map__max_entries(map);
+	{
+		LIBBPF_OPTS(gen_loader_opts, gen);
+
+		if (!bpf_object__gen_loader(obj, &gen))
+			bpf_object__load(obj);
+	}
 	bpf_object__close(obj);
 	return 0;
 }

@@ -1,7 +1,9 @@
 /**
  * Crash isolation for untrusted objects: libbpf opens the object first in a
  * throwaway process (native/probe/open-probe.c, the same static libbpf as
- * the addon), so a parser crash kills that process, never the server.
+ * the addon) and runs its load in loader-generation mode there (relocations,
+ * BTF, map definitions, nothing created), so a parser crash kills that
+ * process, never the server.
  */
 import { spawn } from 'node:child_process';
 import { OPEN_PROBE } from '../paths.js';
