@@ -105,3 +105,21 @@ test('a closed object refuses further use with a typed error and closes twice sa
   assert.ok(obj.closed);
   assert.throws(() => obj.programs(), (e: unknown) => wireError(e).type === 'SYSTEM_ERROR');
 });
+
+test('an object whose program section names no program type is a VALIDATION_ERROR at load, with what libbpf said', () => {
+  const bytes = Buffer.from(readFileSync(fixture('counters')).toString('latin1').replaceAll('tracepoint/syscalls', 'xracepoint/syscalls'), 'latin1');
+  const obj = BpfObject.open(bytes, 'unknown-section');
+  try {
+    assert.throws(
+      () => obj.load(),
+      (e: unknown) => {
+        const wire = wireError(e);
+        assert.equal(wire.type, 'VALIDATION_ERROR');
+        assert.match((wire.context.libbpf_log as string[]).join('\n'), /missing BPF prog type, check ELF section name 'xracepoint\/syscalls/);
+        return true;
+      },
+    );
+  } finally {
+    obj.close();
+  }
+});
