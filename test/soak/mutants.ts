@@ -98,7 +98,7 @@ export function mutant(originals: readonly Original[], seed: number, index: numb
   const rand = generator(mix(seed, index));
   const original = originals[Math.floor(rand() * originals.length)]!;
   const family = MUTATIONS[index % MUTATIONS.length]!;
-  const bytes = original.bytes.slice();
+  const bytes = new Uint8Array(original.bytes); // a copy, whatever the original (a Buffer's slice would share it)
   const [start, end] = region(family, original.bytes, rand) ?? [0, bytes.length];
   const at = start + Math.floor(rand() * (end - start));
   const dv = new DataView(bytes.buffer);

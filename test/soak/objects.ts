@@ -22,6 +22,8 @@ const COUNT: Record<Scale, number> = { test: 1000, soak: 10_000 };
 /** Calls per connection, and objects kept loaded before the connection is replaced (the session holds at most 64). */
 const CALLS_PER_CONNECTION = 150;
 const KEPT_PER_CONNECTION = 48;
+/** Servers loading mutants at once. */
+const WORKERS = 2;
 
 /** Every compiled .bpf.o under bpf/.output, catalog and fixtures. */
 function originals(): Original[] {
@@ -29,7 +31,7 @@ function originals(): Original[] {
     readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.bpf.o') ? [join(dir, e.name)] : []));
   return walk(BPF_OBJECT_DIR)
     .sort()
-    .map((path) => ({ name: path.slice(BPF_OBJECT_DIR.length + 1), bytes: readFileSync(path) }));
+    .map((path) => ({ name: path.slice(BPF_OBJECT_DIR.length + 1), bytes: new Uint8Array(readFileSync(path)) }));
 }
 
 /** Kernel ids of the programs and maps a process holds fds of, from /proc/<pid>/fdinfo. */
@@ -140,8 +142,17 @@ export const objectsPart: SoakPart = {
     const started = Date.now();
     const tally: Tally = { successes: 0, typed: new Map(), crashes: 0, leaks: 0 };
     const total = COUNT[scale];
+    // Ranges of mutant indices still to load; a batch that stops early gives back the rest of its range.
+    const ranges: [number, number][] = [];
+    for (let i = 0; i < total; i += CALLS_PER_CONNECTION) ranges.push([i, Math.min(total, i + CALLS_PER_CONNECTION)]);
+    const worker = async (): Promise<void> => {
+      for (let r = ranges.shift(); r; r = ranges.shift()) {
+        const stopped = await batch(all, seed, r[0], r[1], tally);
+        if (stopped < r[1]) ranges.unshift([stopped, r[1]]);
+      }
+    };
     try {
-      for (let i = 0; i < total; ) i = await batch(all, seed, i, Math.min(total, i + CALLS_PER_CONNECTION), tally);
+      await Promise.all(Array.from({ length: WORKERS }, worker));
     } finally {
       report('mutants', tally.successes + [...tally.typed.values()].reduce((a, b) => a + b, 0));
       report('successes', tally.successes);
