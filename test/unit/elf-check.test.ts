@@ -146,6 +146,39 @@ test('a symbol name past the string table is refused', () => {
   refused(bytes, 'strings', '.symtab', /symbol 1 name offset 99 is outside the string table \(3 bytes\)$/);
 });
 
+/** A .BTF.ext with one func_info subsection: record size `record`, one record for section name `secName` naming type `typeId`. */
+function btfExt(record: number, secName: number, typeId: number): Uint8Array {
+  const out = new Uint8Array(24 + 4 + 8 + 8);
+  const dv = new DataView(out.buffer);
+  dv.setUint16(0, 0xeb9f, true);
+  out[2] = 1;
+  dv.setUint32(4, 24, true);
+  dv.setUint32(8, 0, true);
+  dv.setUint32(12, 20, true);
+  dv.setUint32(24, record, true);
+  dv.setUint32(28, secName, true);
+  dv.setUint32(32, 1, true);
+  dv.setUint32(40, typeId, true);
+  return out;
+}
+
+test('.BTF.ext records: a bad record size, a section name past the BTF strings and a type id past the last type are refused', () => {
+  const b = new BtfBuilder();
+  const fn = b.func('f', b.funcProto(b.int('int', 4), []));
+  const sec = b.str('xdp');
+  const ext = (bytes: Uint8Array): Uint8Array => elf([btfSection(b), { name: '.BTF.ext', type: SHT_PROGBITS, data: bytes }]);
+  checkObject(ext(btfExt(8, sec, fn)));
+  refused(ext(btfExt(6, sec, fn)), 'btf_ext', '.BTF.ext', /func_info record size 6 is invalid \(at least 8, a multiple of 4\)$/);
+  refused(ext(btfExt(8, 9999, fn)), 'btf_ext', '.BTF.ext', /func_info section name offset 9999 is outside the BTF string section \(\d+ bytes\)$/);
+  refused(ext(btfExt(8, sec, 77)), 'btf_ext', '.BTF.ext', /func_info record refers to type id 77, out of range \(4 types\)$/);
+});
+
+test('.maps that BTF does not describe is refused', () => {
+  const b = new BtfBuilder();
+  b.int('int', 4);
+  refused(elf([btfSection(b), { name: '.maps', type: SHT_PROGBITS, data: new Uint8Array(32) }]), 'maps', '.maps', /no BTF datasec describes \.maps$/);
+});
+
 test('every object the project builds passes the check', () => {
   const objects = ['catalog', 'fixtures'].flatMap((d) => readdirSync(join(BPF_OBJECT_DIR, d)).filter((f) => f.endsWith('.bpf.o')).map((f) => join(BPF_OBJECT_DIR, d, f)));
   assert.ok(objects.length >= 3, `found ${objects.length} objects`);
