@@ -24,8 +24,10 @@ UNIT_BPF_OBJS := $(OUT)/fixtures/events.bpf.o $(OUT)/fixtures/multi.bpf.o $(OUT)
 WORKLOAD := test/.output/workload
 
 SERVER_BUNDLE := dist/ebpf-mcp-server.mjs
+# The throwaway process that opens an untrusted object with libbpf before the server does (src/kernel/open-probe.ts).
+OPEN_PROBE := native/.output/open-probe
 
-build: deps $(NATIVE) $(BPF_OBJS) dist/.stamp $(SERVER_BUNDLE)
+build: deps $(NATIVE) $(OPEN_PROBE) $(BPF_OBJS) dist/.stamp $(SERVER_BUNDLE)
 
 # A countable workload for the kernel tests (getpid, uprobe and USDT targets, UDP, CPU).
 $(WORKLOAD): test/workload/workload.c | deps
@@ -41,9 +43,18 @@ unit-deps:
 $(NATIVE): binding.gyp $(wildcard native/src/*.c native/src/*.h) | deps
 	npx node-gyp rebuild --nodedir=/usr >&2
 
+$(OPEN_PROBE): native/probe/open-probe.c | deps
+	$(LIBBPF_CC)
+
 $(OUT)/vmlinux.h: | $(SETUP)
 	@mkdir -p $(OUT)
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+# A C program linked against the static libbpf (the probe, the benchmark's consumers).
+define LIBBPF_CC
+	@mkdir -p $(dir $@)
+	cc -O2 -g -Wall -Wextra -o $@ $< $$($(LIBBPF_PC) --cflags --libs libbpf)
+endef
 
 # BPF C to an object with BTF (DWARF stripped): the project's programs and the benchmark's.
 define BPF_CC
@@ -95,8 +106,7 @@ $(BENCH_OUT)/%.bpf.o: bench/bpf/%.bpf.c $(wildcard bench/bpf/*.h) $(OUT)/vmlinux
 	$(BPF_CC)
 
 $(BENCH_OUT)/%: bench/c/%.c | deps
-	@mkdir -p $(dir $@)
-	cc -O2 -g -Wall -Wextra -o $@ $< $$($(LIBBPF_PC) --cflags --libs libbpf)
+	$(LIBBPF_CC)
 
 bench-build: build $(WORKLOAD) $(BENCH_BPF) $(BENCH_C)
 
@@ -112,4 +122,4 @@ demo: build
 	node dist/scripts/demo.js
 
 clean:
-	rm -rf build dist $(OUT) test/.output $(BENCH_OUT)
+	rm -rf build dist $(OUT) test/.output $(BENCH_OUT) native/.output

@@ -96,7 +96,7 @@ export function renderToolSpecs(tools: readonly AnyTool[]): string {
     '',
     '| type | context |',
     '|---|---|',
-    '| `VALIDATION_ERROR` | `field` (the input path, e.g. `attachment.cgroup.path`), `issues` [{field, message, unknown_fields?}] for schema failures; what exists instead (`known`, `fits`, `sections`) |',
+    '| `VALIDATION_ERROR` | `field` (the input path, e.g. `attachment.cgroup.path`), `issues` [{field, message, unknown_fields?}] for schema failures; what exists instead (`known`, `fits`, `sections`); for a malformed object, `object_part` (the rule that failed: `elf_header`, `section_headers`, `section`, `strings`, `symbols`, `relocations`, `btf`, `btf_ext`, `maps`, `instructions`) and `section`; for an object that crashed libbpf in the probe process, `parser_signal` (or `parser_timeout_ms` when it hung) |',
     '| `UNSUPPORTED_BPF_FEATURE` | `feature`, `kernel_requirement`, `alternatives` [{kind, settings?}] (kinds or program types that work here), `field`; `program`, `section` for load refusals |',
     '| `ATTACHMENT_FAILED` | a missing target: `field`, `target_kind`, `target`, `suggestions` (the closest that exist); a kernel refusal: `syscall_errno`, `errno_name`, `operation`, `libbpf_log`, `hint` |',
     '| `RESOURCE_LIMIT_EXCEEDED` | `resource`, `limit` (a number), `current_usage` {resource: count, ...} |',

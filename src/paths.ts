@@ -20,3 +20,6 @@ export const NATIVE_ADDON = join(PACKAGE_ROOT, 'build', 'Release', 'ebpf_native.
 
 /** Compiled BPF objects: catalog/ (bundled programs) and fixtures/ (tests). */
 export const BPF_OBJECT_DIR = join(PACKAGE_ROOT, 'bpf', '.output');
+
+/** The throwaway process that opens an untrusted object with libbpf before the server does. */
+export const OPEN_PROBE = join(PACKAGE_ROOT, 'native', '.output', 'open-probe');

@@ -163,6 +163,11 @@ export class Btf {
     return this.strings.get(offset);
   }
 
+  /** One past the last valid string offset (a base's strings included). */
+  get stringsEnd(): number {
+    return this.strings.end;
+  }
+
   /** The first type (lowest id, base included) with this name, optionally of this kind; undefined when none. */
   findByName<K extends BtfKind>(name: string, kind?: K): BtfTypeOf<K> | undefined {
     return this.findAllByName(name, kind)[0];

@@ -54,6 +54,9 @@ function missingTarget(e: NativeError, program: ProgramSpec): TargetNotFound | u
   });
 }
 
+/** What libbpf prints when the object itself stops a load before the kernel sees it (section names, relocations). */
+const OBJECT_DEFECT = /missing BPF prog type|failed to perform CO-RE relocations|failed to patch insn|invalid relo|failed to relocate/;
+
 /** A typed error for a failed bpf_object__load; `program` is the one that failed, `log` its verifier log. */
 export function loadError(e: unknown, program: ProgramSpec | undefined, log: string): Error {
   if (isNativeError(e) && program) {
@@ -72,5 +75,6 @@ export function loadError(e: unknown, program: ProgramSpec | undefined, log: str
       return new KernelError(`the verifier rejected program ${program.name}: ${failure.reason}`, 'verifier', reading, e);
     }
   }
-  return kernelFailure(e, 'loading the object failed', program ? { program: program.name } : {});
+  const malformed = isNativeError(e) && e.code === 'EINVAL' && OBJECT_DEFECT.test(e.libbpfLog);
+  return kernelFailure(e, 'loading the object failed', program ? { program: program.name } : {}, malformed ? 'bad_object' : undefined);
 }

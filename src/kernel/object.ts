@@ -7,6 +7,8 @@ import { KernelError, isNativeError, kernelFailure } from './errors.js';
 import { type NativeMap, type NativeProgram, type ObjectHandle, native } from './native.js';
 import { mapTypeName, progTypeName, attachTypeName } from './types.js';
 import { loadError } from './load-errors.js';
+import { probeOpen } from './open-probe.js';
+import { checkObject } from '../obj/elf-check.js';
 
 /** A program of an object, before or after load. */
 export interface ProgramSpec {
@@ -85,8 +87,26 @@ export class BpfObject {
     return { programs: native.objectPrograms(this.h).map(toProgram), maps: native.objectMaps(this.h).map(toMap) };
   }
 
-  /** Opens ELF bytes; `btfCustomPath` supplies kernel BTF for CO-RE when the kernel has none. */
+  /**
+   * Opens ELF bytes after the structural check (a malformed object throws MalformedObject);
+   * `btfCustomPath` supplies kernel BTF for CO-RE when the kernel has none.
+   */
   static open(elf: Uint8Array, name: string, btfCustomPath?: string): BpfObject {
+    checkObject(elf);
+    return BpfObject.openChecked(elf, name, btfCustomPath);
+  }
+
+  /**
+   * Opens an untrusted object: the structural check, then libbpf opens it in a throwaway process
+   * (a parser crash there is a KernelError 'bad_object'), then here.
+   */
+  static async openUntrusted(elf: Uint8Array, name: string, btfCustomPath?: string): Promise<BpfObject> {
+    checkObject(elf);
+    await probeOpen(elf);
+    return BpfObject.openChecked(elf, name, btfCustomPath);
+  }
+
+  private static openChecked(elf: Uint8Array, name: string, btfCustomPath: string | undefined): BpfObject {
     try {
       return new BpfObject(native.objectOpen(elf, name, btfCustomPath ?? null), name);
     } catch (e) {

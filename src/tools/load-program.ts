@@ -190,7 +190,7 @@ export const loadProgramTool = defineTool((limits: Limits) => ({
     const btfPath = checkBtfPath(input.btf_path);
     const programType = programTypeOf(input.program_type);
     const source = readObjectSource(input.source, ctx.limits.maxObjectBytes);
-    const obj = BpfObject.open(source.bytes, source.name, btfPath);
+    const obj = await BpfObject.openUntrusted(source.bytes, source.name, btfPath);
     let adopted = false;
     try {
       const chosen = selectPrograms(obj.programs(), input);

@@ -1,10 +1,11 @@
 /**
  * The one place where errors from the layers below become the typed errors
  * of the wire: domain errors (NotSupported, TargetNotFound, InvalidRequest,
- * KernelError) and the addon's own get their type and a `context` of one
+ * KernelError, MalformedObject) and the addon's own get their type and a `context` of one
  * shape per type (see docs/TOOL_SPECS.md), with the input field they concern.
  */
 import { type ErrorContext, type ErrorType, ToolError } from '../errors.js';
+import { MalformedObject } from '../obj/elf-check.js';
 import { type Failure, InvalidRequest, KernelError, type NativeError, NotSupported, TargetNotFound, isNativeError } from '../kernel/errors.js';
 
 /** The wire type of each failure a kernel call can report. */
@@ -66,6 +67,9 @@ function toWire(e: unknown, type?: ErrorType): ToolError {
   }
   if (e instanceof TargetNotFound) {
     return new ToolError('ATTACHMENT_FAILED', e.message, { target_kind: e.kind, target: e.target, suggestions: e.suggestions, ...e.details });
+  }
+  if (e instanceof MalformedObject) {
+    return new ToolError('VALIDATION_ERROR', e.message, { field: 'source', object_part: e.part, ...(e.section === undefined ? {} : { section: e.section }) });
   }
   if (e instanceof InvalidRequest) return new ToolError('VALIDATION_ERROR', e.message, { ...(e.field === undefined ? {} : { field: e.field }), ...e.details });
   if (e instanceof KernelError) {

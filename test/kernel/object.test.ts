@@ -88,11 +88,11 @@ test('a program the verifier rejects is a VERIFIER_ERROR with reason, instructio
   }
 });
 
-test('bytes that are not a BPF object are a VALIDATION_ERROR with what libbpf said', () => {
+test('bytes that are not a BPF object are a VALIDATION_ERROR naming the rule they break', () => {
   const notBpf = readFileSync('/bin/true');
   assert.throws(
     () => BpfObject.open(notBpf, 'true'),
-    (e: unknown) => wireError(e).type === 'VALIDATION_ERROR' && Array.isArray(wireError(e).context.libbpf_log),
+    (e: unknown) => wireError(e).type === 'VALIDATION_ERROR' && wireError(e).context.object_part === 'elf_header',
   );
   const truncated = readFileSync(fixture('multi')).subarray(0, 600);
   assert.throws(() => BpfObject.open(truncated, 'truncated'), (e: unknown) => wireError(e).type === 'VALIDATION_ERROR');
@@ -104,4 +104,22 @@ test('a closed object refuses further use with a typed error and closes twice sa
   obj.close();
   assert.ok(obj.closed);
   assert.throws(() => obj.programs(), (e: unknown) => wireError(e).type === 'SYSTEM_ERROR');
+});
+
+test('an object whose program section names no program type is a VALIDATION_ERROR at load, with what libbpf said', () => {
+  const bytes = Buffer.from(readFileSync(fixture('counters')).toString('latin1').replaceAll('tracepoint/syscalls', 'xracepoint/syscalls'), 'latin1');
+  const obj = BpfObject.open(bytes, 'unknown-section');
+  try {
+    assert.throws(
+      () => obj.load(),
+      (e: unknown) => {
+        const wire = wireError(e);
+        assert.equal(wire.type, 'VALIDATION_ERROR');
+        assert.match((wire.context.libbpf_log as string[]).join('\n'), /missing BPF prog type, check ELF section name 'xracepoint\/syscalls/);
+        return true;
+      },
+    );
+  } finally {
+    obj.close();
+  }
 });
