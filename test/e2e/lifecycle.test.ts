@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
-import { bpftoolIds, bpftoolPrograms, eventually } from '../helpers/bpftool.js';
+import { bpftoolIds, eventually, newProgramsNamed } from '../helpers/bpftool.js';
 import { type Connected, connect } from '../helpers/client.js';
 import { gatedOn } from '../helpers/features.js';
 import { fixture } from '../helpers/fixtures.js';
@@ -314,7 +314,7 @@ test('50 load-attach-SIGKILL cycles leave no program, map or link behind', async
 
   // A leak is an object these sessions made that is still there: every id they reported, and any program of the
   // fixture's that appeared during the cycles (one the server made but did not report). Others' objects do not count.
-  const ours = () => bpftoolPrograms().filter((p) => p.name === 'tp_getpid' && !before.prog.has(p.id)).map((p) => p.id);
+  const ours = () => newProgramsNamed(before.prog, ['tp_getpid']);
   const gone = () => kinds.every((k) => made[k].every((id) => !bpftoolIds(k).has(id))) && ours().length === 0;
   await eventually(gone, 2000);
   for (const k of kinds) {

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { bpftoolIds, eventually } from '../helpers/bpftool.js';
+import { bpftoolIds, eventually, newProgramsNamed } from '../helpers/bpftool.js';
 import { connect } from '../helpers/client.js';
 import { rawServer, toolCall } from '../helpers/raw.js';
 import { SERVER_BIN, fixture } from '../helpers/fixtures.js';
@@ -190,7 +190,7 @@ test('every bad input gets its typed error and the same connection answers the n
       assert.equal(s.error.type, type, `${what}: ${JSON.stringify(s.error)}`);
       assert.match(s.error.message, pattern, what);
       assert.equal(typeof s.error.context, 'object', what);
-      assert.ok(Date.now() - started < 5000, `${what} took too long`);
+      assert.ok(Date.now() - started < 30_000, `${what} hung`);
       const next = await c.call('inspect_state', { fields: ['system'] });
       assert.equal(next.structuredContent.success, true, `the server did not answer after ${what}`);
     }
@@ -214,8 +214,7 @@ test('verify_only runs the verifier and unloads; verifier_log returns the log', 
     assert.equal(r.program_id, null);
     assert.ok(r.programs.every((p: { loaded: boolean; id: null }) => !p.loaded && p.id === null));
     assert.match(r.verifier_log, /== count_getpid ==[\s\S]*processed \d+ insns/);
-    const after = bpftoolIds('prog');
-    assert.deepEqual([...after].filter((id) => !before.has(id)), []);
+    assert.deepEqual(newProgramsNamed(before, r.programs.map((p: { name: string }) => p.name)), [], 'a verify_only load left programs behind');
   } finally {
     await c.close();
   }

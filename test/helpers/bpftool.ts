@@ -18,6 +18,13 @@ export function bpftoolPrograms(): BpftoolProg[] {
   return JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as BpftoolProg[];
 }
 
+/** Programs named `names` that bpftool sees now but not in `before`: what a test's own loads left, whatever else runs. */
+export function newProgramsNamed(before: Set<number>, names: readonly string[]): number[] {
+  return bpftoolPrograms()
+    .filter((p) => p.name !== undefined && names.includes(p.name) && !before.has(p.id))
+    .map((p) => p.id);
+}
+
 /** Ids of every program, map or link bpftool sees. */
 export function bpftoolIds(kind: 'prog' | 'map' | 'link'): Set<number> {
   const list = JSON.parse(execFileSync('bpftool', ['-j', kind, 'show'], { encoding: 'utf8' }) || '[]') as { id: number }[];
