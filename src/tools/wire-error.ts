@@ -69,7 +69,7 @@ function toWire(e: unknown, type?: ErrorType): ToolError {
     return new ToolError('ATTACHMENT_FAILED', e.message, { target_kind: e.kind, target: e.target, suggestions: e.suggestions, ...e.details });
   }
   if (e instanceof MalformedObject) {
-    return new ToolError('VALIDATION_ERROR', e.message, { field: 'source', object_part: e.part, ...(e.section === undefined ? {} : { section: e.section }) });
+    return new ToolError('VALIDATION_ERROR', `not a loadable BPF object: ${e.message}`, { field: 'source', object_part: e.part, ...(e.section === undefined ? {} : { section: e.section }) });
   }
   if (e instanceof InvalidRequest) return new ToolError('VALIDATION_ERROR', e.message, { ...(e.field === undefined ? {} : { field: e.field }), ...e.details });
   if (e instanceof KernelError) {
