@@ -4,6 +4,7 @@
  * failing one is reproduced from the two numbers its report prints.
  */
 import { type ElfSection, elfSections } from '../../src/obj/elf-check.js';
+import { seeded } from './soak.js';
 
 /** What was done to which object, for the report. */
 export interface Mutant {
@@ -20,18 +21,6 @@ export interface Original {
 
 /** The mutation families, drawn in turn so every one is exercised at any scale. */
 export const MUTATIONS = ['truncate', 'bitflip', 'zero', 'section_header', 'btf_header', 'btf_type', 'btf_ext', 'maps', 'relocation', 'symbol', 'strings', 'instruction'] as const;
-
-/** mulberry32: a small, fast, seeded generator of floats in [0, 1). */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
 
 /** A mutant's own seed, mixed from the run's seed and its index. */
 function mix(seed: number, index: number): number {
@@ -95,7 +84,7 @@ function region(family: (typeof MUTATIONS)[number], bytes: Uint8Array, rand: () 
 
 /** The mutant number `index` of a run seeded with `seed`. */
 export function mutant(originals: readonly Original[], seed: number, index: number): Mutant {
-  const rand = generator(mix(seed, index));
+  const rand = seeded(mix(seed, index));
   const original = originals[Math.floor(rand() * originals.length)]!;
   const family = MUTATIONS[index % MUTATIONS.length]!;
   const bytes = new Uint8Array(original.bytes); // a copy, whatever the original (a Buffer's slice would share it)

@@ -15,7 +15,7 @@ import { BPF_OBJECT_DIR } from '../../src/paths.js';
 import { bpftoolIds, eventually } from '../helpers/bpftool.js';
 import { type Connected, connect } from '../helpers/client.js';
 import { type Mutant, type Original, mutant } from './mutants.js';
-import type { Report, Scale, SoakPart } from './soak.js';
+import { type Report, type Scale, type SoakPart, soakSeed } from './soak.js';
 
 /** Mutants per scale. */
 const COUNT: Record<Scale, number> = { test: 1000, soak: 10_000 };
@@ -136,7 +136,7 @@ export const objectsPart: SoakPart = {
   name: 'hostile objects',
   async run(scale: Scale, report: Report) {
     const all = originals();
-    const seed = process.env.SOAK_SEED ? Number(process.env.SOAK_SEED) >>> 0 : Math.floor(Math.random() * 0x1_0000_0000);
+    const seed = soakSeed();
     report('seed (SOAK_SEED)', seed);
     report('objects mutated', all.length);
     const started = Date.now();

@@ -9,7 +9,7 @@
 import { ERROR_TYPES } from '../../src/errors.js';
 import { bpftoolIds, eventually } from '../helpers/bpftool.js';
 import { connect } from '../helpers/client.js';
-import type { Report, Scale, SoakPart } from './soak.js';
+import { type Report, type Scale, type SoakPart, seeded, soakSeed } from './soak.js';
 
 /** A JSON Schema as far as the generator reads it. */
 interface Schema {
@@ -30,18 +30,6 @@ interface Schema {
 }
 
 const INPUTS_PER_TOOL: Record<Scale, number> = { test: 40, soak: 300 };
-
-/** A small seeded PRNG (mulberry32), so a failing input can be made again from the seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Values of every kind the schema does not ask for. */
 const JUNK: unknown[] = [null, -1, 0, 2 ** 53, -(2 ** 31) - 1, 1.5, '', 'x'.repeat(70_000), '../../etc/passwd', '/dev/zero', 'a\u0000b', '\u202e\ud800', [], [1, 'a', null], {}, { __proto__: { polluted: true } }, true, 'NaN'];
@@ -126,9 +114,9 @@ function bounded(tool: string, input: unknown): unknown {
 }
 
 async function run(scale: Scale, report: Report): Promise<void> {
-  const seed = Number(process.env.SOAK_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  const seed = soakSeed();
   report('seed', seed);
-  const rand = prng(seed);
+  const rand = seeded(seed);
   const before = bpftoolIds('prog');
   const c = await connect(['-t', 'stdio', '--enable-tools', 'all', '--pin-prefix', `/sys/fs/bpf/ebpf-mcp-soak-fuzz-${process.pid}`]);
   const reported = new Set<number>();
