@@ -203,7 +203,9 @@ async function bpftraceRun(events: number): Promise<Run> {
       if (d.includes('lost_events')) for (const m of d.toString().matchAll(/"lost_events", "data": \{"events": (\d+)\}/g)) lostReported += Number(m[1]);
     });
     const workloadSeconds = await release(w);
-    while (printed.count < events && nowMs() - Math.max(last, first) < 1000) await sleep(100);
+    // Wait while lines keep coming: until a second passes with none, counted from the release when none came yet.
+    const released = nowMs();
+    while (printed.count < events && nowMs() - Math.max(last, released) < 1000) await sleep(100);
     child.kill('SIGINT');
     await Promise.race([done, sleep(10_000)]);
     if (lostReported) note(`bpftrace reported ${lostReported} lost events`);
