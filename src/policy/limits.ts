@@ -12,6 +12,8 @@ export interface Limits {
   /** Programs and maps one session may hold loaded at once. */
   maxProgramsPerSession: number;
   maxMapsPerSession: number;
+  /** Kernel memory the maps of one session may take once full (estimated before they are created). */
+  maxMapBytesPerSession: number;
   /** Attachments one session may hold at once. */
   maxLinksPerSession: number;
   /** Event streams one session may run at once. */
@@ -47,6 +49,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxObjectsPerSession: 64,
   maxProgramsPerSession: 256,
   maxMapsPerSession: 256,
+  maxMapBytesPerSession: 512 << 20,
   maxLinksPerSession: 64,
   maxReadersPerSession: 8,
   maxLeaseSeconds: 86_400,
@@ -66,7 +69,7 @@ export const DEFAULT_LIMITS: Limits = {
 
 /** A size as a model reads it: "16 MiB" when it is whole mebibytes, else bytes. */
 export function formatBytes(bytes: number): string {
-  return bytes % (1 << 20) === 0 ? `${bytes >> 20} MiB` : `${bytes} bytes`;
+  return bytes % (1 << 20) === 0 ? `${bytes / (1 << 20)} MiB` : `${bytes} bytes`;
 }
 
 /**

@@ -19,6 +19,7 @@ Options:
       --enable-tools <list>  also offer optional tools: detach_link, unload_program,
                              pin_object, unpin_object (comma-separated, or "all")
       --max-object-mb <n>    largest BPF object accepted, in MiB (default: ${DEFAULT_LIMITS.maxObjectBytes >> 20})
+      --max-map-mb <n>       map memory one session may create, in MiB (default: ${DEFAULT_LIMITS.maxMapBytesPerSession >> 20})
       --log-level <level>    error | warn | info | debug (default: info; logs go to stderr)
   -h, --help                 show this help
   -v, --version              show the version
@@ -38,6 +39,7 @@ function main(): void {
         'pin-prefix': { type: 'string', default: '/sys/fs/bpf/ebpf-mcp' },
         'enable-tools': { type: 'string' },
         'max-object-mb': { type: 'string' },
+        'max-map-mb': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -61,11 +63,15 @@ function main(): void {
     setLogLevel(level as LogLevel);
   }
   const limits = { ...DEFAULT_LIMITS };
-  if (values['max-object-mb'] !== undefined) {
-    const mb = Number(values['max-object-mb']);
-    if (!Number.isInteger(mb) || mb < 1 || mb > 1024) fail('--max-object-mb must be an integer from 1 to 1024');
-    limits.maxObjectBytes = mb << 20;
-  }
+  const mebibytes = (flag: 'max-object-mb' | 'max-map-mb', max: number): number | undefined => {
+    const value = values[flag];
+    if (value === undefined) return undefined;
+    const mb = Number(value);
+    if (!Number.isInteger(mb) || mb < 1 || mb > max) fail(`--${flag} must be an integer from 1 to ${max}`);
+    return mb * (1 << 20);
+  };
+  limits.maxObjectBytes = mebibytes('max-object-mb', 1024) ?? limits.maxObjectBytes;
+  limits.maxMapBytesPerSession = mebibytes('max-map-mb', 1 << 20) ?? limits.maxMapBytesPerSession;
   const pinPrefix = values['pin-prefix'];
   if (!pinPrefix.startsWith('/sys/fs/bpf/')) fail('--pin-prefix must be a directory under /sys/fs/bpf/');
   if (values.transport !== 'stdio') fail(`unsupported transport ${JSON.stringify(values.transport)} (this version serves stdio)`);

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { elfSection } from '../btf/index.js';
 import { invalid, limitExceeded } from '../errors.js';
 import { ClientFile } from '../kernel/client-file.js';
+import { type MapShape, mapMemoryBytes } from '../kernel/map-memory.js';
 import { BpfObject, type ProgramSpec } from '../kernel/object.js';
 import { programTypeNames, programTypeValue } from '../kernel/types.js';
 import { enforceConstraints, type ProgramUsage } from '../policy/constraints.js';
@@ -149,20 +150,35 @@ function programRows(obj: BpfObject, usage: ProgramUsage[], kept: boolean) {
   });
 }
 
-/** Refuses a load that would take the session past its program or map quota. */
-function checkQuota(ctx: ToolContext, programs: number, maps: number): void {
+/** The estimated kernel memory of maps, summed. */
+const mapBytes = (maps: readonly MapShape[]): number => maps.reduce((n, m) => n + mapMemoryBytes(m), 0);
+
+/**
+ * Refuses a load that would take the session past its program, map or map-memory quota. A load that
+ * is not kept (verify_only) still creates its maps for a moment, so their memory counts.
+ */
+function checkQuota(ctx: ToolContext, programs: number, maps: readonly MapShape[], kept: boolean): void {
   const held = ctx.session.loadedObjects();
-  const usage = { objects: held.length, programs: held.reduce((n, o) => n + o.programs.length, 0), maps: held.reduce((n, o) => n + o.maps.length, 0) };
-  const over: [string, number, number][] = [
-    ['objects', usage.objects + 1, ctx.limits.maxObjectsPerSession],
-    ['programs', usage.programs + programs, ctx.limits.maxProgramsPerSession],
-    ['maps', usage.maps + maps, ctx.limits.maxMapsPerSession],
+  const usage = {
+    objects: held.length,
+    programs: held.reduce((n, o) => n + o.programs.length, 0),
+    maps: held.reduce((n, o) => n + o.maps.length, 0),
+    map_bytes: held.reduce((n, o) => n + mapBytes(o.maps), 0),
+  };
+  // [resource, what this load adds, limit]
+  const rows: [keyof typeof usage, number, number][] = [
+    ['objects', 1, ctx.limits.maxObjectsPerSession],
+    ['programs', programs, ctx.limits.maxProgramsPerSession],
+    ['maps', maps.length, ctx.limits.maxMapsPerSession],
+    ['map_bytes', mapBytes(maps), ctx.limits.maxMapBytesPerSession],
   ];
-  const hit = over.find(([, want, limit]) => want > limit);
+  const hit = rows.find(([resource, adds, limit]) => (kept || resource === 'map_bytes') && usage[resource] + adds > limit);
   if (hit) {
-    const [resource, wanted, limit] = hit;
-    throw limitExceeded(`loading this object would take the session to ${wanted} ${resource}, over its limit of ${limit}`, resource, limit, wanted, {
+    const [resource, adds, limit] = hit;
+    const what = resource === 'map_bytes' ? "bytes of map memory (estimated from the maps' sizes)" : resource;
+    throw limitExceeded(`loading this object would take the session to ${usage[resource] + adds} ${what}, over its limit of ${limit}`, resource, limit, usage[resource], {
       current_usage: usage,
+      requested: adds,
     });
   }
 }
@@ -181,7 +197,8 @@ export const loadProgramTool = defineTool((limits: Limits) => ({
     'the program type, supply kernel BTF (`btf_path`), and constraints checked before load (`max_instructions`, ' +
     '`allowed_helpers`) or `verify_only` to run the verifier and unload at once. Bundled objects are listed by ' +
     'the info tool. Limits per session: ' +
-    `${limits.maxObjectsPerSession} objects, ${limits.maxProgramsPerSession} programs, ${limits.maxMapsPerSession} maps; ` +
+    `${limits.maxObjectsPerSession} objects, ${limits.maxProgramsPerSession} programs, ${limits.maxMapsPerSession} maps ` +
+    `(${formatBytes(limits.maxMapBytesPerSession)} of map memory); ` +
     `${formatBytes(limits.maxObjectBytes)} per object.`,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: inputFor(limits),
@@ -194,7 +211,7 @@ export const loadProgramTool = defineTool((limits: Limits) => ({
     let adopted = false;
     try {
       const chosen = selectPrograms(obj.programs(), input);
-      if (!input.constraints.verify_only) checkQuota(ctx, chosen.length, obj.maps().length);
+      checkQuota(ctx, chosen.length, obj.maps(), !input.constraints.verify_only);
       const usage = enforceConstraints(chosen, elfSection(source.bytes, '.text'), input.constraints);
       obj.load({ programs: chosen.map((p) => p.name), ...(programType !== undefined ? { programType } : {}), logLevel: input.verifier_log ? 1 : 0 });
       const kept = !input.constraints.verify_only;

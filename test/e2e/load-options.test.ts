@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { mapMemoryBytes } from '../../src/kernel/map-memory.js';
 import { maxInlineObjectChars } from '../../src/policy/limits.js';
 import { bpftoolPrograms } from '../helpers/bpftool.js';
 import { connect } from '../helpers/client.js';
@@ -96,5 +98,48 @@ test('--max-object-mb shows in load_program\'s description and schema, and an ob
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await c.close();
+  }
+});
+
+test('a map the kernel would allocate whole past the session\'s map memory is refused before it is created; the quota sums what the session holds', async () => {
+  const huge = (): number => (JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show'], { encoding: 'utf8' })) as { name?: string }[]).filter((m) => m.name === 'huge_values').length;
+  const c = await connect();
+  try {
+    for (const verify_only of [false, true]) {
+      const r = (await c.call('load_program', { source: { type: 'file', path: fixture('huge_map') }, constraints: { verify_only } })).structuredContent;
+      assert.equal(r.error?.type, 'RESOURCE_LIMIT_EXCEEDED', JSON.stringify(r));
+      assert.equal(r.error.context.resource, 'map_bytes');
+      assert.equal(r.error.context.limit, 512 << 20);
+      assert.equal(r.error.context.current_usage.map_bytes, 0);
+      assert.ok(r.error.context.requested >= 1 << 30, JSON.stringify(r.error.context));
+    }
+    assert.equal(huge(), 0, 'the kernel never created the map');
+  } finally {
+    await c.close();
+  }
+
+  const small = await connect(['-t', 'stdio', '--max-map-mb', '1']);
+  try {
+    const first = (await small.call('load_program', { source: { type: 'file', path: fixture('events') } })).structuredContent;
+    assert.equal(first.success, true, JSON.stringify(first.error));
+    const each = first.maps.reduce(
+      (n: number, m: { type: string; key_size: number; value_size: number; max_entries: number }) =>
+        n + mapMemoryBytes({ typeName: m.type, keySize: m.key_size, valueSize: m.value_size, maxEntries: m.max_entries }),
+      0,
+    );
+    assert.ok(each > 256 << 10 && each < 1 << 20, `events' maps take ${each} bytes`);
+    let held = 1;
+    let refused;
+    while (!refused) {
+      const r = (await small.call('load_program', { source: { type: 'file', path: fixture('events') } })).structuredContent;
+      if (r.success) held++;
+      else refused = r.error;
+    }
+    assert.equal(held, Math.floor((1 << 20) / each));
+    assert.equal(refused.type, 'RESOURCE_LIMIT_EXCEEDED');
+    assert.equal(refused.context.current_usage.map_bytes, held * each);
+    assert.match((await small.client.listTools()).tools.find((t) => t.name === 'load_program')?.description ?? '', /1 MiB of map memory/);
+  } finally {
+    await small.close();
   }
 });

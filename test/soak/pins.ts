@@ -17,6 +17,8 @@ import { fixture } from '../helpers/fixtures.js';
 import type { SoakPart } from './soak.js';
 
 const SERVERS = 10;
+/** Pin calls each server has running at once: under the server's cap on requests in flight, so none is refused for it. */
+const IN_FLIGHT = 16;
 /** Distinct tracepoints, one per link of a program (the kernel attaches a program once per tracepoint). */
 const TRACEPOINTS = readdirSync('/sys/kernel/tracing/events/syscalls')
   .filter((n) => n.startsWith('sys_enter_'))
@@ -32,11 +34,22 @@ interface Outcome {
   error?: string;
 }
 
-/** Runs one server's pin calls all at once; returns how each ended and the program it attached. */
+/** Runs thunks with at most `width` running at once; resolves to their results in order. */
+async function limited<T>(thunks: (() => Promise<T>)[], width: number): Promise<T[]> {
+  const results: T[] = new Array(thunks.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < thunks.length; i = next++) results[i] = await (thunks[i] as () => Promise<T>)();
+  };
+  await Promise.all(Array.from({ length: width }, lane));
+  return results;
+}
+
+/** Runs one server's pin calls, IN_FLIGHT at a time; returns how each ended and the program it attached. */
 async function pinAll(c: Connected, prefix: string, server: number, own: number, shared: number): Promise<{ outcomes: Outcome[]; programId: number }> {
   const loaded = (await c.call('load_program', { source: { type: 'file', path: fixture('counters') }, programs: ['tp_getpid'] })).structuredContent;
   const mapId: number = loaded.maps.find((m: { name: string }) => m.name === 'tp_counts').id;
-  const calls: Promise<Outcome>[] = [];
+  const calls: (() => Promise<Outcome>)[] = [];
   const pinMap = async (name: string): Promise<Outcome> => {
     const r = (await c.call('pin_object', { kind: 'map', id: mapId, path: name })).structuredContent;
     return { path: `${prefix}/${name}`, kind: 'map', ...(r.success ? { id: r.id } : { error: r.error?.type ?? 'UNTYPED' }) };
@@ -46,9 +59,9 @@ async function pinAll(c: Connected, prefix: string, server: number, own: number,
     const r = (await c.call('attach_program', { program_id: loaded.program_id, attachment, pin_path: name })).structuredContent;
     return { path: `${prefix}/${name}`, kind: 'link', ...(r.success ? { id: r.link_id } : { error: r.error?.type ?? 'UNTYPED' }) };
   };
-  for (let j = 0; j < own; j++) calls.push(j % 2 ? pinLink(`s${server}/l${j}`, j) : pinMap(`s${server}/m${j}`));
-  for (let j = 0; j < shared; j++) calls.push(j % 2 ? pinLink(`shared/k${j}`, own + j) : pinMap(`shared/k${j}`));
-  return { outcomes: await Promise.all(calls), programId: loaded.program_id };
+  for (let j = 0; j < own; j++) calls.push(() => (j % 2 ? pinLink(`s${server}/l${j}`, j) : pinMap(`s${server}/m${j}`)));
+  for (let j = 0; j < shared; j++) calls.push(() => (j % 2 ? pinLink(`shared/k${j}`, own + j) : pinMap(`shared/k${j}`)));
+  return { outcomes: await limited(calls, IN_FLIGHT), programId: loaded.program_id };
 }
 
 export const pinsPart: SoakPart = {
