@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Every exec on the host as a ring buffer record: pid, parent, uid, the
- * command name and the file executed. CO-RE: runs on any kernel with BTF. */
+ * command name, the file executed and its arguments. CO-RE: runs on any
+ * kernel with BTF. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
@@ -8,6 +9,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define FILENAME_LEN 128
+#define ARGS_LEN 256
 
 /* One exec, as user space decodes it (by name, from this object's BTF). */
 struct exec_event {
@@ -18,6 +20,9 @@ struct exec_event {
 	__u64 ts_ns;
 	char comm[16];
 	char filename[FILENAME_LEN];
+	/* argv joined by spaces, cut at ARGS_LEN - 1 bytes; args_size is argv's whole size, so a cut shows. */
+	__u32 args_size;
+	char args[ARGS_LEN];
 };
 
 struct {
@@ -27,6 +32,43 @@ struct {
 
 /* Keeps struct exec_event in the object's BTF under a known name. */
 struct exec_event *unused_exec_event __attribute__((unused));
+
+/* What space_nul needs: the record, and how many bytes of argv it holds. */
+struct args_walk {
+	struct exec_event *e;
+	__u32 len;
+};
+
+/* bpf_loop's step: byte i of argv, a NUL between two arguments becoming a space. */
+static long space_nul(__u32 i, void *data)
+{
+	struct args_walk *w = data;
+	char *c = &w->e->args[i & (ARGS_LEN - 1)]; /* i < len < ARGS_LEN, in a form the verifier bounds */
+
+	if (i + 1 >= w->len)
+		return 1;
+	if (*c == '\0')
+		*c = ' ';
+	return 0;
+}
+
+/* The new image's argv, from its mm (the exec has replaced it already), NULs turned to spaces. */
+static __always_inline void read_args(struct exec_event *e, struct task_struct *task)
+{
+	unsigned long start = BPF_CORE_READ(task, mm, arg_start), end = BPF_CORE_READ(task, mm, arg_end);
+	__u32 len = end > start ? end - start : 0;
+	struct args_walk walk = { .e = e };
+
+	e->args_size = len;
+	if (len > ARGS_LEN - 1)
+		len = ARGS_LEN - 1;
+	len &= ARGS_LEN - 1; /* the same value, in a form the verifier bounds */
+	if (bpf_probe_read_user(e->args, len, (void *)start) < 0)
+		len = 0;
+	e->args[len] = '\0';
+	walk.len = len;
+	bpf_loop(ARGS_LEN, space_nul, &walk, 0);
+}
 
 SEC("tp/sched/sched_process_exec")
 int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
@@ -45,6 +87,7 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	e->ts_ns = bpf_ktime_get_ns();
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
 	bpf_probe_read_kernel_str(&e->filename, sizeof(e->filename), (void *)ctx + fname_off);
+	read_args(e, task);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

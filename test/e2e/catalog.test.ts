@@ -49,10 +49,11 @@ test('info lists every catalog object with a path load_program accepts', async (
   for (const o of info.catalog) assert.equal(o.path, catalogObject(o.name));
 });
 
-test('exec_events: each exec with its parent, command and file', async () => {
+test('exec_events: each exec with its parent, command, file and arguments', async () => {
   const loaded = await loadAttached('exec_events');
   // A shell that waits, then execs uname in place: its pid is known before the exec, so the stream takes only it.
-  const sh = spawn('/bin/sh', ['-c', 'echo ready; read go; exec /bin/uname -r'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const script = 'echo ready; read go; exec /bin/uname -r';
+  const sh = spawn('/bin/sh', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
   await new Promise((r) => sh.stdout.once('data', r));
   const exited = new Promise((r) => sh.once('exit', r));
   const s = await during({ source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 2000, max_events: 50, filters: { pid: sh.pid as number } }, async () => {
@@ -62,12 +63,28 @@ test('exec_events: each exec with its parent, command and file', async () => {
   assert.equal(s.decoded_type, 'struct exec_event');
   // Both of its execs, each after the program was attached: node's of /bin/sh, then the shell's of uname.
   assert.deepEqual(
-    s.events.map((e: { data: Record<string, unknown> }) => [e.data.pid, e.data.ppid, e.data.comm, e.data.filename]),
+    s.events.map((e: { data: Record<string, unknown> }) => [e.data.pid, e.data.ppid, e.data.comm, e.data.filename, e.data.args, e.data.args_size]),
     [
-      [sh.pid, process.pid, 'sh', '/bin/sh'],
-      [sh.pid, process.pid, 'uname', '/bin/uname'],
+      [sh.pid, process.pid, 'sh', '/bin/sh', `/bin/sh -c ${script}`, `/bin/sh -c ${script}`.length + 1],
+      [sh.pid, process.pid, 'uname', '/bin/uname', '/bin/uname -r', '/bin/uname -r'.length + 1],
     ],
   );
+});
+
+test('exec_events: arguments longer than the record holds are cut at 255 bytes, and args_size says by how much', async () => {
+  const loaded = await loadAttached('exec_events');
+  const long = 'x'.repeat(300);
+  const sh = spawn('/bin/sh', ['-c', 'read go; exec /bin/echo "$0"', long], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const exited = new Promise((r) => sh.once('exit', r));
+  const s = await during({ source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 2000, max_events: 50, filters: { pid: sh.pid as number } }, async () => {
+    sh.stdin.end('go\n');
+    await exited;
+  });
+  const echo = s.events.find((e: { data: { comm: string } }) => e.data.comm === 'echo');
+  assert.ok(echo, JSON.stringify(s.events));
+  const argv = `/bin/echo ${long}`;
+  assert.equal(echo.data.args, argv.slice(0, 255));
+  assert.equal(echo.data.args_size, argv.length + 1);
 });
 
 test('file_opens: the file this process opens, with its flags', async () => {
