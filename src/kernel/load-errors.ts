@@ -54,8 +54,8 @@ function missingTarget(e: NativeError, program: ProgramSpec): TargetNotFound | u
   });
 }
 
-/** What libbpf prints when the object itself stops a load before the kernel sees it (section names, relocations). */
-const OBJECT_DEFECT = /missing BPF prog type|failed to perform CO-RE relocations|failed to patch insn|invalid relo|failed to relocate/;
+/** What libbpf prints when the object itself stops a load before the kernel sees it (section names, relocations, BTF.ext). */
+const OBJECT_DEFECT = /missing BPF prog type|failed to perform CO-RE relocations|failed to patch insn|invalid relo|failed to relocate|missing \.BTF\.ext|no \.text section|isn't a valid program reference/;
 
 /** A typed error for a failed bpf_object__load; `program` is the one that failed, `log` its verifier log. */
 export function loadError(e: unknown, program: ProgramSpec | undefined, log: string): Error {
@@ -75,6 +75,7 @@ export function loadError(e: unknown, program: ProgramSpec | undefined, log: str
       return new KernelError(`the verifier rejected program ${program.name}: ${failure.reason}`, 'verifier', reading, e);
     }
   }
-  const malformed = isNativeError(e) && e.code === 'EINVAL' && OBJECT_DEFECT.test(e.libbpfLog);
+  // libbpf's own error codes (LIBBPF_RELOC, ...) and its messages about the object's contents mean the object is at fault.
+  const malformed = isNativeError(e) && (e.code.startsWith('LIBBPF_') || OBJECT_DEFECT.test(e.libbpfLog));
   return kernelFailure(e, 'loading the object failed', program ? { program: program.name } : {}, malformed ? 'bad_object' : undefined);
 }

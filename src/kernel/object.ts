@@ -110,7 +110,8 @@ export class BpfObject {
     try {
       return new BpfObject(native.objectOpen(elf, name, btfCustomPath ?? null), name);
     } catch (e) {
-      const malformed = isNativeError(e) && (e.code.startsWith('LIBBPF_') || e.code === 'EINVAL' || e.code === 'ENOENT');
+      // Opening parses only the bytes given: any failure but running out of memory is the object's.
+      const malformed = isNativeError(e) && e.code !== 'ENOMEM';
       throw kernelFailure(e, 'not a loadable BPF object', {}, malformed ? 'bad_object' : undefined);
     }
   }

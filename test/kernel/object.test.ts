@@ -5,7 +5,7 @@ import { wireError } from '../../src/tools/wire-error.js';
 import { native } from '../../src/kernel/native.js';
 import { BpfObject } from '../../src/kernel/object.js';
 import { bpftoolIds, bpftoolPrograms } from '../helpers/bpftool.js';
-import { fixture } from '../helpers/fixtures.js';
+import { catalogObject, fixture } from '../helpers/fixtures.js';
 
 const open = (name: string) => BpfObject.open(readFileSync(fixture(name)), name);
 
@@ -116,6 +116,26 @@ test('an object whose program section names no program type is a VALIDATION_ERRO
         const wire = wireError(e);
         assert.equal(wire.type, 'VALIDATION_ERROR');
         assert.match((wire.context.libbpf_log as string[]).join('\n'), /missing BPF prog type, check ELF section name 'xracepoint\/syscalls/);
+        return true;
+      },
+    );
+  } finally {
+    obj.close();
+  }
+});
+
+test('an object whose subprogram libbpf cannot relocate is a VALIDATION_ERROR at load, not a system error', () => {
+  // exec_events calls a subprogram in .text (bpf_loop's callback); renaming .text leaves the call without its function info.
+  const original = readFileSync(catalogObject('exec_events')).toString('latin1');
+  assert.ok(original.includes('\0.text\0'));
+  const obj = BpfObject.open(Buffer.from(original.replace('\0.text\0', '\0.texx\0'), 'latin1'), 'no-text');
+  try {
+    assert.throws(
+      () => obj.load(),
+      (e: unknown) => {
+        const wire = wireError(e);
+        assert.equal(wire.type, 'VALIDATION_ERROR', JSON.stringify(wire));
+        assert.match((wire.context.libbpf_log as string[]).join('\n'), /missing \.BTF\.ext function info/);
         return true;
       },
     );
