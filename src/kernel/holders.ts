@@ -32,7 +32,7 @@ export interface PerfAttachment {
 /** How far the walk went, and what it left out. */
 export interface ScanExtent {
   processes: number;
-  /** Processes past the cap, or gone or unreadable while walking. */
+  /** Processes past the cap, or whose fds could not be read (processes that exited mid-walk are not counted). */
   skippedProcesses: number;
   /** Fds past the cap. */
   skippedFds: number;
@@ -114,9 +114,11 @@ export function scanHolders(limits: ScanLimits = DEFAULT_SCAN_LIMITS): HolderSca
       scan.extent.skippedProcesses += pids.length - i;
       break;
     }
-    const fds = readOrGone(() => readdirSync(`/proc/${pid}/fd`));
-    if (!fds) {
-      scan.extent.skippedProcesses++;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') scan.extent.skippedProcesses++;
       continue;
     }
     scan.extent.processes++;

@@ -3,7 +3,7 @@
  * attached program writes reads empty, a histogram whose writer is not
  * attached never fills. One wording for stream_events and inspect_state.
  */
-import type { MapWriters, ProgramRef } from '../kernel/map-writers.js';
+import { type MapWriters, type ProgramRef, mapWriters } from '../kernel/map-writers.js';
 import type { Session } from '../session/session.js';
 
 /** Programs this session attached, some without a kernel link or perf event (a netlink tc filter) that would show they run. */
@@ -23,4 +23,11 @@ export function writersNote(mapId: number, w: MapWriters, objectId?: string): st
   if (w.writers.length === 0) return `No loaded program uses map ${mapId}, so nothing writes it.`;
   const how = objectId ? `attach_program {object_id: "${objectId}", attachment: {auto: {}}}` : 'attach_program';
   return `No attached program writes map ${mapId}: not attached: ${names(w.unattached)}. Attach with ${how}.`;
+}
+
+/** stream_events' answer on who writes the buffer: the fields for its result and the sentence for its summary, empty when a writer runs. */
+export function streamWriters(mapId: number, session: Session): { fields: { writers_note?: string; unattached_writers?: ProgramRef[] }; note: string } {
+  const w = mapWriters(mapId, attachedBySession(session));
+  const note = writersNote(mapId, w, session.objectOfMap(mapId)?.id);
+  return { fields: { ...(note ? { writers_note: note } : {}), ...(w.unattached.length ? { unattached_writers: w.unattached } : {}) }, note: note ?? '' };
 }
