@@ -89,8 +89,11 @@ export class HostLists {
 
   /** Whether a program runs: a link, a perf event, or this session's own attachment holds it. */
   private readonly isAttached = (programId: number): boolean => {
-    const bySession = this.session.heldLinks().map((l) => l.programId);
-    this.running ??= new Set([...this.links.map((l) => l.programId), ...(this.scan?.perf ?? []).map((a) => a.programId), ...bySession]);
+    this.running ??= new Set([
+      ...this.links.map((l) => l.programId),
+      ...(this.scan?.perf ?? []).map((a) => a.programId),
+      ...this.session.heldLinks().map((l) => l.programId),
+    ]);
     return this.running.has(programId);
   };
 

@@ -207,3 +207,22 @@ test('stream_events on a ring whose writer is not attached says so and names the
     assert.equal(writing.s.unattached_writers, undefined);
   });
 });
+
+test('attach_program takes program_id or object_id, and object_id only with auto and without a pin', async () => {
+  await withServer(async (c) => {
+    const loaded = await load(c, fixture('pair'));
+    const refused = async (args: Record<string, unknown>) => {
+      const r = (await c.call('attach_program', args)).structuredContent;
+      assert.equal(r.success, false);
+      assert.equal(r.error.type, 'VALIDATION_ERROR');
+      return r.error.context.field;
+    };
+    assert.equal(await refused({ attachment: { auto: {} } }), 'program_id');
+    assert.equal(await refused({ program_id: loaded.program_id, object_id: loaded.object_id, attachment: { auto: {} } }), 'program_id');
+    assert.equal(await refused({ object_id: loaded.object_id, attachment: GETPID }), 'attachment');
+    assert.equal(await refused({ object_id: loaded.object_id, attachment: { auto: {} }, pin_path: 'owners/x' }), 'pin_path');
+    assert.equal(await refused({ object_id: 'obj-99', attachment: { auto: {} } }), 'object_id');
+    const s = (await c.call('inspect_state', { fields: ['links'], filters: { owned_only: true } })).structuredContent;
+    assert.deepEqual(s.links, []);
+  });
+});
