@@ -20,6 +20,9 @@ import type { Selection } from './selection.js';
 import { mapRow } from './shapes.js';
 import { writersNote } from './writers-note.js';
 
+/** A map programs cannot write (.rodata, .kconfig): no note that its writers are not attached. */
+const BPF_F_RDONLY_PROG = 1 << 7;
+
 /** The filters inspect_state takes, as validated. */
 export interface ListFilters {
   program_type?: string | undefined;
@@ -158,7 +161,7 @@ export class HostLists {
       this.shared('map', m.id, m.name, this.session.objectOfMap(m.id) !== undefined);
     return sel.take('maps', this.maps, matches).map((m) => {
       const users = classifyWriters(m.id, this.programs, this.isAttached);
-      const note = users.writers.length ? writersNote(m.id, users, this.session.objectOfMap(m.id)?.id) : undefined;
+      const note = users.writers.length && !(m.flags & BPF_F_RDONLY_PROG) ? writersNote(m.id, users, this.session.objectOfMap(m.id)?.id) : undefined;
       return {
         ...mapRow(m, m.type),
         btf_id: m.btfId,

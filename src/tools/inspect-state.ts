@@ -217,7 +217,8 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
   version: '1.0.0',
   description:
     'List the eBPF programs, maps and links loaded on this host — all of them, not only this session\'s — as the ' +
-    'kernel reports them (ids, names, types, tags, load times, map ids, what each program is attached to), each ' +
+    'kernel reports them (ids, names, types, tags, load times, map ids, what each program is attached to, the ' +
+    'processes holding each), each ' +
     'marked `owned` when this session created it. Also: objects pinned under the server\'s pin prefix (`pins`), ' +
     'kernel facts (`system`), and this server\'s tools with their schemas (`tools`). Filter by program type, name ' +
     'glob, program id (that program, its maps and links), map id, owned_only or pinned_only. Each list returns at ' +
