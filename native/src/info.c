@@ -329,6 +329,33 @@ static napi_value btf_info(napi_env env, napi_callback_info info)
 	return r;
 }
 
+/* taskFdQuery(pid, fd) -> {progId, fdType, name, probeOffset, probeAddr}:
+ * BPF_TASK_FD_QUERY on another process's fd (a perf event or raw tracepoint
+ * with a program attached), as bpftool perf does. `name` is the tracepoint,
+ * the kprobe function or the uprobe's file; cut at 4095 bytes. */
+static napi_value task_fd_query(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2], r;
+	char buf[4096] = "";
+	__u32 len = sizeof(buf), prog_id = 0, fd_type = 0;
+	__u64 offset = 0, addr = 0;
+	int32_t pid, fd;
+
+	if (!get_args(env, info, 2, argv) || !arg_i32(env, argv[0], &pid, "pid") ||
+	    !arg_i32(env, argv[1], &fd, "fd"))
+		return NULL;
+	if (bpf_task_fd_query(pid, fd, 0, buf, &len, &prog_id, &fd_type, &offset, &addr) && errno != ENOSPC)
+		return throw_errno(env, errno, "bpf_task_fd_query");
+	buf[sizeof(buf) - 1] = '\0';
+	r = make_object(env);
+	set_u32(env, r, "progId", prog_id);
+	set_u32(env, r, "fdType", fd_type);
+	set_str(env, r, "name", buf);
+	set_u64(env, r, "probeOffset", offset);
+	set_u64(env, r, "probeAddr", addr);
+	return r;
+}
+
 /* objGet(path) -> fd of the object pinned at path. */
 static napi_value obj_get(napi_env env, napi_callback_info info)
 {
@@ -386,6 +413,7 @@ napi_value init_info(napi_env env, napi_value exports)
 		{ "mapInfo", map_info },
 		{ "linkInfo", link_info },
 		{ "btfInfo", btf_info },
+		{ "taskFdQuery", task_fd_query },
 		{ "objGet", obj_get },
 		{ "objPin", obj_pin },
 		{ "closeFd", close_fd },

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { AttachTarget } from '../kernel/attach.js';
 import { InvalidRequest } from '../kernel/errors.js';
 import type { Availability } from '../kernel/features.js';
+import type { PerfAttachment } from '../kernel/holders.js';
 import { type KernelLink, interfacesByIndex, linkInfo } from '../kernel/inventory.js';
 import { auto } from './auto.js';
 import { cgroup } from './cgroup.js';
@@ -115,6 +116,13 @@ export function describeLink(link: KernelLink): string {
     if (target !== undefined) return target;
   }
   return link.type;
+}
+
+/** What a program behind a perf event (no link: bpftrace, BCC, perf) is attached to, in the form a link's target takes. */
+export function describePerfAttachment(a: PerfAttachment): string {
+  const name = a.name || `0x${a.addr.toString(16)}`;
+  if (a.kind === 'raw_tracepoint') return describeLink({ id: 0, type: 'raw_tracepoint', programId: a.programId, name });
+  return describeLink({ id: 0, type: 'perf_event', programId: a.programId, perfEventType: a.kind, name, offset: a.offset });
 }
 
 /** A link as inspect_state lists it. */

@@ -109,6 +109,17 @@ export interface NativeLinkInfo {
   eventType?: number;
 }
 
+/** What BPF_TASK_FD_QUERY says of one fd. */
+export interface NativeTaskFd {
+  progId: number;
+  /** enum bpf_task_fd_type: raw_tracepoint 0, tracepoint 1, kprobe 2, kretprobe 3, uprobe 4, uretprobe 5. */
+  fdType: number;
+  /** The tracepoint, kprobe function or uprobe file ("" for a kprobe by address). */
+  name: string;
+  probeOffset: bigint;
+  probeAddr: bigint;
+}
+
 /** struct bpf_btf_info with the raw BTF. */
 export interface NativeBtfInfo {
   id: number;
@@ -191,6 +202,11 @@ export interface Native {
   mapInfo(fd: number): NativeMapInfo;
   linkInfo(fd: number): NativeLinkInfo;
   btfInfo(fd: number): NativeBtfInfo;
+  /**
+   * BPF_TASK_FD_QUERY on fd `fd` of process `pid`: the program attached through that perf event (or raw
+   * tracepoint) and what it is attached to. Throws (ENOENT, ENOTSUPP, EOPNOTSUPP, EBADF...) when it holds none.
+   */
+  taskFdQuery(pid: number, fd: number): NativeTaskFd;
   /**
    * Up to `limit` entries of a map: keys back to back (keySize each), values back to back
    * (valueSize each, or round_up(valueSize, 8) per possible CPU when `perCpu`); `more` when

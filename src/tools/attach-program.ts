@@ -5,17 +5,20 @@
  */
 import { rmSync } from 'node:fs';
 import { z } from 'zod';
-import { ToolError, limitExceeded } from '../errors.js';
-import { HOOKS, attachProgram, attachmentSchema } from '../hooks/index.js';
+import { ToolError, invalid, limitExceeded } from '../errors.js';
+import { type Attached, HOOKS, attachProgram, attachmentSchema } from '../hooks/index.js';
 import { programInfo } from '../kernel/inventory.js';
+import type { ProgramSpec } from '../kernel/object.js';
 import type { Limits } from '../policy/limits.js';
 import { pinPath, preparePinDirectory } from '../policy/pin-path.js';
-import { defineTool } from './tool.js';
-import { attachError } from './wire-error.js';
+import type { HeldLink, LoadedObject } from '../session/session.js';
+import { type ToolContext, defineTool } from './tool.js';
+import { attachError, wireError } from './wire-error.js';
 
 const inputFor = (limits: Limits) =>
   z.strictObject({
-    program_id: z.int().positive().describe('Kernel id of a program this session loaded (from load_program)'),
+    program_id: z.int().positive().optional().describe('Kernel id of a program this session loaded (from load_program)'),
+    object_id: z.string().min(1).max(64).optional().describe('Instead of program_id: every program of this loaded object, with attachment {auto: {}}; all or none'),
     attachment: attachmentSchema,
     pin_path: z
       .string()
@@ -26,12 +29,21 @@ const inputFor = (limits: Limits) =>
     ttl_seconds: z.int().min(1).max(limits.maxLeaseSeconds).optional().describe('A lease: detach (and unpin) automatically after this many seconds'),
   });
 
-const output = z.strictObject({
+/** One attachment as the result reports it. */
+const attachmentFields = {
   link_id: z.int().nullable().describe('Kernel link id (null where there is no single kernel link: netlink tc, USDT)'),
   link_ids: z.array(z.int().nullable()).describe('All kernel links made (perf events: one per CPU)'),
   link_handle: z.string().describe("This session's handle for the attachment"),
   program_id: z.int(),
   attachment_point: z.string().describe('Exactly what the program is attached to'),
+};
+
+const output = z.strictObject({
+  ...attachmentFields,
+  attachments: z
+    .array(z.strictObject({ ...attachmentFields, name: z.string() }))
+    .optional()
+    .describe('object_id: every program attached (the fields above are the first\'s)'),
   pin_path: z.string().nullable(),
   expires_at: z.string().nullable().describe('When the lease detaches it (ISO 8601)'),
   note: z.string().optional(),
@@ -45,13 +57,110 @@ const output = z.strictObject({
     .describe('iter only: what the iterator wrote on its run'),
 });
 
+type Input = z.output<ReturnType<typeof inputFor>>;
+
+/** A program to attach, with the session's object that holds it. */
+interface Target {
+  owner: LoadedObject;
+  program: ProgramSpec;
+}
+
+/** One attachment this call made. */
+interface Made {
+  name: string;
+  entry: HeldLink;
+  attached: Attached;
+}
+
+/** The programs the input names: `program_id`'s, or every loaded program of `object_id` (with auto only, unpinned). */
+function programsToAttach(input: Input, ctx: ToolContext): Target[] {
+  const ownedPrograms = () => ctx.session.loadedObjects().flatMap((o) => o.programs.map((p) => p.id));
+  if ((input.program_id === undefined) === (input.object_id === undefined)) throw invalid('program_id', 'give program_id or object_id, one of them');
+  if (input.object_id !== undefined) {
+    const owner = ctx.session.loadedObjects().find((o) => o.id === input.object_id);
+    if (!owner) throw invalid('object_id', `this session holds no object ${input.object_id}`, { objects: ctx.session.loadedObjects().map((o) => o.id) });
+    if (!('auto' in input.attachment)) throw invalid('attachment', 'object_id attaches each program as its section says: give attachment {"auto": {}}, or program_id for another kind');
+    if (input.pin_path !== undefined) throw invalid('pin_path', 'one pin holds one link: pin by program_id');
+    if (owner.programs.length === 0) throw invalid('object_id', `object ${owner.id} has no loaded program`);
+    return owner.programs.map((program) => ({ owner, program }));
+  }
+  const id = input.program_id as number;
+  const owner = ctx.session.objectOfProgram(id);
+  if (!owner) {
+    if (programInfo(id)) {
+      throw new ToolError('PERMISSION_DENIED', `program ${id} was not loaded by this session; only programs it loaded can be attached`, {
+        program_id: id,
+        owned_programs: ownedPrograms(),
+      });
+    }
+    throw new ToolError('PROGRAM_NOT_FOUND', `no program ${id} is loaded`, { program_id: id, owned_programs: ownedPrograms() });
+  }
+  const program = owner.programs.find((p) => p.id === id);
+  if (!program) throw new ToolError('PROGRAM_NOT_FOUND', `program ${id} is no longer in its object`);
+  return [{ owner, program }];
+}
+
+/** Attaches one program and hands the attachment to the session; a failure leaves nothing (no pin, no record, no link). */
+function attachOne(ctx: ToolContext, { owner, program }: Target, attachment: Input['attachment'], pin: string | undefined, ttlSeconds: number | undefined): Made {
+  const kind = Object.keys(attachment)[0] ?? 'auto';
+  let attached: ReturnType<typeof attachProgram>;
+  try {
+    attached = attachProgram({ object: owner.object, program, objects: ctx.session.loadedObjects().map((o) => o.object) }, attachment);
+  } catch (e) {
+    throw attachError(e, kind);
+  }
+  const [first] = attached.links;
+  let pinned = false;
+  try {
+    if (pin && first) {
+      preparePinDirectory(pin);
+      first.pin(pin);
+      pinned = true;
+      ctx.pins.add(pin, { kind: 'link', id: first.id ?? 0, session: ctx.session.id, pinned_at: new Date().toISOString() });
+    }
+    const entry = ctx.session.adoptLink(
+      {
+        links: attached.links,
+        linkIds: attached.links.map((l) => l.id),
+        programId: program.id,
+        objectId: owner.id,
+        point: attached.point,
+        createdAt: new Date(),
+        ...(pin ? { pinPath: pin } : {}),
+      },
+      ttlSeconds,
+      (expired) => expired.pinPath && ctx.pins.remove(expired.pinPath, 'link', expired.linkIds[0] ?? 0),
+    );
+    return { name: program.name, entry, attached };
+  } catch (e) {
+    if (pin && pinned) {
+      rmSync(pin, { force: true });
+      ctx.pins.remove(pin, 'link', first?.id ?? 0);
+    }
+    for (const l of attached.links) l.destroy();
+    throw e;
+  }
+}
+
+/** The error of an object's attach, naming the program that failed and the links this call detached again. */
+function failedProgram(e: ToolError, program: ProgramSpec, detached: readonly Made[]): ToolError {
+  const undone = detached.flatMap((m) => m.entry.linkIds);
+  return new ToolError(
+    e.type,
+    `program ${program.name} (id ${program.id}, section ${program.section}) did not attach: ${e.message}. ` +
+      `Nothing stays attached: ${undone.length ? `the ${detached.length} program(s) this call had attached were detached` : 'it was the first'}.`,
+    { ...e.context, program: program.name, program_id: program.id, section: program.section, detached_link_ids: undone },
+  );
+}
+
 /** `attach_program`: attach a loaded program to a hook. */
 export const attachProgramTool = defineTool((limits: Limits) => ({
   name: 'attach_program',
   title: 'Attach a program to a kernel hook',
   version: '1.0.0',
   description:
-    'Attach a program loaded by this session (its kernel id from load_program) to a hook, so it starts running: ' +
+    'Attach a program loaded by this session (its kernel id from load_program) to a hook, so it starts running ' +
+    '(`object_id` with {"auto": {}}: all its programs at once): ' +
     `${HOOKS.map((h) => h.kind).join(', ')} (auto: as the program's section name says). ` +
     '`attachment` takes exactly one of these keys, e.g. ' +
     '{"tracepoint": {"category": "syscalls", "name": "sys_enter_openat"}}. The target is checked first: a missing ' +
@@ -63,86 +172,53 @@ export const attachProgramTool = defineTool((limits: Limits) => ({
   input: inputFor(limits),
   output,
   async run(input, ctx) {
+    const targets = programsToAttach(input, ctx);
     const held = ctx.session.heldLinks().length;
-    if (held >= ctx.limits.maxLinksPerSession) {
-      throw limitExceeded(`this session already holds ${held} attachments, the limit`, 'links', ctx.limits.maxLinksPerSession, held);
+    if (held + targets.length > ctx.limits.maxLinksPerSession) {
+      const what = targets.length > 1 ? `; attaching ${targets.length} more would pass the limit of ${ctx.limits.maxLinksPerSession}` : ', the limit';
+      throw limitExceeded(`this session already holds ${held} attachments${what}`, 'links', ctx.limits.maxLinksPerSession, held);
     }
-    const owner = ctx.session.objectOfProgram(input.program_id);
-    if (!owner) {
-      if (programInfo(input.program_id)) {
-        throw new ToolError('PERMISSION_DENIED', `program ${input.program_id} was not loaded by this session; only programs it loaded can be attached`, {
-          program_id: input.program_id,
-          owned_programs: ctx.session.loadedObjects().flatMap((o) => o.programs.map((p) => p.id)),
-        });
-      }
-      throw new ToolError('PROGRAM_NOT_FOUND', `no program ${input.program_id} is loaded`, {
-        program_id: input.program_id,
-        owned_programs: ctx.session.loadedObjects().flatMap((o) => o.programs.map((p) => p.id)),
-      });
-    }
-    const program = owner.programs.find((p) => p.id === input.program_id);
-    if (!program) throw new ToolError('PROGRAM_NOT_FOUND', `program ${input.program_id} is no longer in its object`);
     const pin = input.pin_path === undefined ? undefined : pinPath(ctx.pinPrefix, input.pin_path, 'pin_path');
-
-    const kind = Object.keys(input.attachment)[0] ?? 'auto';
-    let attached: ReturnType<typeof attachProgram>;
-    try {
-      attached = attachProgram({ object: owner.object, program, objects: ctx.session.loadedObjects().map((o) => o.object) }, input.attachment);
-    } catch (e) {
-      throw attachError(e, kind);
-    }
-    const [first] = attached.links;
-    let pinned = false;
-    let entry: ReturnType<typeof ctx.session.adoptLink>;
-    try {
-      if (pin && first) {
-        preparePinDirectory(pin);
-        first.pin(pin);
-        pinned = true;
-        ctx.pins.add(pin, { kind: 'link', id: first.id ?? 0, session: ctx.session.id, pinned_at: new Date().toISOString() });
+    const made: Made[] = [];
+    for (const t of targets) {
+      try {
+        made.push(attachOne(ctx, t, input.attachment, pin, input.ttl_seconds));
+      } catch (e) {
+        // All or nothing: what this call attached goes with the one that failed.
+        for (const m of made) ctx.session.releaseLink(m.entry.handle, true);
+        throw input.object_id === undefined ? e : failedProgram(wireError(e), t.program, made);
       }
-      entry = ctx.session.adoptLink(
-        {
-          links: attached.links,
-          linkIds: attached.links.map((l) => l.id),
-          programId: input.program_id,
-          objectId: owner.id,
-          point: attached.point,
-          createdAt: new Date(),
-          ...(pin ? { pinPath: pin } : {}),
-        },
-        input.ttl_seconds,
-        (expired) => expired.pinPath && ctx.pins.remove(expired.pinPath, 'link', expired.linkIds[0] ?? 0),
-      );
-    } catch (e) {
-      // A call that fails leaves nothing: no pin, no record of it, no link.
-      if (pin && pinned) {
-        rmSync(pin, { force: true });
-        ctx.pins.remove(pin, 'link', first?.id ?? 0);
-      }
-      for (const l of attached.links) l.destroy();
-      throw e;
     }
+    const [first] = made as [Made, ...Made[]];
+    const { entry, attached } = first;
+    const row = (m: Made) => ({
+      link_id: m.entry.linkIds[0] ?? null,
+      link_ids: m.entry.linkIds,
+      link_handle: m.entry.handle,
+      program_id: m.entry.programId,
+      attachment_point: m.attached.point,
+    });
     const data = {
-      link_id: entry.linkIds[0] ?? null,
-      link_ids: entry.linkIds,
-      link_handle: entry.handle,
-      program_id: input.program_id,
-      attachment_point: attached.point,
+      ...row(first),
+      ...(input.object_id !== undefined ? { attachments: made.map((m) => ({ ...row(m), name: m.name })) } : {}),
       pin_path: pin ?? null,
       expires_at: entry.expiresAt?.toISOString() ?? null,
       ...(attached.note ? { note: attached.note } : {}),
       ...(attached.iterator ? { iterator: attached.iterator } : {}),
     };
+    const what =
+      made.length > 1
+        ? `Attached all ${made.length} programs of ${input.object_id}: ${made.map((m) => `${m.name} (id ${m.entry.programId}) to ${m.attached.point}, link id ${m.entry.linkIds[0] ?? 'none'}`).join('; ')}. `
+        : `Attached program ${entry.programId} (${entry.linkIds.length} link${entry.linkIds.length > 1 ? 's' : ''}, ` +
+          `link id ${data.link_id ?? 'none'}, handle ${entry.handle}). `;
     const summary =
-      `Attached program ${input.program_id} (${entry.linkIds.length} link${entry.linkIds.length > 1 ? 's' : ''}, ` +
-      `link id ${data.link_id ?? 'none'}, handle ${entry.handle}). ` +
+      what +
       (pin ? `Pinned, so it outlives this session. ` : '') +
       (entry.expiresAt ? `Lease: detached at ${data.expires_at}. ` : '') +
       (attached.iterator
         ? `The iterator wrote ${attached.iterator.bytes} bytes${attached.iterator.truncated ? ', cut at max_bytes' : ''} (in structuredContent.iterator.output). `
         : '') +
-      'It runs until this session ends.';
+      `${made.length > 1 ? 'They run' : 'It runs'} until this session ends.`;
     return { data, summary };
   },
 }));

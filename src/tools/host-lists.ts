@@ -3,18 +3,25 @@
  * the pins under the prefix, each marked with what this session owns. One
  * rule filters every kind (name glob, owned_only, pinned_only), each kind
  * adds its own tie to program_id, map_id or program_type, and one Selection
- * bounds them all.
+ * bounds them all. Each program, map and link carries the processes that
+ * hold it (one walk of /proc per call), each program what perf events run it.
  */
 import { invalid } from '../errors.js';
 import { globToRegExp } from '../glob.js';
-import { type LinkInfo, describedLink } from '../hooks/index.js';
+import { type LinkInfo, describePerfAttachment, describedLink } from '../hooks/index.js';
+import { type Holder, type HolderScan, type PerfAttachment, scanHolders } from '../kernel/holders.js';
 import { type MapInfo, type ProgramInfo, interfacesByIndex, mapInfo, programInfo, readAll } from '../kernel/inventory.js';
+import { classifyWriters } from '../kernel/map-writers.js';
 import { type PinnedObject, listPinned } from '../kernel/pins.js';
 import { canonicalProgramType } from '../kernel/types.js';
 import type { PinRegistry } from '../session/pin-registry.js';
 import type { Session } from '../session/session.js';
 import type { Selection } from './selection.js';
 import { mapRow } from './shapes.js';
+import { writersNote } from './writers-note.js';
+
+/** A map programs cannot write (.rodata, .kconfig): no note that its writers are not attached. */
+const BPF_F_RDONLY_PROG = 1 << 7;
 
 /** The filters inspect_state takes, as validated. */
 export interface ListFilters {
@@ -32,6 +39,8 @@ export class HostLists {
   readonly programs: ProgramInfo[];
   readonly maps: MapInfo[];
   readonly links: LinkInfo[];
+  /** Who holds what, and the perf-event attachments; undefined when no list was asked for. */
+  readonly scan: HolderScan | undefined;
   private readonly pinned: PinnedObject[];
   private readonly nameOk: (name: string) => boolean;
   private readonly programType: string | undefined;
@@ -52,11 +61,44 @@ export class HostLists {
     const lists = ['programs', 'maps', 'links'].some((k) => want.has(k));
     this.pinned = want.has('pins') || f.pinned_only || lists ? listPinned(pinPrefix).pins : [];
     let ifnames: Map<number, string> | undefined;
-    const needLinks = want.has('links') || want.has('programs') || want.has('system');
+    const needLinks = want.has('links') || want.has('programs') || want.has('maps') || want.has('system');
     this.links = needLinks ? readAll('link', (id) => describedLink(id, () => (ifnames ??= interfacesByIndex()))) : [];
     this.programs = want.has('programs') || want.has('maps') || want.has('system') ? readAll('program', programInfo) : [];
     this.maps = want.has('maps') || want.has('system') ? readAll('map', mapInfo) : [];
+    this.scan = lists ? scanHolders() : undefined;
   }
+
+  private holders(kind: 'programs' | 'maps' | 'links', id: number): Holder[] {
+    return this.scan?.[kind].get(id) ?? [];
+  }
+
+  /**
+   * The perf events that run a program without a link of their own (bpftrace, BCC, perf), once each:
+   * a perf link's event is held by the same process as the link, so it is left to the link.
+   */
+  private perfAttachments(programId: number): (PerfAttachment & { target: string })[] {
+    const linked = this.links.filter((l) => l.programId === programId);
+    const out: (PerfAttachment & { target: string })[] = [];
+    for (const a of this.scan?.perf ?? []) {
+      if (a.programId !== programId) continue;
+      const target = describePerfAttachment(a);
+      const viaLink = linked.some((l) => l.target === target && this.holders('links', l.id).some((h) => h.pid === a.holder.pid));
+      if (!viaLink && !out.some((o) => o.target === target && o.holder.pid === a.holder.pid)) out.push({ ...a, target });
+    }
+    return out;
+  }
+
+  private running: Set<number> | undefined;
+
+  /** Whether a program runs: a link, a perf event, or this session's own attachment holds it. */
+  private readonly isAttached = (programId: number): boolean => {
+    this.running ??= new Set([
+      ...this.links.map((l) => l.programId),
+      ...(this.scan?.perf ?? []).map((a) => a.programId),
+      ...this.session.heldLinks().map((l) => l.programId),
+    ]);
+    return this.running.has(programId);
+  };
 
   /** The rule every kind shares: its name matches the glob (kinds without names pass), owned_only, pinned_only. */
   private shared(kind: PinnedObject['kind'], id: number, name: string | undefined, owned: boolean): boolean {
@@ -85,7 +127,9 @@ export class HostLists {
       (f.program_id === undefined || p.id === f.program_id) &&
       (f.map_id === undefined || p.mapIds.includes(f.map_id)) &&
       this.shared('program', p.id, p.name, this.session.objectOfProgram(p.id) !== undefined);
-    return sel.take('programs', this.programs, matches).map((p) => ({
+    return sel.take('programs', this.programs, matches).map((p) => {
+      const perf = this.perfAttachments(p.id);
+      return {
         id: p.id,
         name: p.name,
         type: p.type,
@@ -99,9 +143,12 @@ export class HostLists {
         verified_insns: p.verifiedInsns,
         run_count: p.runCount,
         run_time_ns: p.runTimeNs,
-        attached_to: this.links.filter((l) => l.programId === p.id).map((l) => l.target),
+        attached_to: [...this.links.filter((l) => l.programId === p.id).map((l) => l.target), ...perf.map((a) => a.target)],
+        ...(perf.length ? { perf_attachments: perf.map((a) => ({ kind: a.kind, target: a.target, holder: a.holder })) } : {}),
+        holders: this.holders('programs', p.id),
         ...this.objectMarks('program', p.id, this.session.objectOfProgram(p.id)),
-      }));
+      };
+    });
   }
 
   /** The maps list: name, map_id, program_id (the maps it uses), ownership, pins. */
@@ -112,11 +159,18 @@ export class HostLists {
       (f.map_id === undefined || m.id === f.map_id) &&
       (f.program_id === undefined || (ofProgram?.mapIds.includes(m.id) ?? false)) &&
       this.shared('map', m.id, m.name, this.session.objectOfMap(m.id) !== undefined);
-    return sel.take('maps', this.maps, matches).map((m) => ({
-      ...mapRow(m, m.type),
-      btf_id: m.btfId,
-      ...this.objectMarks('map', m.id, this.session.objectOfMap(m.id)),
-    }));
+    return sel.take('maps', this.maps, matches).map((m) => {
+      const users = classifyWriters(m.id, this.programs, this.isAttached);
+      const note = users.writers.length && !(m.flags & BPF_F_RDONLY_PROG) ? writersNote(m.id, users, this.session.objectOfMap(m.id)?.id) : undefined;
+      return {
+        ...mapRow(m, m.type),
+        btf_id: m.btfId,
+        holders: this.holders('maps', m.id),
+        ...(users.unattached.length ? { unattached_users: users.unattached } : {}),
+        ...(note ? { note } : {}),
+        ...this.objectMarks('map', m.id, this.session.objectOfMap(m.id)),
+      };
+    });
   }
 
   /** The links list: program_id, ownership (with the session's handle and lease), pins. */
@@ -130,6 +184,7 @@ export class HostLists {
         type: l.type,
         program_id: l.programId,
         target: l.target,
+        holders: this.holders('links', l.id),
         owned: held !== undefined,
         ...(held ? { link_handle: held.handle } : {}),
         ...(held?.expiresAt ? { expires_at: held.expiresAt.toISOString() } : {}),

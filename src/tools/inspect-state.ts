@@ -5,13 +5,16 @@
  */
 import { z } from 'zod';
 import { readMapContents } from '../kernel/map-contents.js';
+import { mapWriters } from '../kernel/map-writers.js';
 import type { Limits } from '../policy/limits.js';
+import type { Session } from '../session/session.js';
 import { HostLists } from './host-lists.js';
 import { inputJsonSchema, outputJsonSchema } from './json-schema.js';
 import { mapEntriesOf, mapEntriesSummary } from './map-entries.js';
 import { Selection } from './selection.js';
 import { mapFields, programFields } from './shapes.js';
 import { defineTool } from './tool.js';
+import { attachedBySession, writersNote } from './writers-note.js';
 
 const FIELDS = ['programs', 'maps', 'links', 'pins', 'system', 'tools'] as const;
 
@@ -60,6 +63,9 @@ const inputFor = (limits: Limits) => z.strictObject({
     .describe("Read one map's contents into `map_entries`, keys and values decoded from the map's BTF"),
 });
 
+const holder = z.strictObject({ pid: z.int(), comm: z.string().describe('Data from the traced system') });
+const holders = z.array(holder).describe('Processes holding an fd on it (/proc/*/fdinfo)');
+
 const program = z.strictObject({
   ...programFields,
   loaded_at: z.string().describe('ISO 8601'),
@@ -70,7 +76,12 @@ const program = z.strictObject({
   verified_insns: z.int(),
   run_count: z.number().describe('Runs so far (counted only while kernel.bpf_stats_enabled=1)'),
   run_time_ns: z.number(),
-  attached_to: z.array(z.string()).describe('Targets of the links running this program'),
+  attached_to: z.array(z.string()).describe('What runs it: link and perf-event targets'),
+  perf_attachments: z
+    .array(z.strictObject({ kind: z.string(), target: z.string(), holder }))
+    .optional()
+    .describe('Perf events running it without a link (bpftrace, BCC, perf)'),
+  holders,
   owned: z.boolean().describe('Loaded by this session'),
   object_id: z.string().optional().describe("This session's object handle, when owned"),
   pin_paths: z.array(z.string()).optional(),
@@ -79,6 +90,9 @@ const program = z.strictObject({
 const map = z.strictObject({
   ...mapFields,
   btf_id: z.int(),
+  holders,
+  unattached_users: z.array(z.strictObject({ id: z.int(), name: z.string() })).optional().describe('Programs using it that are not attached'),
+  note: z.string().optional(),
   owned: z.boolean(),
   object_id: z.string().optional(),
   pin_paths: z.array(z.string()).optional(),
@@ -89,6 +103,7 @@ const link = z.strictObject({
   type: z.string(),
   program_id: z.int(),
   target: z.string().describe('What it is attached to'),
+  holders,
   owned: z.boolean().describe('Attached by this session'),
   link_handle: z.string().optional().describe("This session's handle, when owned"),
   expires_at: z.string().optional().describe('When its lease detaches it'),
@@ -139,6 +154,7 @@ const mapEntries = z
     truncated: z.boolean().describe('More entries exist than were returned: read the next page with maps.cursor = next_cursor'),
     truncated_at: z.enum(['limit', 'bytes']).optional().describe('What cut this page: maps.limit, or the byte cap on one page'),
     next_cursor: z.string().nullable().describe('Pass as maps.cursor to read the next page; null on the last page'),
+    note: z.string().optional().describe('Why it may read empty: no program that writes it is attached'),
     cut_arrays: z
       .array(z.strictObject({ path: z.string(), kept: z.int(), total: z.int() }))
       .optional()
@@ -179,8 +195,20 @@ const output = z.strictObject({
     .optional(),
   map_entries: mapEntries.optional(),
   counts: z.record(z.string(), listMeta).describe('Per list: how many matched, how many returned'),
+  holders_scan: z
+    .strictObject({ processes: z.int(), skipped_processes: z.int(), skipped_fds: z.int() })
+    .optional()
+    .describe('The /proc walk behind `holders`: processes read, and those (and fds) left out at its cap or gone'),
   truncated: z.boolean().describe('True when any list was cut at `limit`'),
 });
+
+/** The writers note of the map whose entries were asked for: from its row when listed, else read now. */
+function entriesWritersNote(mapId: number, rows: readonly { id: number | null; note?: string | undefined }[] | undefined, session: Session): string | undefined {
+  const row = rows?.find((m) => m.id === mapId);
+  if (row) return row.note;
+  const users = mapWriters(mapId, attachedBySession(session));
+  return users.writers.length ? writersNote(mapId, users, session.objectOfMap(mapId)?.id) : undefined;
+}
 
 /** `inspect_state`: the kernel's programs, maps and links, filtered and bounded. */
 export const inspectStateTool = defineTool((limits: Limits) => ({
@@ -189,7 +217,8 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
   version: '1.0.0',
   description:
     'List the eBPF programs, maps and links loaded on this host — all of them, not only this session\'s — as the ' +
-    'kernel reports them (ids, names, types, tags, load times, map ids, what each program is attached to), each ' +
+    'kernel reports them (ids, names, types, tags, load times, map ids, what each program is attached to, the ' +
+    'processes holding each), each ' +
     'marked `owned` when this session created it. Also: objects pinned under the server\'s pin prefix (`pins`), ' +
     'kernel facts (`system`), and this server\'s tools with their schemas (`tools`). Filter by program type, name ' +
     'glob, program id (that program, its maps and links), map id, owned_only or pinned_only. Each list returns at ' +
@@ -216,6 +245,8 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
     if (want.has('links')) data.links = host.linkList(sel);
     if (want.has('pins')) data.pins = host.pinList(sel, ctx.pins);
     data.truncated = sel.truncated;
+    const extent = host.scan?.extent;
+    if (extent) data.holders_scan = { processes: extent.processes, skipped_processes: extent.skippedProcesses, skipped_fds: extent.skippedFds };
     if (want.has('system')) {
       const facts = ctx.host.facts();
       data.system = {
@@ -233,7 +264,8 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
     const entries = input.maps
       ? readMapContents(input.maps.id, input.maps.entries ? input.maps.limit : 0, { cursor: input.maps.cursor, maxBytes: ctx.limits.mapEntriesBytes })
       : undefined;
-    if (entries) data.map_entries = mapEntriesOf(entries);
+    const entriesNote = input.maps && entriesWritersNote(input.maps.id, data.maps, ctx.session);
+    if (entries) data.map_entries = { ...mapEntriesOf(entries), ...(entriesNote ? { note: entriesNote } : {}) };
     if (want.has('tools')) {
       data.tools = ctx.tools().map((t) => ({
         name: t.name,
@@ -246,10 +278,16 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
 
     const parts = Object.entries(sel.counts).map(([name, m]) => `${m.total} ${name}${m.truncated ? ` (showing ${m.returned})` : ''}`);
     const owned = ctx.session.loadedObjects();
+    const noted = (data.maps ?? []).filter((m) => m.note !== undefined && m.id !== input.maps?.id);
+    const notes = noted.length > 3 ? [`${noted.length} maps have no attached program writing them (see each map's note).`] : noted.map((m) => `Map ${m.name}: ${m.note}`);
     const summary =
       `${parts.join(', ') || 'No lists requested'}${sel.truncated ? '; raise `limit` or filter to see the rest' : ''}. ` +
       `This session owns ${owned.length} loaded object(s).` +
-      (entries && input.maps ? `\n${mapEntriesSummary(entries, input.maps.entries)}` : '');
+      (extent && extent.skippedProcesses + extent.skippedFds > 0
+        ? ` Holders: ${extent.skippedProcesses} process(es) and ${extent.skippedFds} fd(s) not read (cap or gone).`
+        : '') +
+      (notes.length ? `\n${notes.join('\n')}` : '') +
+      (entries && input.maps ? `\n${entriesNote ? `${entriesNote}\n` : ''}${mapEntriesSummary(entries, input.maps.entries)}` : '');
     return { data, summary };
   },
 }));

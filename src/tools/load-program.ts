@@ -84,6 +84,9 @@ const output = z.strictObject({
       helpers: z.array(z.string()).describe('Helper functions the program calls'),
     }),
   ),
+  unattached: z
+    .array(z.strictObject({ id: z.int(), name: z.string(), section: z.string() }))
+    .describe('Loaded programs not attached yet (all, after a load): each runs only once attached'),
   maps: z.array(z.strictObject({ ...mapFields, internal: z.boolean().describe("libbpf's own map for global data (.rodata, .bss, ...)") })),
   verifier_log: z.string().optional(),
 });
@@ -183,6 +186,12 @@ function checkQuota(ctx: ToolContext, programs: number, maps: readonly MapShape[
   }
 }
 
+/** What to call next: none of the programs runs until attached, and an object's programs often work only together. */
+function attachHint(objectId: string | null, loaded: readonly ProgramSpec[]): string {
+  if (loaded.length === 1) return `None is attached yet: attach_program {program_id: ${loaded[0]?.id}, attachment: {auto: {}}}.`;
+  return `None is attached yet; attach all ${loaded.length}: attach_program {object_id: "${objectId}", attachment: {auto: {}}}.`;
+}
+
 /** `load_program`: open, check, load and keep a BPF object. */
 export const loadProgramTool = defineTool((limits: Limits) => ({
   name: 'load_program',
@@ -229,12 +238,13 @@ export const loadProgramTool = defineTool((limits: Limits) => ({
         verify_only: !kept,
         program_id: kept ? (loaded[0]?.id ?? null) : null,
         programs: programRows(obj, usage, kept),
+        unattached: kept ? loaded.map((p) => ({ id: p.id, name: p.name, section: p.section })) : [],
         maps,
         ...(log !== undefined ? { verifier_log: log } : {}),
       };
       const summary = kept
         ? `Loaded object ${data.object_name} as ${objectId}: ${loaded.length} program(s) (ids ${loaded.map((p) => p.id).join(', ')}) and ` +
-          `${maps.length} map(s) (ids ${maps.map((m) => m.id).join(', ')}). They stay loaded until this session ends; attach a program with attach_program.`
+          `${maps.length} map(s) (ids ${maps.map((m) => m.id).join(', ')}). They stay loaded until this session ends. ${attachHint(objectId, loaded)}`
         : `Verified ${loaded.length} program(s) of object ${data.object_name}: the verifier accepted them; they were unloaded (verify_only).`;
       return { data, summary };
     } finally {

@@ -13,6 +13,7 @@ import { RecordType } from '../stream/record-type.js';
 import { runStream } from '../stream/run.js';
 import { streamSummary } from '../stream/summary.js';
 import { defineTool } from './tool.js';
+import { streamWriters } from './writers-note.js';
 
 /** The input schema: duration and event bounds follow the limits. */
 const inputFor = (limits: Limits) => z.strictObject({
@@ -90,6 +91,8 @@ const output = z.strictObject({
     groups: z.int().optional(),
   }),
   truncated: z.boolean().describe('More matched than was returned, or the stream ended at max_events with more possibly waiting'),
+  writers_note: z.string().optional().describe('Why it may be empty: no program writing it is attached'),
+  unattached_writers: z.array(z.strictObject({ id: z.int(), name: z.string() })).optional().describe('Programs using this buffer that are not attached'),
   stopped: z.enum(['duration', 'max_events', 'max_bytes', 'cancelled', 'session_closed']).describe('What ended it; max_bytes: the events reached the byte cap of one result'),
 });
 
@@ -163,6 +166,8 @@ export const streamEventsTool = defineTool((limits: Limits) => ({
       },
       pipeline,
     );
-    return streamSummary(buffer, recordType, pipeline, run, input.aggregate?.top ?? 0);
+    const writers = streamWriters(buffer.mapId, ctx.session);
+    const { data, summary } = streamSummary(buffer, recordType, pipeline, run, input.aggregate?.top ?? 0);
+    return { data: { ...data, ...writers.fields }, summary: `${writers.note} ${summary}`.trim() };
   },
 }));
