@@ -174,8 +174,8 @@ export const streamEventsTool = defineTool((limits: Limits) => ({
     `(default ${DEFAULT_DURATION_MS / 1000} s) or until \`max_events\` (default ${DEFAULT_MAX_EVENTS}) match, ` +
     'and return them decoded into named fields from the ' +
     "program's BTF (e.g. {pid, comm, filename}), with the JSON Schema of a record. Filter by pid/tgid, comm " +
-    '(exact or glob) or cpu (perf buffers); or `aggregate` to get counts per group (e.g. group_by ["comm"]) ' +
-    'instead of a list. `stats` says how many records arrived, matched, were returned or dropped, and how many the ' +
+    '(exact or glob), cpu (perf buffers) or `where` on any field; `fields` picks fields; or `aggregate` to get counts ' +
+    '(and stats of a `value` field) per group (e.g. group_by ["comm"]) instead of a list. `stats` says how many records arrived, matched, were returned or dropped, and how many the ' +
     'kernel lost. Progress is reported about once a second (with a progressToken); cancelling the call stops the ' +
     'stream at once and frees its reader (MCP sends no result for a cancelled call: for partial results use a ' +
     'shorter duration_ms or a smaller max_events). Strings in ' +
