@@ -150,16 +150,31 @@ function bigTest(op: WhereOp, want: bigint): (have: bigint) => boolean {
   return (have) => ordered(op, cmpBig(have, want));
 }
 
-/** The raw test of a char array of `size` bytes at `byte`: eq and prefix compare in place, without a copy. */
-function rawChars(op: WhereOp, want: Buffer, re: RegExp | undefined, byte: number, size: number): RawTest {
+/** The raw test of a char array of `size` bytes at `byte`: eq, ne and prefix compare in place, without a copy. */
+function rawChars(op: WhereOp, want: Buffer, re: RegExp | undefined, byte: number, size: number, glob?: string): RawTest {
   const n = want.length;
   if (n > size) return op === 'ne' ? () => true : op === 'glob' || op === 'contains' ? rawVia(op, want, re, byte, size) : () => false;
+  const w = Uint8Array.from(want);
+  const startsWith = (b: Uint8Array, p: number, k: number): boolean => {
+    for (let i = 0; i < k; i++) if (b[p + i] !== w[i]) return false;
+    return true;
+  };
   if (op === 'eq' || op === 'ne') {
     const eq = op === 'eq';
-    return (b, _v, o) => (want.compare(b, o + byte, o + byte + n) === 0 && (n === size || b[o + byte + n] === 0)) === eq;
+    return (b, _v, o) => (startsWith(b, o + byte, n) && (n === size || b[o + byte + n] === 0)) === eq;
   }
-  if (op === 'prefix') return (b, _v, o) => want.compare(b, o + byte, o + byte + n) === 0;
-  return rawVia(op, want, re, byte, size);
+  if (op === 'prefix') return (b, _v, o) => startsWith(b, o + byte, n);
+  const via = rawVia(op, want, re, byte, size);
+  if (op !== 'glob' || glob === undefined) return via;
+  // A glob's literal start (before its first * or ?) is checked in place first: most records fail there.
+  const lead = Buffer.from(/^[^*?]*/.exec(glob)?.[0] ?? '', 'utf8');
+  if (lead.length === 0 || lead.length > size) return via;
+  const l = Uint8Array.from(lead);
+  return (b, v, o) => {
+    const p = o + byte;
+    for (let i = 0; i < l.length; i++) if (b[p + i] !== l[i]) return false;
+    return via(b, v, o);
+  };
 }
 
 /** A raw char-array test through the bytes up to the first NUL. */
@@ -253,7 +268,7 @@ export function compileClause(field: Field, op: WhereOp, value: unknown, at: str
     const tests = operands.map((want): RawTest => {
       if (typeof want === 'bigint' || typeof want === 'boolean') return rawScalar(field, eachOp, want);
       if (typeof want === 'number') throw new InvalidRequest(at, `${field.path} cannot be compared raw`);
-      return rawChars(eachOp, want, re, byte, size);
+      return rawChars(eachOp, want, re, byte, size, op === 'glob' ? String(value) : undefined);
     });
     return { raw: anyOf(tests), end: byte + size };
   }
