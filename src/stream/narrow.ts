@@ -52,6 +52,12 @@ export class Narrowing {
     const named = [...(filters.where?.length ? ['filters.where'] : []), ...(opts.fields ? ['fields'] : []), ...(opts.value ? ['aggregate.value'] : [])];
     if (!plan) {
       if (named.length) throw noFields(recordType, named[0] as string);
+      const decodedFields = [
+        ...(filters.pid !== undefined ? ['filters.pid'] : []),
+        ...(filters.comm !== undefined ? ['filters.comm'] : []),
+        ...(opts.groupBy?.some((f) => f !== 'cpu') ? ['aggregate.group_by'] : []),
+      ];
+      if (!recordType.hasBtf && decodedFields.length) throw noFields(recordType, decodedFields[0] as string);
       // Without a type known now, pid and comm are read from each record once it is decoded, as the type found allows.
       this.legacy = compileFilter({ pid: filters.pid, comm: filters.comm });
       this.raw = undefined;

@@ -14,8 +14,8 @@ import { type EventTable, TableBuilder } from './table.js';
 /** How kept records are returned: decoded fields (an object each, or columns and rows), hex or base64 of the raw bytes. */
 export type EventFormat = 'json' | 'table' | 'raw' | 'base64';
 
-/** The formats that return decoded fields. */
-const DECODED_FORMATS: ReadonlySet<EventFormat> = new Set(['json', 'table']);
+/** The formats that return decoded fields (the ones `fields` applies to). */
+export const DECODED_FORMATS: ReadonlySet<EventFormat> = new Set(['json', 'table']);
 
 /** One record as a stream returns it. */
 export interface StreamEvent {

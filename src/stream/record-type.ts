@@ -46,6 +46,11 @@ export class RecordType {
     return this.btf && this.choice.typeId !== undefined ? (schemaFor(this.btf, this.choice.typeId) as Record<string, unknown>) : null;
   }
 
+  /** Whether there is BTF to decode records with (false: every record stays raw). */
+  get hasBtf(): boolean {
+    return this.btf !== undefined;
+  }
+
   /** The decode plan of the type chosen so far (fields, offsets), or undefined without one. */
   plan(): RecordPlan | undefined {
     return this.btf && this.choice.typeId !== undefined ? planType(this.btf, this.choice.typeId) : undefined;

@@ -265,11 +265,10 @@ export function compileClause(field: Field, op: WhereOp, value: unknown, at: str
   if (useRaw) {
     if (!field.raw) throw new InvalidRequest(at, `${field.path} has no fixed bytes to compare raw`);
     const { byte, size } = field.raw;
-    const tests = operands.map((want): RawTest => {
-      if (typeof want === 'bigint' || typeof want === 'boolean') return rawScalar(field, eachOp, want);
-      if (typeof want === 'number') throw new InvalidRequest(at, `${field.path} cannot be compared raw`);
-      return rawChars(eachOp, want, re, byte, size, op === 'glob' ? String(value) : undefined);
-    });
+    // Fields with raw bytes are integers, enums, bools, pointers and char arrays: never a float's number operand.
+    const tests = operands.map((want): RawTest =>
+      Buffer.isBuffer(want) ? rawChars(eachOp, want, re, byte, size, op === 'glob' ? String(value) : undefined) : rawScalar(field, eachOp, want as bigint | boolean),
+    );
     return { raw: anyOf(tests), end: byte + size };
   }
   const get = getter(field.path);

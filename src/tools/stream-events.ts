@@ -9,11 +9,11 @@ import { type Limits, formatBytes } from '../policy/limits.js';
 import type { Session } from '../session/session.js';
 import { eventBuffer } from '../stream/buffer.js';
 import type { ValueAggregate } from '../stream/aggregate.js';
-import { Pipeline } from '../stream/pipeline.js';
+import { DECODED_FORMATS, Pipeline } from '../stream/pipeline.js';
 import { RecordType } from '../stream/record-type.js';
 import { runStream } from '../stream/run.js';
 import { streamSummary } from '../stream/summary.js';
-import { STATS } from '../stream/value-stats.js';
+import { KEPT_PER_GROUP, STATS } from '../stream/value-stats.js';
 import { WHERE_OPS } from '../stream/where.js';
 import { defineTool } from './tool.js';
 
@@ -71,7 +71,7 @@ const inputFor = (limits: Limits) => z.strictObject({
     .strictObject({
       group_by: z.array(z.string().min(1).max(64)).min(1).max(8).describe('Decoded field names (or "cpu") to group by'),
       value: z.string().min(1).max(128).optional().describe('A numeric field to take stats of, e.g. latency_ns'),
-      stats: z.array(z.enum(STATS)).min(1).max(STATS.length).optional().describe('Of value (default count); percentiles exact up to 10k values a group, sampled past'),
+      stats: z.array(z.enum(STATS)).min(1).max(STATS.length).optional().describe(`Of value (default count); percentiles exact up to ${KEPT_PER_GROUP} values a group, then sampled`),
       by: z.enum(STATS).default('count').describe('Order of top'),
       top: z.int().min(1).max(limits.listMax).default(DEFAULT_TOP).describe(`Largest groups returned (default ${DEFAULT_TOP}, max ${limits.listMax})`),
     })
@@ -189,7 +189,8 @@ export const streamEventsTool = defineTool((limits: Limits) => ({
   async run(input, ctx) {
     const buffer = eventBuffer(sourceMapId(input.source, ctx.session));
     if (input.source.type !== undefined && input.source.type !== buffer.kind) throw invalid('source.type', `map ${buffer.mapId} is a ${buffer.kind}`);
-    if (input.fields && !['json', 'table'].includes(input.format)) throw invalid('fields', `fields apply to decoded formats (json, table), not ${input.format}`);
+    if (input.fields && !DECODED_FORMATS.has(input.format)) throw invalid('fields', `fields apply to decoded formats (${[...DECODED_FORMATS].join(', ')}), not ${input.format}`);
+    if (input.fields && input.aggregate) throw invalid('fields', 'an aggregate returns groups, not events: name what it keeps in group_by and value');
     if (input.filters.cpu && buffer.kind === 'ringbuf') throw invalid('filters.cpu', 'ring buffers do not record the CPU; only perf buffers can be filtered by cpu');
     const active = ctx.session.activeStreams;
     if (active >= limits.maxReadersPerSession) {

@@ -378,6 +378,9 @@ test('unknown fields and ops that do not fit are refused with the fields the rec
     [{ filters: { where: [{ field: 'filename', op: 'lt', value: 'a' }] } }, 'filters.where[0].op', /lt does not apply to chars field filename/],
     [{ filters: { where: [{ field: 'pid', op: 'glob', value: '1*' }] } }, 'filters.where[0].op', /glob does not apply to int field pid/],
     [{ aggregate: { group_by: ['cpu'] } }, 'aggregate.group_by[0]', /no field cpu/],
+    [{ fields: ['pid'], format: 'base64' }, 'fields', /fields apply to decoded formats/],
+    [{ fields: ['pid'], aggregate: { group_by: ['comm'] } }, 'fields', /an aggregate returns groups/],
+    [{ aggregate: { group_by: ['comm'], stats: ['p99'] } }, 'aggregate.stats', /need aggregate\.value/],
   ];
   for (const [args, field, pattern] of cases) {
     const r = await c.call('stream_events', { source, duration_ms: 100, ...args });
@@ -385,6 +388,6 @@ test('unknown fields and ops that do not fit are refused with the fields the rec
     assert.equal(s.error?.type, 'VALIDATION_ERROR', JSON.stringify(args));
     assert.equal(s.error.context.field, field, JSON.stringify(s.error));
     assert.match(s.error.message, pattern);
-    if (field !== 'aggregate.value' && !field.endsWith('.op')) assert.deepEqual(s.error.context.fields, ['pid', 'tid', 'uid', 'flags', 'comm', 'filename']);
+    if (/(\]|\.field)$/.test(field)) assert.deepEqual(s.error.context.fields, ['pid', 'tid', 'uid', 'flags', 'comm', 'filename']);
   }
 });

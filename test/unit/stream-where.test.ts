@@ -264,6 +264,13 @@ test('pipeline: unknown fields are refused with the fields the record has and th
     () => new Pipeline({ recordType: new RecordType(undefined, undefined), filters: { where: [{ field: 'a', op: 'eq', value: 1 }] }, format: 'json', maxEvents: 1 }),
     /filters\.where: the records have no BTF type/,
   );
+  for (const [filters, groupBy, field] of [[{ pid: 1 }, undefined, 'filters.pid'], [{ comm: 'x' }, undefined, 'filters.comm'], [{}, ['comm'], 'aggregate.group_by']] as const) {
+    assert.throws(
+      () => new Pipeline({ recordType: new RecordType(undefined, undefined), filters, format: 'raw', maxEvents: 1, ...(groupBy ? { aggregate: { groupBy: [...groupBy], maxGroups: 1 } } : {}) }),
+      (e: unknown) => e instanceof InvalidRequest && e.field === field,
+      'raw records have no fields to filter or group by',
+    );
+  }
 });
 
 test('pipeline: fields keeps only the named ones, and the schema describes only those', () => {
