@@ -39,8 +39,3 @@ export function compileFilter(f: EventFilters): RecordFilter | undefined {
   if (checks.length === 0) return undefined;
   return (d, cpu) => checks.every((c) => c(d, cpu));
 }
-
-/** The fields a filter reads from decoded records. */
-export function filterFields(f: EventFilters): string[] {
-  return [...(f.pid !== undefined ? ['pid or tgid'] : []), ...(f.comm !== undefined ? ['comm'] : [])];
-}
