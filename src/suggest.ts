@@ -14,13 +14,15 @@ function distance(a: string, b: string): number {
   return row[b.length] as number;
 }
 
-/** Up to `max` of `known` nearest to `wanted`: names containing it first, then by edit distance. */
+/** Up to `max` of `known` nearest to `wanted`: names containing it (or contained in it) first, then by edit distance. */
 export function closest(wanted: string, known: Iterable<string>, max = 5): string[] {
   const w = wanted.toLowerCase();
   const scored: [number, string][] = [];
   for (const name of known) {
     const n = name.toLowerCase();
-    const score = n.includes(w) || w.includes(n) ? Math.abs(n.length - w.length) / 100 : distance(w, n);
+    // Containment ranks first, unless the shorter name is too short to mean anything inside the other ("a" in "nmae").
+    const contained = Math.min(n.length, w.length) >= 3 && (n.includes(w) || w.includes(n));
+    const score = contained ? Math.abs(n.length - w.length) / 100 : distance(w, n);
     if (score <= Math.max(3, w.length / 2)) scored.push([score, name]);
   }
   return scored

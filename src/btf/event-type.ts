@@ -29,6 +29,19 @@ function structs(btf: Btf): { id: number; name: string; size: number }[] {
   return out;
 }
 
+/** Structs and unions that a global variable of the object has as its type, or points at (`struct x *unused_x`). */
+function declared(btf: Btf): Set<number> {
+  const out = new Set<number>();
+  for (let id = btf.firstId; id < btf.count; id++) {
+    const v = btf.type(id);
+    if (v.kind !== 'var') continue;
+    let t = btf.resolve(v.type);
+    if (t.kind === 'ptr' && t.type !== 0) t = btf.resolve(t.type);
+    if (t.kind === 'struct' || t.kind === 'union') out.add(t.id);
+  }
+  return out;
+}
+
 /** The type named `name` (struct, union or typedef; "struct x" or "x"), if the BTF has it. */
 export function findRecordType(btf: Btf, name: string): number | undefined {
   const bare = name.replace(/^(struct|union)\s+/, '');
@@ -43,7 +56,11 @@ export function chooseEventType(btf: Btf, typeName: string | undefined, recordSi
     const id = findRecordType(btf, typeName);
     return id === undefined ? { how: 'none', candidates: all.map((s) => s.name) } : { typeId: id, typeName: btf.format(id), how: 'type_name' };
   }
-  const named = all.filter((s) => /event/i.test(s.name));
+  const eventNamed = all.filter((s) => /event/i.test(s.name));
+  // Kernel structs named like events come along with the object's own (perf_event, from CO-RE reads of a
+  // task): when several are, the ones a global variable of the object points at are its own records.
+  const own = eventNamed.length > 1 ? eventNamed.filter((s) => declared(btf).has(s.id)) : [];
+  const named = own.length === 1 ? own : eventNamed;
   const fits = (s: { size: number }) => recordSize === undefined || s.size <= recordSize;
   if (named.length === 1 && fits(named[0] as { size: number })) {
     const s = named[0] as { id: number };

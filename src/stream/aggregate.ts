@@ -1,31 +1,64 @@
 /**
  * The aggregate stage of a stream: counts of records per value of some
- * decoded fields, instead of the records themselves. Pure: no kernel.
+ * decoded fields (dotted paths), and statistics of one numeric field, instead
+ * of the records themselves. Pure: no kernel.
  */
+import { getter } from './fields.js';
 import type { Decoded } from './filter.js';
+import { type Stat, type ValueBudget, KEPT_IN_ALL, ValueStats } from './value-stats.js';
 
-/** One group of an aggregation. */
+/** One group of an aggregation; with a value field, the statistics asked for (null in a group without values). */
 export interface Group {
   key: Record<string, unknown>;
   count: number;
   /** Milliseconds since the stream started. */
   first_seen_ms: number;
   last_seen_ms: number;
+  sum?: number | null;
+  min?: number | null;
+  max?: number | null;
+  avg?: number | null;
+  p50?: number | null;
+  p90?: number | null;
+  p99?: number | null;
+}
+
+/** Statistics of one numeric field per group, and which statistic orders the groups. */
+export interface ValueAggregate {
+  field: string;
+  stats: readonly Stat[];
+  by: Stat;
+}
+
+/** A group as it is counted. */
+interface Counted {
+  key: Record<string, unknown>;
+  count: number;
+  first_seen_ms: number;
+  last_seen_ms: number;
+  values: ValueStats | undefined;
 }
 
 /** Counts records per value of the group-by fields (`cpu` is the perf buffer's cpu). */
 export class Aggregator {
-  private readonly groups = new Map<unknown, Group>();
+  private readonly groups = new Map<unknown, Counted>();
   /** Records that fell into no group because the group limit was reached. */
   overflow = 0;
+  private readonly getters: Map<string, (d: Decoded) => unknown>;
+  private readonly valueOf: ((d: Decoded) => unknown) | undefined;
+  private readonly budget: ValueBudget = { left: KEPT_IN_ALL };
 
   constructor(
     private readonly groupBy: string[],
     private readonly maxGroups: number,
-  ) {}
+    private readonly value?: ValueAggregate,
+  ) {
+    this.getters = new Map(groupBy.map((f) => [f, getter(f)]));
+    this.valueOf = value && getter(value.field);
+  }
 
   private field(f: string, data: Decoded, cpu: number | null): unknown {
-    return f === 'cpu' && !(data && 'cpu' in data) ? cpu : (data?.[f] ?? null);
+    return f === 'cpu' && !(data && 'cpu' in data) ? cpu : ((this.getters.get(f) as (d: Decoded) => unknown)(data) ?? null);
   }
 
   /**
@@ -43,15 +76,22 @@ export class Aggregator {
   /** Adds one record seen at `atMs`. */
   add(data: Decoded, cpu: number | null, atMs: number): void {
     const id = this.identity(data, cpu);
-    const g = this.groups.get(id);
+    let g = this.groups.get(id);
     if (g) {
       g.count++;
       g.last_seen_ms = atMs;
     } else if (this.groups.size < this.maxGroups) {
       const key = Object.fromEntries(this.groupBy.map((f) => [f, this.field(f, data, cpu)]));
-      this.groups.set(id, { key, count: 1, first_seen_ms: atMs, last_seen_ms: atMs });
+      const values = this.value && new ValueStats(this.budget, this.value.stats.some((s) => s.startsWith('p')));
+      g = { key, count: 1, first_seen_ms: atMs, last_seen_ms: atMs, values };
+      this.groups.set(id, g);
     } else {
       this.overflow++;
+      return;
+    }
+    if (g.values && this.valueOf) {
+      const v = this.valueOf(data);
+      if (typeof v === 'number' || typeof v === 'string') g.values.add(Number(v));
     }
   }
 
@@ -60,8 +100,17 @@ export class Aggregator {
     return this.groups.size;
   }
 
-  /** The `n` largest groups, largest first. */
+  /** The `n` largest groups by count or by the value statistic asked for, largest first. */
   top(n: number): Group[] {
-    return [...this.groups.values()].sort((a, b) => b.count - a.count || a.first_seen_ms - b.first_seen_ms).slice(0, n);
+    const by = this.value?.by ?? 'count';
+    const rank = (g: Counted): number => (by === 'count' ? g.count : (g.values?.stat(by) ?? -Infinity));
+    return [...this.groups.values()]
+      .sort((a, b) => rank(b) - rank(a) || b.count - a.count || a.first_seen_ms - b.first_seen_ms)
+      .slice(0, n)
+      .map(({ values, ...g }) => {
+        if (!values || !this.value) return g;
+        const stats = this.value.stats.filter((s): s is Exclude<Stat, 'count'> => s !== 'count');
+        return { ...g, ...Object.fromEntries(stats.map((s) => [s, values.stat(s)])) };
+      });
   }
 }

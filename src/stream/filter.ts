@@ -3,12 +3,15 @@
  * (exact or glob) and cpu, tested on decoded fields. Pure: no kernel.
  */
 import { globToRegExp } from '../glob.js';
+import type { WhereClause } from './where.js';
 
 /** The filters a caller can give. */
 export interface EventFilters {
   pid?: number | undefined;
   comm?: string | undefined;
   cpu?: number[] | undefined;
+  /** Comparisons on any field of the record type (see where.ts). */
+  where?: readonly WhereClause[] | undefined;
 }
 
 /** A decoded record, or undefined for raw records. */
@@ -35,9 +38,4 @@ export function compileFilter(f: EventFilters): RecordFilter | undefined {
   }
   if (checks.length === 0) return undefined;
   return (d, cpu) => checks.every((c) => c(d, cpu));
-}
-
-/** The fields a filter reads from decoded records. */
-export function filterFields(f: EventFilters): string[] {
-  return [...(f.pid !== undefined ? ['pid or tgid'] : []), ...(f.comm !== undefined ? ['comm'] : [])];
 }

@@ -5,12 +5,17 @@
  * is tested without a kernel.
  */
 import { BtfError } from '../btf/index.js';
-import { Aggregator } from './aggregate.js';
-import { type Decoded, type EventFilters, type RecordFilter, compileFilter, filterFields } from './filter.js';
+import { Aggregator, type ValueAggregate } from './aggregate.js';
+import type { Decoded, EventFilters } from './filter.js';
+import { Narrowing } from './narrow.js';
 import type { RecordType } from './record-type.js';
+import { type EventTable, TableBuilder } from './table.js';
 
-/** How kept records are returned: decoded fields, hex or base64 of the raw bytes. */
-export type EventFormat = 'json' | 'raw' | 'base64';
+/** How kept records are returned: decoded fields (an object each, or columns and rows), hex or base64 of the raw bytes. */
+export type EventFormat = 'json' | 'table' | 'raw' | 'base64';
+
+/** The formats that return decoded fields (the ones `fields` applies to). */
+export const DECODED_FORMATS: ReadonlySet<EventFormat> = new Set(['json', 'table']);
 
 /** One record as a stream returns it. */
 export interface StreamEvent {
@@ -31,8 +36,12 @@ export interface PipelineOptions {
   maxEvents: number;
   /** Most bytes of kept records (as JSON); a list stops before the record that would pass it. */
   maxBytes?: number;
-  /** Count records per group instead of keeping them. */
-  aggregate?: { groupBy: string[]; maxGroups: number } | undefined;
+  /** Whether records carry the cpu that wrote them (perf buffers; default true): group_by "cpu" needs it. */
+  bufferCpu?: boolean | undefined;
+  /** Fields (dotted paths) kept in each event's data; all when undefined. */
+  fields?: readonly string[] | undefined;
+  /** Count records per group instead of keeping them, with statistics of one value field. */
+  aggregate?: { groupBy: string[]; maxGroups: number; value?: ValueAggregate | undefined } | undefined;
 }
 
 /** The stages one stream's records go through, and what they counted. */
@@ -41,22 +50,46 @@ export class Pipeline {
   readonly events: StreamEvent[] = [];
   /** The groups, when aggregating. */
   readonly groups: Aggregator | undefined;
-  /** Records taken in, that passed the filters, and that did not. */
+  /** Records taken in, that passed the filters, that did not, and that were decoded. */
   received = 0;
   matched = 0;
   filtered = 0;
+  decoded = 0;
   /** Bytes of the kept records as JSON. */
   keptBytes = 0;
   /** Which bound ended the list: max_events, or max_bytes (a record that did not fit was left out). */
   fullAt: 'max_events' | 'max_bytes' | undefined;
-  private readonly filter: RecordFilter | undefined;
+  private readonly narrowing: Narrowing;
   private readonly needsDecode: boolean;
+  private tableBuilder: TableBuilder | undefined;
 
+  /** Checks the filter, projection and aggregate fields against the record type: InvalidRequest when one is wrong. */
   constructor(private readonly opts: PipelineOptions) {
-    this.filter = compileFilter(opts.filters);
-    const needsFields = this.filter !== undefined && filterFields(opts.filters).length > 0;
-    this.needsDecode = opts.format === 'json' || needsFields || opts.aggregate !== undefined;
-    this.groups = opts.aggregate ? new Aggregator(opts.aggregate.groupBy, opts.aggregate.maxGroups) : undefined;
+    this.narrowing = new Narrowing(opts.recordType, {
+      filters: opts.filters,
+      fields: opts.fields,
+      groupBy: opts.aggregate?.groupBy,
+      bufferCpu: opts.bufferCpu ?? true,
+      value: opts.aggregate?.value?.field,
+    });
+    this.needsDecode = DECODED_FORMATS.has(opts.format) || this.narrowing.testsDecoded || opts.aggregate !== undefined;
+    this.groups = opts.aggregate ? new Aggregator(opts.aggregate.groupBy, opts.aggregate.maxGroups, opts.aggregate.value) : undefined;
+  }
+
+  /** The kept records as columns and rows, with `format: "table"` (laid out at the first record kept). */
+  get table(): EventTable | undefined {
+    if (this.opts.format !== 'table') return undefined;
+    return (this.tableBuilder ?? new TableBuilder(this.schema(), null)).table;
+  }
+
+  /** Records returned: events or table rows. */
+  get returned(): number {
+    return this.tableBuilder ? this.tableBuilder.table.rows.length : this.events.length;
+  }
+
+  /** JSON Schema of an event's data (cut to `fields` when given), or null for raw records. */
+  schema(): Record<string, unknown> | null {
+    return this.narrowing.schema();
   }
 
   /** True once a list holds max_events or its bytes; it then takes no more records. An aggregation is never full. */
@@ -68,35 +101,56 @@ export class Pipeline {
   push(bytes: Uint8Array, offset: number, size: number, cpu: number | null, atMs: number): void {
     if (this.full) return;
     this.received++;
+    if (!this.narrowing.before(bytes, offset, size, cpu)) {
+      this.filtered++;
+      return;
+    }
     const decoder = this.needsDecode ? this.opts.recordType.decoderFor(size) : undefined;
     let data: Decoded;
     let decodeError: string | undefined;
     if (decoder) {
+      this.decoded++;
       try {
         data = decoder(bytes, offset) as Decoded;
       } catch (e) {
         decodeError = e instanceof BtfError ? e.message : String(e);
       }
     }
-    if (this.filter && !this.filter(data, cpu)) {
+    if (!this.narrowing.after(data, cpu)) {
       this.filtered++;
       return;
     }
     this.matched++;
     if (this.groups) return this.groups.add(data, cpu, atMs);
-    const event: StreamEvent = cpu === null ? {} : { cpu };
+    if (data !== undefined && this.narrowing.project) data = this.narrowing.project(data);
     const raw = () => Buffer.from(bytes.buffer, bytes.byteOffset + offset, size);
-    if (this.opts.format === 'json' && data !== undefined) event.data = data;
-    else if (this.opts.format === 'base64') event.base64 = raw().toString('base64');
-    else event.raw = raw().toString('hex');
-    if (decodeError) event.decode_error = decodeError;
-    const eventBytes = this.opts.maxBytes === undefined ? 0 : Buffer.byteLength(JSON.stringify(event)) + 1;
-    if (this.keptBytes + eventBytes > (this.opts.maxBytes ?? Infinity)) {
-      this.fullAt = 'max_bytes';
-      return;
+    if (this.opts.format === 'table') {
+      const hex = () => raw().toString('hex');
+      const builder = (this.tableBuilder ??= new TableBuilder(this.schema(), cpu));
+      const row = builder.row(data, cpu, hex);
+      if (!this.fits(row)) return;
+      builder.push(row, hex, decodeError);
+    } else {
+      const event: StreamEvent = cpu === null ? {} : { cpu };
+      if (DECODED_FORMATS.has(this.opts.format) && data !== undefined) event.data = data;
+      else if (this.opts.format === 'base64') event.base64 = raw().toString('base64');
+      else event.raw = raw().toString('hex');
+      if (decodeError) event.decode_error = decodeError;
+      if (!this.fits(event)) return;
+      this.events.push(event);
     }
-    this.keptBytes += eventBytes;
-    this.events.push(event);
     if (this.matched >= this.opts.maxEvents) this.fullAt = 'max_events';
+  }
+
+  /** Whether one more kept item (event or row) fits the byte cap; when not, the list ends at max_bytes. */
+  private fits(item: unknown): boolean {
+    if (this.opts.maxBytes === undefined) return true;
+    const itemBytes = Buffer.byteLength(JSON.stringify(item)) + 1;
+    if (this.keptBytes + itemBytes > this.opts.maxBytes) {
+      this.fullAt = 'max_bytes';
+      return false;
+    }
+    this.keptBytes += itemBytes;
+    return true;
   }
 }

@@ -6,6 +6,7 @@
  * the whole stream raw instead of scanning every struct again per record.
  */
 import { type Btf, type Decoder, type EventTypeChoice, chooseEventType, compileDecoder, schemaFor } from '../btf/index.js';
+import { type RecordPlan, planType } from '../btf/layout.js';
 
 /** The record type of one stream and its decoder. */
 export class RecordType {
@@ -43,6 +44,16 @@ export class RecordType {
   /** JSON Schema of a decoded record, or null without a type. */
   schema(): Record<string, unknown> | null {
     return this.btf && this.choice.typeId !== undefined ? (schemaFor(this.btf, this.choice.typeId) as Record<string, unknown>) : null;
+  }
+
+  /** Whether there is BTF to decode records with (false: every record stays raw). */
+  get hasBtf(): boolean {
+    return this.btf !== undefined;
+  }
+
+  /** The decode plan of the type chosen so far (fields, offsets), or undefined without one. */
+  plan(): RecordPlan | undefined {
+    return this.btf && this.choice.typeId !== undefined ? planType(this.btf, this.choice.typeId) : undefined;
   }
 
   /** Why records were not decoded, or undefined when they were. */

@@ -13,15 +13,15 @@ import type { RunOutcome } from './run.js';
 export function streamSummary(buffer: EventBuffer, recordType: RecordType, pipeline: Pipeline, run: RunOutcome, top: number) {
   const { groups, received, matched, filtered } = pipeline;
   const kept = groups?.top(top);
-  const returned = groups ? 0 : pipeline.events.length;
+  const returned = groups ? 0 : pipeline.returned;
   const note = recordType.note;
   const data = {
     map_id: buffer.mapId,
     buffer: buffer.kind,
     decoded_type: recordType.decodedType,
     ...(note === undefined ? {} : { decode_note: note }),
-    schema: recordType.schema(),
-    ...(groups ? { groups: kept } : { events: pipeline.events }),
+    schema: pipeline.schema(),
+    ...(groups ? { groups: kept } : pipeline.table ? { table: pipeline.table } : { events: pipeline.events }),
     stats: {
       events_received: received,
       events_matched: matched,

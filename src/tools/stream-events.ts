@@ -8,10 +8,13 @@ import { ToolError, invalid } from '../errors.js';
 import { type Limits, formatBytes } from '../policy/limits.js';
 import type { Session } from '../session/session.js';
 import { eventBuffer } from '../stream/buffer.js';
-import { Pipeline } from '../stream/pipeline.js';
+import type { ValueAggregate } from '../stream/aggregate.js';
+import { DECODED_FORMATS, Pipeline } from '../stream/pipeline.js';
 import { RecordType } from '../stream/record-type.js';
 import { runStream } from '../stream/run.js';
 import { streamSummary } from '../stream/summary.js';
+import { KEPT_PER_GROUP, STATS } from '../stream/value-stats.js';
+import { WHERE_OPS } from '../stream/where.js';
 import { defineTool } from './tool.js';
 import { streamWriters } from './writers-note.js';
 
@@ -47,15 +50,30 @@ const inputFor = (limits: Limits) => z.strictObject({
       pid: z.int().positive().optional().describe('Keep records whose decoded pid or tgid equals this'),
       comm: z.string().min(1).max(64).optional().describe('Keep records whose decoded comm matches (exact, or a glob with * and ?)'),
       cpu: z.array(z.int().min(0).max(4095)).min(1).max(4096).optional().describe('Keep records from these CPUs (perf buffers only)'),
+      where: z
+        .array(
+          z.strictObject({
+            field: z.string().min(1).max(128).describe('Field path, e.g. "filename", "addr.port"'),
+            op: z.enum(WHERE_OPS),
+            value: z.union([z.string().max(256), z.number(), z.boolean(), z.array(z.union([z.string().max(256), z.number(), z.boolean()])).min(1).max(64)]).describe('An array for in; glob: * and ?'),
+          }),
+        )
+        .max(16)
+        .optional()
+        .describe('All must hold; fixed-size fields are compared before decoding'),
     })
     .default({}),
+  fields: z.array(z.string().min(1).max(128)).min(1).max(64).optional().describe('Only these fields (paths) in each event'),
   decode: z
     .strictObject({ type_name: z.string().min(1).max(128).optional().describe('BTF type of a record, e.g. "struct event"; default: chosen automatically') })
     .default({}),
-  format: z.enum(['json', 'raw', 'base64']).default('json').describe('json: decoded fields; raw: hex; base64'),
+  format: z.enum(['json', 'table', 'raw', 'base64']).default('json').describe('json: decoded fields; table: {columns, rows}, compact; raw: hex; base64'),
   aggregate: z
     .strictObject({
       group_by: z.array(z.string().min(1).max(64)).min(1).max(8).describe('Decoded field names (or "cpu") to group by'),
+      value: z.string().min(1).max(128).optional().describe('A numeric field to take stats of, e.g. latency_ns'),
+      stats: z.array(z.enum(STATS)).min(1).max(STATS.length).optional().describe(`Of value (default count); percentiles exact up to ${KEPT_PER_GROUP} values a group, then sampled`),
+      by: z.enum(STATS).default('count').describe('Order of top'),
       top: z.int().min(1).max(limits.listMax).default(DEFAULT_TOP).describe(`Largest groups returned (default ${DEFAULT_TOP}, max ${limits.listMax})`),
     })
     .optional()
@@ -70,6 +88,9 @@ const event = z.strictObject({
   decode_error: z.string().optional(),
 });
 
+/** One value statistic of a group: null when the group had no values. */
+const stat = z.number().nullable().optional();
+
 const output = z.strictObject({
   map_id: z.int(),
   buffer: z.enum(['ringbuf', 'perfbuf']),
@@ -77,8 +98,30 @@ const output = z.strictObject({
   decode_note: z.string().optional(),
   schema: z.record(z.string(), z.unknown()).nullable().describe('JSON Schema of `data`'),
   events: z.array(event).optional(),
+  table: z
+    .strictObject({
+      columns: z.array(z.string()),
+      rows: z.array(z.array(z.unknown())),
+      decode_errors: z.array(z.strictObject({ row: z.int(), decode_error: z.string(), raw: z.string() })).optional(),
+    })
+    .optional()
+    .describe('Events with format table'),
   groups: z
-    .array(z.strictObject({ key: z.record(z.string(), z.unknown()), count: z.int(), first_seen_ms: z.number(), last_seen_ms: z.number() }))
+    .array(
+      z.strictObject({
+        key: z.record(z.string(), z.unknown()),
+        count: z.int(),
+        first_seen_ms: z.number(),
+        last_seen_ms: z.number(),
+        sum: stat,
+        min: stat,
+        max: stat,
+        avg: stat,
+        p50: stat,
+        p90: stat,
+        p99: stat,
+      }),
+    )
     .optional(),
   stats: z.strictObject({
     events_received: z.int(),
@@ -113,6 +156,17 @@ function sourceMapId(source: Input['source'], session: Session): number {
   return map.id;
 }
 
+/** The value statistics an aggregate asks for (the `by` statistic among them), or undefined for counts alone. */
+function valueAggregate(a: NonNullable<Input['aggregate']>): ValueAggregate | undefined {
+  if (a.value === undefined) {
+    if (a.stats && a.stats.some((st) => st !== 'count')) throw invalid('aggregate.stats', 'statistics other than count need aggregate.value, the numeric field they are of');
+    if (a.by !== 'count') throw invalid('aggregate.by', `ordering by ${a.by} needs aggregate.value, the numeric field it is of`);
+    return undefined;
+  }
+  const stats = [...new Set([...(a.stats ?? ['count' as const]), a.by])];
+  return { field: a.value, stats, by: a.by };
+}
+
 /** `stream_events`: read, decode, filter and bound the records of an event buffer. */
 export const streamEventsTool = defineTool((limits: Limits) => ({
   name: 'stream_events',
@@ -123,8 +177,8 @@ export const streamEventsTool = defineTool((limits: Limits) => ({
     `(default ${DEFAULT_DURATION_MS / 1000} s) or until \`max_events\` (default ${DEFAULT_MAX_EVENTS}) match, ` +
     'and return them decoded into named fields from the ' +
     "program's BTF (e.g. {pid, comm, filename}), with the JSON Schema of a record. Filter by pid/tgid, comm " +
-    '(exact or glob) or cpu (perf buffers); or `aggregate` to get counts per group (e.g. group_by ["comm"]) ' +
-    'instead of a list. `stats` says how many records arrived, matched, were returned or dropped, and how many the ' +
+    '(exact or glob), cpu (perf buffers) or `where` on any field; `fields` picks fields; or `aggregate` to get counts ' +
+    '(and stats of a `value` field) per group (e.g. group_by ["comm"]) instead of a list. `stats` says how many records arrived, matched, were returned or dropped, and how many the ' +
     'kernel lost. Progress is reported about once a second (with a progressToken); cancelling the call stops the ' +
     'stream at once and frees its reader (MCP sends no result for a cancelled call: for partial results use a ' +
     'shorter duration_ms or a smaller max_events). Strings in ' +
@@ -138,6 +192,8 @@ export const streamEventsTool = defineTool((limits: Limits) => ({
   async run(input, ctx) {
     const buffer = eventBuffer(sourceMapId(input.source, ctx.session));
     if (input.source.type !== undefined && input.source.type !== buffer.kind) throw invalid('source.type', `map ${buffer.mapId} is a ${buffer.kind}`);
+    if (input.fields && !DECODED_FORMATS.has(input.format)) throw invalid('fields', `fields apply to decoded formats (${[...DECODED_FORMATS].join(', ')}), not ${input.format}`);
+    if (input.fields && input.aggregate) throw invalid('fields', 'an aggregate returns groups, not events: name what it keeps in group_by and value');
     if (input.filters.cpu && buffer.kind === 'ringbuf') throw invalid('filters.cpu', 'ring buffers do not record the CPU; only perf buffers can be filtered by cpu');
     const active = ctx.session.activeStreams;
     if (active >= limits.maxReadersPerSession) {
@@ -153,7 +209,9 @@ export const streamEventsTool = defineTool((limits: Limits) => ({
       format: input.format,
       maxEvents: input.max_events,
       maxBytes: ctx.limits.streamEventsBytes,
-      aggregate: input.aggregate && { groupBy: input.aggregate.group_by, maxGroups: limits.streamMaxGroups },
+      fields: input.fields,
+      bufferCpu: buffer.kind === 'perfbuf',
+      aggregate: input.aggregate && { groupBy: input.aggregate.group_by, maxGroups: limits.streamMaxGroups, value: valueAggregate(input.aggregate) },
     });
     const run = await runStream(
       {

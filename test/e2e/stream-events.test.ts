@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { onlineCpus } from '../../src/kernel/cpus.js';
 import { type Connected, connect } from '../helpers/client.js';
-import { fixture } from '../helpers/fixtures.js';
+import { catalogObject, fixture } from '../helpers/fixtures.js';
 import { addToSet, mapValue, pausedWorkload } from '../helpers/kernel.js';
 
 const GETPID = { tracepoint: { category: 'syscalls', name: 'sys_enter_getpid' } };
@@ -269,5 +270,124 @@ test('bad sources and options get typed errors', async () => {
     const s = (await c.call('stream_events', args)).structuredContent;
     assert.equal(s.error?.type, type, JSON.stringify(args));
     assert.match(s.error.message, pattern);
+  }
+});
+
+/** Loads a catalog object and attaches its programs as their sections say; returns its object id. */
+async function catalogAttached(name: string): Promise<string> {
+  const loaded = (await c.call('load_program', { source: { type: 'file', path: catalogObject(name) } })).structuredContent;
+  assert.equal(loaded.success, true, JSON.stringify(loaded.error));
+  for (const p of loaded.programs) {
+    const a = (await c.call('attach_program', { program_id: p.id, attachment: { auto: {} } })).structuredContent;
+    assert.equal(a.success, true, JSON.stringify(a.error));
+  }
+  return loaded.object_id;
+}
+
+/** A shell that waits for a line on stdin, then runs `script`: its pid is known before it does anything traced. */
+async function waitingShell(script: string): Promise<{ sh: ChildProcessWithoutNullStreams; go: () => Promise<void> }> {
+  const sh = spawn('/bin/sh', ['-c', `echo ready; read go; ${script}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  await new Promise((r) => sh.stdout.once('data', r));
+  const exited = new Promise((r) => sh.once('exit', r));
+  return {
+    sh,
+    go: async () => {
+      sh.stdin.end('go\n');
+      await exited;
+    },
+  };
+}
+
+test('where: cat /etc/passwd found by its filename with max_events 1, past cat\'s earlier opens; fields cut the data', async () => {
+  const objectId = await catalogAttached('file_opens');
+  const { sh, go } = await waitingShell('exec /bin/cat /etc/passwd > /dev/null');
+  const pid = sh.pid as number;
+  const source = { object_id: objectId, map: 'events' };
+  const found = c.call('stream_events', {
+    source,
+    duration_ms: 10000,
+    max_events: 1,
+    filters: { where: [{ field: 'filename', op: 'eq', value: '/etc/passwd' }, { field: 'pid', op: 'eq', value: pid }] },
+    fields: ['pid', 'comm', 'filename'],
+  });
+  // Beside it, every open of the same process: the list the where clause skipped through.
+  const all = c.call('stream_events', { source, duration_ms: 2500, max_events: 1000, filters: { pid }, fields: ['filename'], format: 'table' });
+  await new Promise((r) => setTimeout(r, 250));
+  await go();
+  const s = (await found).structuredContent;
+  assert.equal(s.success, true, JSON.stringify(s.error));
+  assert.equal(s.stopped, 'max_events');
+  assert.deepEqual(s.events, [{ data: { pid, comm: 'cat', filename: '/etc/passwd' } }]);
+  assert.deepEqual(Object.keys(s.schema.properties), ['pid', 'comm', 'filename'], 'the schema describes the fields returned');
+  assert.equal(s.stats.events_matched, 1);
+  const opens = (await all).structuredContent;
+  assert.equal(opens.success, true, JSON.stringify(opens.error));
+  assert.deepEqual(opens.table.columns, ['filename']);
+  const names = opens.table.rows.map((r: string[]) => r[0]);
+  const at = names.indexOf('/etc/passwd');
+  assert.ok(at > 0, `cat opened other files before /etc/passwd: ${JSON.stringify(names)}`);
+  assert.ok(s.stats.events_dropped >= at, `the ${at} earlier opens of ${pid} were filtered out, not returned`);
+});
+
+test('aggregate: value statistics of a field per group, exact, with raw and bitfield where clauses', async () => {
+  const { objectId, maps } = await attached('emit_ring');
+  const { s, pid } = await streamWhile(maps, ['getpid', '50'], (pid) => ({
+    source: { object_id: objectId, map: 'ring_events' },
+    duration_ms: 2000,
+    filters: { where: [{ field: 'tgid', op: 'eq', value: pid }, { field: 'low_bit', op: 'eq', value: 1 }] },
+    aggregate: { group_by: ['comm', 'tgid'], value: 'seq', stats: ['count', 'sum', 'min', 'max', 'avg', 'p50', 'p90', 'p99'], by: 'max' },
+  }));
+  // The odd seqs of 1..50: 25 records, summing to 625.
+  assert.deepEqual(s.groups, [{ key: { comm: 'workload', tgid: pid }, count: 25, first_seen_ms: s.groups[0].first_seen_ms, last_seen_ms: s.groups[0].last_seen_ms, sum: 625, min: 1, max: 49, avg: 25, p50: 25, p90: 45, p99: 49 }]);
+  assert.equal(s.stats.events_matched, 25);
+  assert.equal(s.stats.events_received, 50, 'the workload\'s 50 records and nothing else (the fixture writes only for its targets)');
+});
+
+test('format table: at most 0.6 of the bytes per event of json, for exec_events records from the kernel', async () => {
+  const objectId = await catalogAttached('exec_events');
+  const EXECS = 10;
+  const { sh, go } = await waitingShell(Array.from({ length: EXECS }, () => '/bin/true').join('; '));
+  const base = { source: { object_id: objectId, map: 'events' }, duration_ms: 10000, max_events: EXECS, filters: { where: [{ field: 'ppid', op: 'eq', value: sh.pid }] } };
+  const json = c.call('stream_events', base);
+  const table = c.call('stream_events', { ...base, format: 'table' });
+  await new Promise((r) => setTimeout(r, 250));
+  await go();
+  const j = (await json).structuredContent;
+  const t = (await table).structuredContent;
+  assert.equal(j.success, true, JSON.stringify(j.error));
+  assert.equal(t.success, true, JSON.stringify(t.error));
+  assert.equal(j.events.length, EXECS);
+  assert.equal(t.table.rows.length, EXECS);
+  assert.deepEqual(t.table.columns, ['pid', 'ppid', 'uid', 'pad', 'ts_ns', 'comm', 'filename']);
+  assert.deepEqual(t.table.rows, j.events.map((e: { data: Record<string, unknown> }) => t.table.columns.map((col: string) => e.data[col])), 'the same records, as rows');
+  for (const row of t.table.rows) assert.deepEqual([row[1], row[6]], [sh.pid, '/bin/true']);
+  const perEvent = (x: unknown) => Buffer.byteLength(JSON.stringify(x)) / EXECS;
+  const ratio = perEvent(t.table) / perEvent(j.events);
+  console.log(`exec_events: json ${perEvent(j.events)} B/event, table ${perEvent(t.table)} B/event, ratio ${ratio.toFixed(3)}`);
+  assert.ok(ratio <= 0.6, `table/json bytes per event ${ratio}`);
+});
+
+test('unknown fields and ops that do not fit are refused with the fields the record has and the closest name', async () => {
+  const objectId = await catalogAttached('file_opens');
+  const source = { object_id: objectId, map: 'events' };
+  const cases: [Record<string, unknown>, string, RegExp][] = [
+    [{ filters: { where: [{ field: 'filenme', op: 'eq', value: '/etc/passwd' }] } }, 'filters.where[0].field', /no field filenme \(did you mean `filename`\?\)/],
+    [{ aggregate: { group_by: ['command'] } }, 'aggregate.group_by[0]', /no field command \(did you mean `comm`\?\)/],
+    [{ fields: ['pid', 'flag'] }, 'fields[1]', /no field flag \(did you mean `flags`\?\)/],
+    [{ aggregate: { group_by: ['comm'], value: 'filename', stats: ['sum'] } }, 'aggregate.value', /filename is a chars field/],
+    [{ filters: { where: [{ field: 'filename', op: 'lt', value: 'a' }] } }, 'filters.where[0].op', /lt does not apply to chars field filename/],
+    [{ filters: { where: [{ field: 'pid', op: 'glob', value: '1*' }] } }, 'filters.where[0].op', /glob does not apply to int field pid/],
+    [{ aggregate: { group_by: ['cpu'] } }, 'aggregate.group_by[0]', /no field cpu/],
+    [{ fields: ['pid'], format: 'base64' }, 'fields', /fields apply to decoded formats/],
+    [{ fields: ['pid'], aggregate: { group_by: ['comm'] } }, 'fields', /an aggregate returns groups/],
+    [{ aggregate: { group_by: ['comm'], stats: ['p99'] } }, 'aggregate.stats', /need aggregate\.value/],
+  ];
+  for (const [args, field, pattern] of cases) {
+    const r = await c.call('stream_events', { source, duration_ms: 100, ...args });
+    const s = r.structuredContent;
+    assert.equal(s.error?.type, 'VALIDATION_ERROR', JSON.stringify(args));
+    assert.equal(s.error.context.field, field, JSON.stringify(s.error));
+    assert.match(s.error.message, pattern);
+    if (/(\]|\.field)$/.test(field)) assert.deepEqual(s.error.context.fields, ['pid', 'tid', 'uid', 'flags', 'comm', 'filename']);
   }
 });

@@ -7,7 +7,7 @@ import { compileFilter } from '../../src/stream/filter.js';
 import { Pipeline } from '../../src/stream/pipeline.js';
 import { RecordType } from '../../src/stream/record-type.js';
 import { BtfBuilder } from './btf-builder.js';
-import { fixture } from '../helpers/fixtures.js';
+import { catalogObject, fixture } from '../helpers/fixtures.js';
 
 test('filters: pid matches pid or tgid, comm exact or glob, cpu only where recorded; none means no filter', () => {
   assert.equal(compileFilter({}), undefined);
@@ -47,6 +47,13 @@ test('the event type is found by name, by the one event-named struct, or by reco
   assert.equal(chooseEventType(btf, 'struct nope').how, 'none');
   const multi = parseBtf(elfSection(readFileSync(fixture('multi')), '.BTF') as Uint8Array);
   assert.equal(chooseEventType(multi, undefined, 12345).how, 'none', 'no struct has that size');
+  // exec_events also carries kernel structs named like events (perf_event, from its CO-RE reads of the task).
+  const exec = parseBtf(elfSection(readFileSync(catalogObject('exec_events')), '.BTF') as Uint8Array);
+  assert.deepEqual(
+    [chooseEventType(exec, undefined).how, chooseEventType(exec, undefined).typeName],
+    ['auto:name', 'struct exec_event'],
+    'the event struct a global of the object points at is its own',
+  );
 });
 
 test('aggregation keeps values of different types apart, and groups by object values', () => {
