@@ -6,6 +6,7 @@
  * globals before load, and will encode map keys and values.
  */
 import { BtfError } from './error.js';
+import { qualifiers } from './globals.js';
 import type { Btf } from './parse.js';
 
 /** A value that does not fit its type: `path` is where inside the value (`""`, `.field`, `[2]`), `ctype` the type there. */
@@ -85,7 +86,7 @@ class Writer {
   /** Writes `value` as type `id` at bit `bit` of byte `base` (`bitfield`: the member's width, 0 for a plain one). */
   write(id: number, base: number, bit: number, bitfield: number, value: unknown, path: string, depth: number): void {
     const t = this.btf.resolve(id);
-    const ctype = this.btf.format(this.unqualified(id));
+    const ctype = qualifiers(this.btf, id).ctype;
     const le = this.btf.littleEndian;
     switch (t.kind) {
       case 'int': {
@@ -171,12 +172,6 @@ class Writer {
     return t.members.flatMap((m) =>
       m.name === '' ? this.fields(m.type, base + m.bitOffset) : [{ name: m.name, type: m.type, bitOffset: base + m.bitOffset, bitfieldSize: m.bitfieldSize }],
     );
-  }
-
-  /** The type under its const, volatile and restrict qualifiers (typedefs kept: they name the type). */
-  private unqualified(id: number): number {
-    for (let t = this.btf.type(id); t.kind === 'const' || t.kind === 'volatile' || t.kind === 'restrict'; t = this.btf.type(id)) id = t.type;
-    return id;
   }
 
   private byteOf(bit: number, path: string, ctype: string): number {

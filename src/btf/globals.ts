@@ -12,7 +12,7 @@ export interface DataGlobal {
   readonly name: string;
   /** The VAR's type (qualifiers included): what encodeValue and compileDecoder take. */
   readonly typeId: number;
-  /** Byte offset in the section. */
+  /** Byte offset in the section (an object file's BTF says 0 until fixed from its symbols, as obj/object-globals.ts does). */
   readonly offset: number;
   readonly size: number;
   /** The type as C spells it, without its const/volatile qualifiers: `__u32`, `char[16]`. */
@@ -24,6 +24,26 @@ export interface DataGlobal {
 /** Sections whose DATASEC vars are not data globals: map definitions, the license, kconfig externs. */
 const NOT_DATA = new Set(['.maps', 'license', '.kconfig', '.ksyms']);
 
+/** A type's const and volatile qualifiers, its own and (for arrays, where C puts them) its elements', and its C spelling without them. */
+export function qualifiers(btf: Btf, id: number): { isConst: boolean; isVolatile: boolean; ctype: string } {
+  let isConst = false;
+  let isVolatile = false;
+  let dims = '';
+  for (;;) {
+    const t = btf.type(id);
+    if (t.kind === 'const' || t.kind === 'volatile' || t.kind === 'restrict') {
+      if (t.kind === 'const') isConst = true;
+      if (t.kind === 'volatile') isVolatile = true;
+      id = t.type;
+    } else if (t.kind === 'array') {
+      dims += `[${t.nelems}]`;
+      id = t.type;
+    } else {
+      return { isConst, isVolatile, ctype: dims ? `${btf.format(id)}${dims}` : btf.format(id) };
+    }
+  }
+}
+
 /** Every global of every data section, in BTF order (DATASECs by id, vars in section order). */
 export function dataGlobals(btf: Btf): DataGlobal[] {
   const out: DataGlobal[] = [];
@@ -32,15 +52,8 @@ export function dataGlobals(btf: Btf): DataGlobal[] {
     for (const v of sec.vars) {
       const vt = btf.type(v.type);
       if (vt.kind !== 'var' || vt.linkage === 'extern') continue;
-      let id = vt.type;
-      let isConst = false;
-      let isVolatile = false;
-      for (let t = btf.type(id); t.kind === 'const' || t.kind === 'volatile' || t.kind === 'restrict'; t = btf.type(id)) {
-        if (t.kind === 'const') isConst = true;
-        if (t.kind === 'volatile') isVolatile = true;
-        id = t.type;
-      }
-      out.push({ section: sec.name, name: vt.name, typeId: vt.type, offset: v.offset, size: v.size, ctype: btf.format(id), constVolatile: isConst && isVolatile });
+      const q = qualifiers(btf, vt.type);
+      out.push({ section: sec.name, name: vt.name, typeId: vt.type, offset: v.offset, size: v.size, ctype: q.ctype, constVolatile: q.isConst && q.isVolatile });
     }
   }
   return out;

@@ -3,10 +3,11 @@
  * programs read as constants. load_program sets the ones given, encoded from the object's BTF into
  * the section's bytes, before load, and reports every parameter with the value in force.
  */
-import { type Btf, type DataGlobal, EncodeError, compileDecoder, dataGlobals, elfSection, encodeValue, parseBtf } from '../btf/index.js';
+import { type DataGlobal, EncodeError, compileDecoder, elfSection, encodeValue } from '../btf/index.js';
 import { invalid } from '../errors.js';
 import type { BpfObject } from '../kernel/object.js';
 import { closestName } from '../names.js';
+import { objectGlobals } from '../obj/object-globals.js';
 
 /** One parameter as load_program reports it. */
 export interface ParameterRow {
@@ -19,14 +20,6 @@ export interface ParameterRow {
 
 /** The section whose `const volatile` globals are parameters. */
 const RODATA = '.rodata';
-
-/** The object's BTF and its data globals (none when it has no BTF). */
-function globalsOf(elf: Uint8Array): { btf: Btf | undefined; globals: DataGlobal[] } {
-  const raw = elfSection(elf, '.BTF');
-  if (!raw) return { btf: undefined, globals: [] };
-  const btf = parseBtf(raw);
-  return { btf, globals: dataGlobals(btf) };
-}
 
 /** Why `name` cannot be set: it is not a parameter, or no global of that name exists. */
 function notAParameter(name: string, globals: readonly DataGlobal[], params: readonly ParameterRow[]) {
@@ -49,7 +42,7 @@ function notAParameter(name: string, globals: readonly DataGlobal[], params: rea
  * parameter of the object with the value in force.
  */
 export function applyParameters(obj: BpfObject, elf: Uint8Array, given: Readonly<Record<string, unknown>> = {}): ParameterRow[] {
-  const { btf, globals } = globalsOf(elf);
+  const { btf, globals } = objectGlobals(elf);
   const bytes = Uint8Array.from(elfSection(elf, RODATA) ?? []);
   const params = globals.filter((g) => g.section === RODATA && g.constVolatile && g.offset + g.size <= bytes.length);
   const rows = (): ParameterRow[] =>

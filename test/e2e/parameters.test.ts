@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type Connected, connect } from '../helpers/client.js';
-import { catalogObject } from '../helpers/fixtures.js';
+import { catalogObject, fixture } from '../helpers/fixtures.js';
 import { pausedWorkload, runWorkload } from '../helpers/kernel.js';
 
 /** x86-64 syscall numbers. */
@@ -107,4 +107,49 @@ test('a wrong parameter name, type or value is a VALIDATION_ERROR at parameters.
   const license = await refuse({ LICENSE: 'MIT' });
   assert.equal(license.context.field, 'parameters.LICENSE');
   assert.match(license.message, /no parameter LICENSE/);
+});
+
+test('every kind of parameter reaches the kernel: the .rodata map it holds reads back the values set', async () => {
+  const set = { min_ns: '18446744073709551615', delta: -32768, enabled: true, mode: 'PARAMS_BOTH', comm: 'workload' };
+  const r = (await c.call('load_program', { source: { type: 'file', path: fixture('params') }, parameters: set })).structuredContent;
+  assert.equal(r.success, true, JSON.stringify(r.error));
+  try {
+    assert.deepEqual(r.parameters, [
+      { name: 'min_ns', type: '__u64', value: '18446744073709551615' },
+      { name: 'delta', type: '__s16', value: -32768 },
+      { name: 'flags', type: '__u8', value: 7 },
+      { name: 'enabled', type: 'bool', value: true },
+      { name: 'mode', type: 'enum params_mode', value: 'PARAMS_BOTH' },
+      { name: 'comm', type: 'char[16]', value: 'workload' },
+    ]);
+    const rodata = r.maps.find((m: { name: string }) => m.name.endsWith('.rodata'));
+    const [held] = await entries(rodata.id);
+    assert.deepEqual(held!.value, { ...set, flags: 7, fixed: 3 }, "the kernel's .rodata, decoded from its BTF");
+  } finally {
+    await c.call('unload_program', { object_id: r.object_id });
+  }
+});
+
+test('only const volatile globals of .rodata are parameters; enums and char arrays say what fits', async () => {
+  const refuse = async (parameters: Record<string, unknown>) => {
+    const r = await c.call('load_program', { source: { type: 'file', path: fixture('params') }, parameters, constraints: { verify_only: true } });
+    assert.equal(r.structuredContent.error?.type, 'VALIDATION_ERROR', JSON.stringify(r.structuredContent));
+    assert.deepEqual(
+      (r.structuredContent.error.context.parameters as { name: string }[]).map((p) => p.name),
+      ['min_ns', 'delta', 'flags', 'enabled', 'mode', 'comm'],
+    );
+    return r.structuredContent.error as { message: string; context: Record<string, unknown> };
+  };
+  assert.match((await refuse({ hits: 1 })).message, /^parameters\.hits: hits is a global of \.bss, not a const volatile global of \.rodata/);
+  assert.match((await refuse({ fixed: 1 })).message, /^parameters\.fixed: fixed is a global of \.rodata, not a const volatile/);
+  const mode = await refuse({ mode: 'PARAMS_NONE' });
+  assert.equal(mode.context.field, 'parameters.mode');
+  assert.deepEqual(mode.context.enumerators, ['PARAMS_COUNT', 'PARAMS_TIME', 'PARAMS_BOTH']);
+  const comm = await refuse({ comm: 'a-name-of-16-chr' });
+  assert.equal(comm.context.field, 'parameters.comm');
+  assert.equal(comm.context.max_bytes, 15);
+  const big = await refuse({ min_ns: 2 ** 60 });
+  assert.match(big.message, /past 2\^53.*decimal string/);
+  const flag = await refuse({ enabled: 1 });
+  assert.match(flag.message, /^parameters\.enabled: bool takes true or false/);
 });

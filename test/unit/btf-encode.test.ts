@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { BtfError, EncodeError, compileDecoder, dataGlobals, elfSection, encodeValue, parseBtf } from '../../src/btf/index.js';
+import { objectGlobals } from '../../src/obj/object-globals.js';
 import { BtfBuilder } from './btf-builder.js';
 
 /** A struct of every kind the encoder takes, in one byte order. */
@@ -140,7 +141,7 @@ describe('encodeValue: the mirror of compileDecoder', () => {
   });
 });
 
-describe('dataGlobals', () => {
+describe('dataGlobals and objectGlobals', () => {
   it('lists the globals of each data section, marking the const volatile ones, with their types unqualified', () => {
     const b = new BtfBuilder();
     const u32 = b.int('unsigned int', 4);
@@ -159,15 +160,28 @@ describe('dataGlobals', () => {
     );
   });
 
-  const object = fileURLToPath(new URL('../../../bpf/.output/catalog/syscall_counts.bpf.o', import.meta.url));
-  it('finds target_tgid in the compiled syscall_counts object, and sets it in its .rodata', { skip: existsSync(object) ? false : `${object} is not built` }, () => {
+  const object = fileURLToPath(new URL('../../../bpf/.output/fixtures/params.bpf.o', import.meta.url));
+  it('reads the compiled params fixture at the offsets libbpf gives (from the symbol table), and sets its .rodata', { skip: existsSync(object) ? false : `${object} is not built` }, () => {
     const elf = readFileSync(object);
-    const btf = parseBtf(elfSection(elf, '.BTF')!);
-    const [g] = dataGlobals(btf);
-    assert.deepEqual({ ...g, typeId: 0 }, { section: '.rodata', name: 'target_tgid', typeId: 0, offset: 0, size: 4, ctype: '__u32', constVolatile: true });
+    const { btf, globals } = objectGlobals(elf);
+    assert.deepEqual(
+      globals.map((g) => [g.section, g.name, g.offset, g.size, g.ctype, g.constVolatile]),
+      [
+        ['.bss', 'hits', 0, 8, '__u64', false],
+        ['.rodata', 'min_ns', 0, 8, '__u64', true],
+        ['.rodata', 'delta', 8, 2, '__s16', true],
+        ['.rodata', 'flags', 10, 1, '__u8', true],
+        ['.rodata', 'enabled', 11, 1, 'bool', true],
+        ['.rodata', 'mode', 12, 4, 'enum params_mode', true],
+        ['.rodata', 'comm', 16, 16, 'char[16]', true],
+        ['.rodata', 'fixed', 32, 4, '__u32', false],
+      ],
+    );
     const rodata = Uint8Array.from(elfSection(elf, '.rodata')!);
-    assert.equal(compileDecoder(btf, g!.typeId)(rodata, g!.offset), 0);
-    encodeValue(btf, g!.typeId, 4242, rodata, g!.offset);
-    assert.equal(compileDecoder(btf, g!.typeId)(rodata, g!.offset), 4242);
+    const read = () => Object.fromEntries(globals.filter((g) => g.section === '.rodata').map((g) => [g.name, compileDecoder(btf!, g.typeId)(rodata, g.offset)]));
+    assert.deepEqual(read(), { min_ns: 0, delta: -1, flags: 7, enabled: false, mode: 'PARAMS_COUNT', comm: '', fixed: 3 });
+    const set = { min_ns: '18446744073709551615', delta: -32768, flags: 255, enabled: true, mode: 'PARAMS_BOTH', comm: 'workload' };
+    for (const g of globals.filter((x) => x.name in set)) encodeValue(btf!, g.typeId, set[g.name as keyof typeof set], rodata, g.offset);
+    assert.deepEqual(read(), { ...set, fixed: 3 });
   });
 });
