@@ -21,6 +21,9 @@ export interface ParameterRow {
 /** The section whose `const volatile` globals are parameters. */
 const RODATA = '.rodata';
 
+/** Parameters a message names at most; the error's context lists them all. */
+const LISTED = 32;
+
 /** Why `name` cannot be set: it is not a parameter, or no global of that name exists. */
 function notAParameter(name: string, globals: readonly DataGlobal[], params: readonly ParameterRow[]) {
   const known = params.map((p) => ({ name: p.name, type: p.type }));
@@ -29,7 +32,8 @@ function notAParameter(name: string, globals: readonly DataGlobal[], params: rea
     return invalid(`parameters.${name}`, `${name} is ${other.constVolatile ? 'a const volatile' : 'a'} global of ${other.section}, not a const volatile global of ${RODATA}: only those can be set before load`, { parameters: known });
   }
   const near = closestName(name, params.map((p) => p.name));
-  const list = known.length ? `its parameters: ${known.map((p) => `${p.name} (${p.type})`).join(', ')}` : 'it has no parameters (no const volatile globals in .rodata)';
+  const shown = known.slice(0, LISTED).map((p) => `${p.name} (${p.type})`).join(', ') + (known.length > LISTED ? `, and ${known.length - LISTED} more` : '');
+  const list = known.length ? `its parameters: ${shown}` : 'it has no parameters (no const volatile globals in .rodata)';
   return invalid(`parameters.${name}`, `the object has no parameter ${name}${near ? ` (did you mean ${near}?)` : ''}; ${list}`, {
     parameters: known,
     ...(near ? { did_you_mean: near } : {}),
