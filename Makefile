@@ -19,7 +19,7 @@ export npm_config_nodedir := /usr
 # compilers, libbpf's headers and npm packages, so unit tests build and run without root, addon or libbpf.a.
 SETUP := $(if $(filter-out test-unit,$(or $(MAKECMDGOALS),build)),deps,unit-deps)
 # The BPF objects unit tests parse (test/unit/event-select, btf-fixture).
-UNIT_BPF_OBJS := $(OUT)/fixtures/events.bpf.o $(OUT)/fixtures/multi.bpf.o $(OUT)/fixtures/btf_kinds.bpf.o
+UNIT_BPF_OBJS := $(OUT)/fixtures/events.bpf.o $(OUT)/fixtures/multi.bpf.o $(OUT)/fixtures/btf_kinds.bpf.o $(OUT)/fixtures/params.bpf.o
 
 WORKLOAD := test/.output/workload
 

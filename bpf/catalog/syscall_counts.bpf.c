@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* System calls on the host counted per syscall number (syscount's question).
- * Read the counts with inspect_state maps: {id} of `counts`. */
+/* System calls on the host, or of one process (target_tgid), counted per
+ * syscall number (syscount's question). Read the counts with inspect_state maps: {id} of `counts`. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* The process (tgid) whose system calls are counted; 0 for every process. Set before load. */
+const volatile __u32 target_tgid = 0;
 
 /* Calls so far, by syscall number (the architecture's numbering). */
 struct {
@@ -18,8 +21,11 @@ SEC("raw_tracepoint/sys_enter")
 int count_syscall(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 nr = (__u32)ctx->args[1];
-	__u64 one = 1, *v = bpf_map_lookup_elem(&counts, &nr);
+	__u64 one = 1, *v;
 
+	if (target_tgid && bpf_get_current_pid_tgid() >> 32 != target_tgid)
+		return 0;
+	v = bpf_map_lookup_elem(&counts, &nr);
 	if (v)
 		__sync_fetch_and_add(v, 1);
 	else

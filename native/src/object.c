@@ -269,6 +269,32 @@ static napi_value program_log(napi_env env, napi_callback_info info)
 	return make_strn(env, h->log_bufs[i], h->log_sizes[i]);
 }
 
+/* mapSetInitialValue(h, name, bytes): before load, the initial contents of an internal map
+ * (".rodata", ".data", ...): bpf_map__set_initial_value, sized exactly as the map's value. */
+static napi_value map_set_initial_value(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3];
+	struct obj_handle *h;
+	struct bpf_map *map;
+	char *name;
+	void *data;
+	size_t len;
+	int err;
+
+	if (!get_args(env, info, 3, argv) || !(h = object_arg(env, argv[0])) ||
+	    !arg_bytes(env, argv[2], &data, &len, "bytes") || !(name = arg_string(env, argv[1], "map name")))
+		return NULL;
+	map = bpf_object__find_map_by_name(h->obj, name);
+	free(name);
+	if (!map)
+		return throw_errno(env, ENOENT, "no such map in object");
+	if (!bpf_map__is_internal(map))
+		return throw_errno(env, EINVAL, "not an internal map");
+	if ((err = bpf_map__set_initial_value(map, data, len)))
+		return throw_errno(env, err, "bpf_map__set_initial_value");
+	return undefined(env);
+}
+
 /* objectClose(h): unload programs, close maps and free the object. Idempotent. */
 static napi_value object_close(napi_env env, napi_callback_info info)
 {
@@ -291,6 +317,7 @@ napi_value init_object(napi_env env, napi_value exports)
 		{ "programConfigure", program_configure },
 		{ "objectLoad", object_load },
 		{ "programLog", program_log },
+		{ "mapSetInitialValue", map_set_initial_value },
 		{ "objectClose", object_close },
 	};
 

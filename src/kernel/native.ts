@@ -152,6 +152,8 @@ export interface Native {
   programConfigure(h: ObjectHandle, program: string, config: ProgramConfig): void;
   objectLoad(h: ObjectHandle): void;
   programLog(h: ObjectHandle, program: string): string;
+  /** Before load: the initial contents of an internal map (".rodata", ...), exactly its value size. */
+  mapSetInitialValue(h: ObjectHandle, map: string, bytes: Uint8Array): void;
   objectClose(h: ObjectHandle): void;
 
   attachAuto(h: ObjectHandle, program: string): LinkHandle;

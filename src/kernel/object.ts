@@ -184,6 +184,18 @@ export class BpfObject {
     return loadError(e, this.programs().find((p) => p.name === failed), failed ? native.programLog(this.h, failed) : '');
   }
 
+  /**
+   * Before load: the initial contents of an internal map by its section name (".rodata" holds the
+   * `const volatile` globals a program reads as constants), exactly the section's size.
+   */
+  setInitialValue(section: string, bytes: Uint8Array): void {
+    try {
+      native.mapSetInitialValue(this.h, section, bytes);
+    } catch (e) {
+      throw kernelFailure(e, `cannot set the initial value of ${section}`);
+    }
+  }
+
   /** The verifier log kept for a program ("" when none was requested or needed). */
   verifierLog(program: string): string {
     return native.programLog(this.h, program);

@@ -12,6 +12,7 @@ import { programTypeNames, programTypeValue } from '../kernel/types.js';
 import { enforceConstraints, type ProgramUsage } from '../policy/constraints.js';
 import { type Limits, formatBytes, maxInlineObjectChars, tailBytes } from '../policy/limits.js';
 import { readObjectSource } from '../policy/object-source.js';
+import { applyParameters, parametersText } from './object-parameters.js';
 import { mapFields, mapRow, programFields } from './shapes.js';
 import { type ToolContext, defineTool } from './tool.js';
 
@@ -54,6 +55,10 @@ const inputFor = (limits: Limits) => z.strictObject({
     .max(64)
     .optional()
     .describe('Override the program type libbpf infers from the section name (e.g. "xdp", "tracepoint", "sched_cls")'),
+  parameters: z
+    .record(z.string().min(1).max(128), z.union([z.number(), z.string(), z.boolean(), z.array(z.union([z.number(), z.string()])).max(4096)]))
+    .optional()
+    .describe('Values for the object\'s const volatile globals, e.g. {"target_tgid": 1234}'),
   btf_path: z.string().min(1).max(4096).optional().describe('Kernel BTF file for CO-RE relocations, for kernels without /sys/kernel/btf/vmlinux'),
   constraints: z
     .strictObject({
@@ -88,6 +93,9 @@ const output = z.strictObject({
     .array(z.strictObject({ id: z.int(), name: z.string(), section: z.string() }))
     .describe('Loaded programs not attached yet (all, after a load): each runs only once attached'),
   maps: z.array(z.strictObject({ ...mapFields, internal: z.boolean().describe("libbpf's own map for global data (.rodata, .bss, ...)") })),
+  parameters: z
+    .array(z.strictObject({ name: z.string(), type: z.string(), value: z.unknown() }))
+    .describe("The object's const volatile globals (set with `parameters`) and the values in force"),
   verifier_log: z.string().optional(),
 });
 
@@ -204,7 +212,8 @@ export const loadProgramTool = defineTool((limits: Limits) => ({
     "owned by this session, until the session ends: use the returned program ids with attach_program and the map " +
     'ids with inspect_state / stream_events. Options: load only some programs (`programs`, `section`), override ' +
     'the program type, supply kernel BTF (`btf_path`), and constraints checked before load (`max_instructions`, ' +
-    '`allowed_helpers`) or `verify_only` to run the verifier and unload at once. Bundled objects are listed by ' +
+    '`allowed_helpers`) or `verify_only` to run the verifier and unload at once. `parameters` sets const volatile ' +
+    'globals before load. Bundled objects are listed by ' +
     'the info tool. Limits per session: ' +
     `${limits.maxObjectsPerSession} objects, ${limits.maxProgramsPerSession} programs, ${limits.maxMapsPerSession} maps ` +
     `(${formatBytes(limits.maxMapBytesPerSession)} of map memory); ` +
@@ -222,6 +231,7 @@ export const loadProgramTool = defineTool((limits: Limits) => ({
       const chosen = selectPrograms(obj.programs(), input);
       checkQuota(ctx, chosen.length, obj.maps(), !input.constraints.verify_only);
       const usage = enforceConstraints(chosen, elfSection(source.bytes, '.text'), input.constraints);
+      const parameters = applyParameters(obj, source.bytes, input.parameters);
       obj.load({ programs: chosen.map((p) => p.name), ...(programType !== undefined ? { programType } : {}), logLevel: input.verifier_log ? 1 : 0 });
       const kept = !input.constraints.verify_only;
       const loaded = obj.programs().filter((p) => p.fd >= 0);
@@ -240,13 +250,14 @@ export const loadProgramTool = defineTool((limits: Limits) => ({
         programs: programRows(obj, usage, kept),
         unattached: kept ? loaded.map((p) => ({ id: p.id, name: p.name, section: p.section })) : [],
         maps,
+        parameters,
         ...(log !== undefined ? { verifier_log: log } : {}),
       };
       const summary = kept
         ? `Loaded object ${data.object_name} as ${objectId}: ${loaded.length} program(s) (ids ${loaded.map((p) => p.id).join(', ')}) and ` +
           `${maps.length} map(s) (ids ${maps.map((m) => m.id).join(', ')}). They stay loaded until this session ends. ${attachHint(objectId, loaded)}`
         : `Verified ${loaded.length} program(s) of object ${data.object_name}: the verifier accepted them; they were unloaded (verify_only).`;
-      return { data, summary };
+      return { data, summary: summary + parametersText(parameters) };
     } finally {
       if (!adopted) obj.close();
     }

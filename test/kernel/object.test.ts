@@ -143,3 +143,20 @@ test('an object whose subprogram libbpf cannot relocate is a VALIDATION_ERROR at
     obj.close();
   }
 });
+
+test('an internal map takes its initial value before load: the .rodata the kernel holds is the one set', () => {
+  const obj = open('multi');
+  try {
+    const bytes = new Uint8Array(new Uint32Array([4242]).buffer);
+    assert.throws(() => obj.setInitialValue('.rodata', new Uint8Array(8)), (e: unknown) => wireError(e).context.errno_name === 'EINVAL');
+    assert.throws(() => obj.setInitialValue('.data', bytes), (e: unknown) => wireError(e).context.errno_name === 'ENOENT');
+    obj.setInitialValue('.rodata', bytes);
+    obj.load();
+    const rodata = obj.maps().find((m) => m.name.endsWith('.rodata'))!;
+    const held = native.mapDump(rodata.fd, 4, 4, false, 1, 0);
+    assert.deepEqual([...held.values], [...bytes]);
+    assert.throws(() => obj.setInitialValue('.rodata', bytes), (e: unknown) => wireError(e).context.errno_name === 'EBUSY');
+  } finally {
+    obj.close();
+  }
+});
