@@ -88,7 +88,7 @@ export class BacklogMeter {
     if (matched) this.matched++;
     this.firstSize ??= size;
     if (this.tsOffset === undefined) {
-      this.recordType.decoderFor(size);
+      // The type as the pipeline chose it; a raw stream that left the choice open has no ages.
       const typeId = this.recordType.choice.typeId;
       this.tsOffset = (this.btf && typeId !== undefined ? timestampOffset(this.btf, typeId) : undefined) ?? null;
     }
