@@ -5,6 +5,7 @@
  * caller falls behind, the oldest queued records are dropped and counted. An
  * aggregating stream keeps no queue: each read returns the running groups.
  */
+import { log } from '../log.js';
 import type { EventBuffer } from './buffer.js';
 import type { Pipeline, StreamEvent } from './pipeline.js';
 import type { RecordType } from './record-type.js';
@@ -49,6 +50,8 @@ export class BackgroundStream {
   private readonly run: RunningStream;
   /** The outcome, once the run ended (by its duration, a stop, or the session's end). */
   outcome: RunOutcome | undefined;
+  /** Settles (never rejects) with the outcome once the run ended and its reader is released. */
+  private readonly finished: Promise<RunOutcome>;
 
   /**
    * Starts reading `buffer` at once, for `durationMs` (undefined: until stopped); `top` is how many groups
@@ -76,7 +79,14 @@ export class BackgroundStream {
       },
       pipeline,
     );
-    void this.run.done.then((o) => (this.outcome = o));
+    this.finished = this.run.done.then(
+      (o) => (this.outcome = o),
+      (e: unknown) => {
+        // Nobody awaits a background run: its failure is logged and it reads as ended.
+        log.error('background stream failed', { map: buffer.mapId, error: String(e) });
+        return (this.outcome = { ...this.run.figures(), stopped: 'cancelled' });
+      },
+    );
   }
 
   /** Moves the pipeline's kept records to the queue, dropping the oldest past the bounds. */
@@ -148,6 +158,6 @@ export class BackgroundStream {
   /** Ends the run (if it still reads) and waits until its reader is released. */
   async stop(why: StopReason = 'stopped'): Promise<RunOutcome> {
     this.run.stop(why);
-    return this.run.done;
+    return this.finished;
   }
 }
