@@ -63,7 +63,7 @@ define BPF_CC
 	llvm-strip -g $@
 endef
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h $(wildcard bpf/include/*.h) | $(SETUP)
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h $(wildcard bpf/include/*.h bpf/catalog/*.h) | $(SETUP)
 	$(BPF_CC)
 
 dist/.stamp: $(TS_SRCS) tsconfig.json package-lock.json | $(SETUP)

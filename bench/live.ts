@@ -227,7 +227,7 @@ export async function liveEvents(cfg: LiveConfig, server: Server): Promise<Secti
   const runs: { c: Run; server: Run; bpftrace: Run }[] = [];
   for (let r = 0; r < cfg.rounds; r++) {
     const c = await cRun(cfg.events);
-    const durationMs = Math.min(300_000, Math.ceil(c.workloadSeconds * 2000) + 2000);
+    const durationMs = Math.min(55_000, Math.ceil(c.workloadSeconds * 2000) + 2000);
     const ours = await serverRun(server, cfg.events, durationMs);
     const bt = await bpftraceRun(cfg.events);
     runs.push({ c, server: ours, bpftrace: bt });

@@ -5,6 +5,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
+#include "lost_events.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -78,8 +79,10 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	struct exec_event *e;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e)
+	if (!e) {
+		count_lost();
 		return 0;
+	}
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	e->uid = (__u32)bpf_get_current_uid_gid();

@@ -3,6 +3,7 @@
  * which flags (opensnoop's question). Read it with stream_events. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "lost_events.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -32,8 +33,10 @@ int handle_openat(struct trace_event_raw_sys_enter *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct file_open_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
-	if (!e)
+	if (!e) {
+		count_lost();
 		return 0;
+	}
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
 	e->uid = (__u32)bpf_get_current_uid_gid();

@@ -4,6 +4,7 @@
  * question). IPv4 addresses are 4 bytes, IPv6 16. Read it with stream_events. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "lost_events.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -55,8 +56,10 @@ int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	if (ctx->protocol != IPPROTO_TCP)
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e)
+	if (!e) {
+		count_lost();
 		return 0;
+	}
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	e->family = ctx->family;
 	e->sport = ctx->sport;

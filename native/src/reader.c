@@ -417,11 +417,14 @@ static napi_value reader_consume(napi_env env, napi_callback_info info)
 	return make_u32(env, (uint32_t)consume(r));
 }
 
-/* readerStats(reader) -> {records, lost, wakeups, closed} */
+/* readerStats(reader) -> {records, lost, wakeups, closed, consumerPos, producerPos, ringBytes}: the
+ * positions and data size of a ring (0 for a perf buffer), so a stream can tell the records already
+ * waiting when it began from those written later. */
 static napi_value reader_stats(napi_env env, napi_callback_info info)
 {
 	napi_value argv[1], s;
 	struct reader *r;
+	bool ring;
 
 	if (!get_args(env, info, 1, argv) || !(r = reader_arg(env, argv[0])))
 		return NULL;
@@ -430,6 +433,11 @@ static napi_value reader_stats(napi_env env, napi_callback_info info)
 	set_val(env, s, "lost", make_u64(env, r->lost));
 	set_val(env, s, "wakeups", make_u64(env, r->wakeups));
 	set_bool(env, s, "closed", r->closing);
+	/* The data mapping may go with its ArrayBuffer once closing: positions only before. */
+	ring = r->consumer_pos && r->producer_pos && !r->closing;
+	set_val(env, s, "consumerPos", make_u64(env, ring ? __atomic_load_n(r->consumer_pos, __ATOMIC_ACQUIRE) : 0));
+	set_val(env, s, "producerPos", make_u64(env, ring ? __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE) : 0));
+	set_val(env, s, "ringBytes", make_u64(env, ring ? r->mask + 1 : 0));
 	return s;
 }
 

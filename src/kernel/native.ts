@@ -188,7 +188,8 @@ export interface Native {
     onBatch: (count: number, bytes: number, start: number, alone?: ArrayBuffer) => void,
   ): { reader: ReaderHandle; batch: ArrayBuffer };
   readerConsume(r: ReaderHandle): number;
-  readerStats(r: ReaderHandle): { records: bigint; lost: bigint; wakeups: bigint; closed: boolean };
+  /** Counters, and for a ring its consumer and producer positions and data size (0 for a perf buffer). */
+  readerStats(r: ReaderHandle): { records: bigint; lost: bigint; wakeups: bigint; closed: boolean; consumerPos: bigint; producerPos: bigint; ringBytes: bigint };
   readerClose(r: ReaderHandle): void;
 
   /**

@@ -23,8 +23,9 @@ export class RecordBatch {
     private readonly words: Uint32Array,
     /** Number of records. */
     readonly count: number,
-    private readonly start: number,
-    private readonly length: number,
+    /** Where the span starts in `bytes`, and its length (for a ring: the bytes the consumer moves past, headers included). */
+    readonly start: number,
+    readonly length: number,
     /** True for a span of a ring (kernel headers, discarded records skipped), false for a perf batch. */
     private readonly ring: boolean,
   ) {}
@@ -57,6 +58,13 @@ export interface ReaderStats {
   /** Records the kernel reports it dropped (perf buffers); null where it cannot tell (ring buffers). */
   lost: number | null;
   wakeups: number;
+}
+
+/** Where a ring's reader and writers are, in bytes since it was made, and the size of its data area. */
+export interface RingPositions {
+  consumer: number;
+  producer: number;
+  size: number;
 }
 
 /** Ring or perf buffer. */
@@ -141,6 +149,16 @@ export class EventReader {
   stats(): ReaderStats {
     const s = native.readerStats(this.h);
     return { records: Number(s.records), lost: this.kind === 'perfbuf' ? Number(s.lost) : null, wakeups: Number(s.wakeups) };
+  }
+
+  /**
+   * A ring's consumer and producer positions (bytes written since the ring was made) and its data size;
+   * undefined for a perf buffer. Producer minus consumer is what waits to be read.
+   */
+  ringPositions(): RingPositions | undefined {
+    if (this.kind !== 'ringbuf') return undefined;
+    const s = native.readerStats(this.h);
+    return { consumer: Number(s.consumerPos), producer: Number(s.producerPos), size: Number(s.ringBytes) };
   }
 
   /** Stops reading and releases the buffers. Idempotent. */

@@ -39,6 +39,11 @@ export interface Limits {
   streamEventsBytes: number;
   /** Most distinct groups an aggregating stream counts (later groups are counted as overflow). */
   streamMaxGroups: number;
+  /** Longest stream one call may wait for (clients commonly time a request out at 60 s); longer ones run in the background. */
+  streamForegroundMaxMs: number;
+  /** Most records, and bytes of them as JSON, a background stream keeps queued for its reader (the oldest go first). */
+  streamQueueEvents: number;
+  streamQueueBytes: number;
   /** Bytes of verifier log returned in a result (the log kept is larger). */
   verifierLogBytes: number;
 }
@@ -64,6 +69,9 @@ export const DEFAULT_LIMITS: Limits = {
   streamMaxEvents: 10_000,
   streamEventsBytes: 1536 << 10,
   streamMaxGroups: 10_000,
+  streamForegroundMaxMs: 55_000,
+  streamQueueEvents: 10_000,
+  streamQueueBytes: 4 << 20,
   verifierLogBytes: 64 << 10,
 };
 

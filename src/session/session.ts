@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import type { BpfLink } from '../kernel/link.js';
 import type { BpfObject, MapSpec, ProgramSpec } from '../kernel/object.js';
 import { log } from '../log.js';
+import { BackgroundStreams } from './background-streams.js';
 
 /** An object this session loaded, with its programs and maps as loaded. */
 export interface LoadedObject {
@@ -46,6 +47,8 @@ export class Session {
   private readonly objects = new Map<string, LoadedObject>();
   private readonly held = new Map<string, HeldLink>();
   private readonly streams = new Set<() => void>();
+  /** The background streams it owns (stream_events mode "background"). */
+  readonly backgroundStreams = new BackgroundStreams();
   private nextObject = 1;
   private nextLink = 1;
   private closed = false;
@@ -125,9 +128,9 @@ export class Session {
     return () => this.streams.delete(stop);
   }
 
-  /** How many streams are running. */
+  /** How many streams it holds: those running in a call, and its background streams. */
   get activeStreams(): number {
-    return this.streams.size;
+    return this.streams.size + this.backgroundStreams.size;
   }
 
   /** Notes that a pin was removed, so releasing its link later does not try again. */
@@ -166,6 +169,7 @@ export class Session {
     this.closed = true;
     for (const stop of this.streams) stop();
     this.streams.clear();
+    this.backgroundStreams.closeAll();
     // Links first: a pinned link keeps its program alive on its own.
     for (const handle of [...this.held.keys()]) this.releaseLink(handle, false);
     for (const entry of this.objects.values()) {

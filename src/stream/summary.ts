@@ -31,6 +31,7 @@ export function streamSummary(buffer: EventBuffer, recordType: RecordType, pipel
       duration_ms: run.durationMs,
       events_per_second: Math.round((received / run.durationMs) * 1000 * 10) / 10,
       ...(groups ? { groups: groups.size } : {}),
+      ...(run.backlog ? { backlog: run.backlog } : {}),
     },
     truncated: groups ? groups.size > (kept?.length ?? 0) || groups.overflow > 0 : matched > returned || run.stopped === 'max_events' || run.stopped === 'max_bytes',
     stopped: run.stopped,
@@ -39,6 +40,8 @@ export function streamSummary(buffer: EventBuffer, recordType: RecordType, pipel
     `Read ${received} record(s) from ${buffer.kind} map ${buffer.mapId} in ${run.durationMs} ms (stopped: ${run.stopped}); ${matched} matched the filters, ` +
     (groups ? `in ${groups.size} group(s), largest ${kept?.length ?? 0} returned.` : `${returned} returned.`) +
     (run.lost ? ` The kernel lost ${run.lost} record(s) (buffer full).` : '') +
+    (run.backlog?.records ? ` ${run.backlog.records} record(s) (${run.backlog.matched} matching) were already waiting when it began.` : '') +
+    (run.backlog?.ring_full ? ' The ring was full when it began: see stats.backlog.note.' : '') +
     (recordType.decoder ? ` Decoded as ${data.decoded_type}.` : ' Not decoded: see decode_note.');
   return { data, summary };
 }

@@ -12,11 +12,12 @@ import { HostLists } from './host-lists.js';
 import { inputJsonSchema, outputJsonSchema } from './json-schema.js';
 import { mapEntriesOf, mapEntriesSummary } from './map-entries.js';
 import { Selection } from './selection.js';
+import { streamList, streamListSchema } from './stream-background.js';
 import { mapFields, programFields } from './shapes.js';
 import { defineTool } from './tool.js';
 import { attachedBySession, writersNote } from './writers-note.js';
 
-const FIELDS = ['programs', 'maps', 'links', 'pins', 'system', 'tools'] as const;
+const FIELDS = ['programs', 'maps', 'links', 'pins', 'system', 'tools', 'streams'] as const;
 
 /** The input schema: list and map-entry bounds follow the limits. */
 const inputFor = (limits: Limits) => z.strictObject({
@@ -24,8 +25,8 @@ const inputFor = (limits: Limits) => z.strictObject({
     .array(z.enum(FIELDS))
     .min(1)
     .max(FIELDS.length)
-    .default(['programs', 'maps', 'links', 'system'])
-    .describe('What to return: programs, maps, links, pins (objects pinned under the pin prefix), system, tools'),
+    .default(['programs', 'maps', 'links', 'system', 'streams'])
+    .describe("What to return: programs, maps, links, pins (objects pinned under the pin prefix), system, tools, streams (this session's background streams)"),
   filters: z
     .strictObject({
       program_type: z.string().min(1).max(64).optional().describe('Only programs of this type, e.g. "xdp", "tracepoint"'),
@@ -194,6 +195,7 @@ const output = z.strictObject({
     )
     .optional(),
   map_entries: mapEntries.optional(),
+  streams: streamListSchema.optional(),
   counts: z.record(z.string(), listMeta).describe('Per list: how many matched, how many returned'),
   holders_scan: z
     .strictObject({ processes: z.int(), skipped_processes: z.int(), skipped_fds: z.int() })
@@ -244,6 +246,7 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
     if (want.has('maps')) data.maps = host.mapList(sel);
     if (want.has('links')) data.links = host.linkList(sel);
     if (want.has('pins')) data.pins = host.pinList(sel, ctx.pins);
+    if (want.has('streams')) data.streams = streamList(ctx.session);
     data.truncated = sel.truncated;
     const extent = host.scan?.extent;
     if (extent) data.holders_scan = { processes: extent.processes, skipped_processes: extent.skippedProcesses, skipped_fds: extent.skippedFds };

@@ -239,10 +239,10 @@ test('progress notifications arrive about once a second; cancelled streams free 
   assert.equal((r.structuredContent as { stopped: string }).stopped, 'duration');
   assert.ok(seen.length >= 2 && seen.length <= 3, `progress ${JSON.stringify(seen)}`);
   assert.ok(seen.every((p, i) => i === 0 || p > (seen[i - 1] as number)));
-  // Nine cancelled 60 s streams in a row: a stream that ignored cancellation would hold one of the 8 slots.
+  // Nine cancelled 50 s streams in a row: a stream that ignored cancellation would hold one of the 8 slots.
   for (let i = 0; i < 9; i++) {
     const abort = new AbortController();
-    const call = c.client.callTool({ name: 'stream_events', arguments: { source: { object_id: objectId, map: 'ring_events' }, duration_ms: 60000 } }, undefined, { signal: abort.signal });
+    const call = c.client.callTool({ name: 'stream_events', arguments: { source: { object_id: objectId, map: 'ring_events' }, duration_ms: 50000 } }, undefined, { signal: abort.signal });
     await new Promise((res) => setTimeout(res, 100));
     abort.abort();
     await assert.rejects(call);
