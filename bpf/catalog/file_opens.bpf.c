@@ -3,6 +3,7 @@
  * which flags (opensnoop's question). Read it with stream_events. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "fields.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -13,7 +14,7 @@ struct file_open_event {
 	__u32 pid;
 	__u32 tid;
 	__u32 uid;
-	__s32 flags;
+	__s32 flags FIELD("open_flags");
 	char comm[16];
 	char filename[PATH_LEN];
 };

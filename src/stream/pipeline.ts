@@ -9,8 +9,8 @@ import { Aggregator } from './aggregate.js';
 import { type Decoded, type EventFilters, type RecordFilter, compileFilter, filterFields } from './filter.js';
 import type { RecordType } from './record-type.js';
 
-/** How kept records are returned: decoded fields, hex or base64 of the raw bytes. */
-export type EventFormat = 'json' | 'raw' | 'base64';
+/** How kept records are returned: decoded fields (readable, or as decoded: json-raw), hex or base64 of the raw bytes. */
+export type EventFormat = 'json' | 'json-raw' | 'raw' | 'base64';
 
 /** One record as a stream returns it. */
 export interface StreamEvent {
@@ -55,7 +55,7 @@ export class Pipeline {
   constructor(private readonly opts: PipelineOptions) {
     this.filter = compileFilter(opts.filters);
     const needsFields = this.filter !== undefined && filterFields(opts.filters).length > 0;
-    this.needsDecode = opts.format === 'json' || needsFields || opts.aggregate !== undefined;
+    this.needsDecode = opts.format === 'json' || opts.format === 'json-raw' || needsFields || opts.aggregate !== undefined;
     this.groups = opts.aggregate ? new Aggregator(opts.aggregate.groupBy, opts.aggregate.maxGroups) : undefined;
   }
 
@@ -83,10 +83,12 @@ export class Pipeline {
       return;
     }
     this.matched++;
+    const render = this.opts.recordType.render;
+    if (render && data !== undefined) data = render(data, bytes, offset) as Decoded;
     if (this.groups) return this.groups.add(data, cpu, atMs);
     const event: StreamEvent = cpu === null ? {} : { cpu };
     const raw = () => Buffer.from(bytes.buffer, bytes.byteOffset + offset, size);
-    if (this.opts.format === 'json' && data !== undefined) event.data = data;
+    if ((this.opts.format === 'json' || this.opts.format === 'json-raw') && data !== undefined) event.data = data;
     else if (this.opts.format === 'base64') event.base64 = raw().toString('base64');
     else event.raw = raw().toString('hex');
     if (decodeError) event.decode_error = decodeError;
