@@ -35,7 +35,7 @@ export interface FieldFacts {
   readonly size: number;
   /** Name of the enclosing struct ('' at the top). */
   readonly record: string;
-  /** The other members of the enclosing struct. */
+  /** The members of the enclosing struct, this one included. */
   readonly siblings: readonly Pick<FieldFacts, 'name' | 'tags' | 'typeNames'>[];
 }
 
@@ -71,7 +71,7 @@ export function isFamilyField(f: Pick<FieldFacts, 'name' | 'tags' | 'typeNames'>
 /** Facts about the enclosing record a rule may require. */
 const CONTEXT = {
   /** A family field beside it, which says how to read an address. */
-  family: (f: FieldFacts) => f.siblings.some(isFamilyField),
+  family: (f: FieldFacts) => f.siblings.some((s) => s.name !== f.name && isFamilyField(s)),
   /** An open(2) record: named so, or carrying a file name. */
   open: (f: FieldFacts) => /open/i.test(f.record) || f.siblings.some((s) => /^(filename|fname|path|pathname)$/.test(s.name)),
   /** A syscall record. */

@@ -24,10 +24,11 @@ interface Leaf {
   readonly text?: string;
 }
 
-/** A struct or union with fields that need work (the others are copied). */
+/** A struct or union with fields that need work; `keys` are all its decoded keys in order (the others are copied). */
 interface ObjectNode {
   readonly t: 'object';
   readonly byte: number;
+  readonly keys: readonly string[];
   readonly fields: ReadonlyMap<string, Node>;
 }
 
@@ -99,16 +100,38 @@ function flatten(btf: Btf, t: BtfComposite, base: number, out: FlatMember[], dep
   return out;
 }
 
-/** The plan of a struct or union: undefined when none of its fields needs work. */
-function objectNode(btf: Btf, t: BtfComposite, byte: number, depth: number): ObjectNode | undefined {
+/** What planning one type shares: each struct's plan once (a kernel struct is met by many paths), and a bound on the members looked at. */
+interface Planning {
+  readonly btf: Btf;
+  readonly done: Map<number, Omit<ObjectNode, 'byte'> | null>;
+  membersLeft: number;
+}
+
+/** Members looked at while planning one type at most: far above any record, it bounds a kernel struct's walk. */
+const MAX_PLAN_MEMBERS = 1 << 14;
+
+/** The plan of a struct or union at `byte`: undefined when none of its fields needs work. */
+function objectNode(ctx: Planning, t: BtfComposite, byte: number, depth: number): ObjectNode | undefined {
+  let plan = ctx.done.get(t.id);
+  if (plan === undefined) {
+    plan = planObject(ctx, t, depth) ?? null;
+    ctx.done.set(t.id, plan);
+  }
+  return plan ? { ...plan, byte } : undefined;
+}
+
+function planObject(ctx: Planning, t: BtfComposite, depth: number): Omit<ObjectNode, 'byte'> | undefined {
+  const { btf } = ctx;
   const members = flatten(btf, t, 0, [], depth);
+  ctx.membersLeft -= members.length;
+  if (ctx.membersLeft < 0) return undefined;
   const chains = members.map((m) => typeChain(btf, m.type));
   const siblings = members.map((m, i) => ({ name: m.name, tags: [...m.tags, ...chains[i]!.tags], typeNames: chains[i]!.names }));
   const family = siblings.find(isFamilyField)?.name;
   const taken = new Set(members.map((m) => m.name));
   const fields = new Map<string, Node>();
   members.forEach((m, i) => {
-    const facts: FieldFacts = { ...siblings[i]!, ...shapeOf(btf, m.type), record: t.name, siblings: siblings.filter((_, j) => j !== i) };
+    const facts: FieldFacts = { ...siblings[i]!, ...shapeOf(btf, m.type), record: t.name, siblings };
     const found = recognize(facts);
     // A bitfield has no bytes of its own to read an address or a network-order port from.
     const kind = found !== undefined && m.bitfield && FROM_BYTES.has(found) ? undefined : found;
@@ -118,20 +141,20 @@ function objectNode(btf: Btf, t: BtfComposite, byte: number, depth: number): Obj
       fields.set(m.name, { t: 'leaf', kind, byte: m.byte, ...(kind === 'ip' && family ? { family } : {}), ...(text ? { text } : {}) });
       return;
     }
-    const node = depth < MAX_DEPTH ? nestedNode(btf, m.type, m.byte, depth + 1) : undefined;
+    const node = depth < MAX_DEPTH ? nestedNode(ctx, m.type, m.byte, depth + 1) : undefined;
     if (node) fields.set(m.name, node);
   });
-  return fields.size ? { t: 'object', byte, fields } : undefined;
+  return fields.size ? { t: 'object', keys: [...new Set(members.map((m) => m.name))], fields } : undefined;
 }
 
 /** The plan of a struct member that is itself a struct or an array of structs. */
-function nestedNode(btf: Btf, id: number, byte: number, depth: number): Node | undefined {
-  const t = btf.resolve(id);
-  if (t.kind === 'struct' || t.kind === 'union') return objectNode(btf, t, byte, depth);
+function nestedNode(ctx: Planning, id: number, byte: number, depth: number): Node | undefined {
+  const t = ctx.btf.resolve(id);
+  if (t.kind === 'struct' || t.kind === 'union') return objectNode(ctx, t, byte, depth);
   if (t.kind !== 'array') return undefined;
-  const e = btf.resolve(t.type);
+  const e = ctx.btf.resolve(t.type);
   if (e.kind !== 'struct' && e.kind !== 'union') return undefined;
-  const elem = objectNode(btf, e, 0, depth);
+  const elem = objectNode(ctx, e, 0, depth);
   return elem && { t: 'array', byte, stride: e.size, elem };
 }
 
@@ -146,7 +169,7 @@ function planOf(btf: Btf, id: number): Node | undefined {
   const chain = typeChain(btf, id);
   const kind = recognize({ name: '', tags: chain.tags, typeNames: chain.names, ...shapeOf(btf, id), record: '', siblings: [] });
   if (kind !== undefined && kind !== 'hidden') return { t: 'leaf', kind, byte: 0 };
-  return nestedNode(btf, id, 0, 0);
+  return nestedNode({ btf, done: new Map(), membersLeft: MAX_PLAN_MEMBERS }, id, 0, 0);
 }
 
 function num(v: unknown): number | undefined {
@@ -190,31 +213,65 @@ function signedName(n: number): string | undefined {
   return name && `-${name}`;
 }
 
-function renderNode(node: Node, v: unknown, b: Uint8Array, p: number, obj: Record<string, unknown> | undefined): unknown {
-  switch (node.t) {
-    case 'leaf':
-      return leafValue(node, v, b, p, obj);
-    case 'array':
-      return Array.isArray(v) ? v.map((e, i) => renderNode(node.elem, e, b, p + i * node.stride, undefined)) : v;
-    case 'object': {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
-      const src = v as Record<string, unknown>;
-      const out: Record<string, unknown> = {};
-      for (const key of Object.keys(src)) {
-        const f = node.fields.get(key);
-        if (f === undefined) {
-          out[key] = src[key];
-          continue;
-        }
-        if (f.t === 'leaf' && f.kind === 'hidden') continue;
-        out[key] = renderNode(f, src[key], b, p + f.byte, src);
-        if (f.t === 'leaf' && f.text) {
-          const n = num(src[key]);
-          if (n !== undefined) out[f.text] = durationText(n * DURATION_SCALE[f.kind]!);
-        }
-      }
-      return out;
+/** A decoded value that is not an object (a decode quirk) is passed through unrendered. */
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** An array's elements rendered by `elem`, `stride` bytes apart from `p`. */
+function eachElement(elem: (v: unknown, b: Uint8Array, p: number) => unknown, v: unknown, b: Uint8Array, p: number, stride: number): unknown {
+  return Array.isArray(v) ? v.map((e, i) => elem(e, b, p + i * stride)) : v;
+}
+
+/** A duration's text from its decoded number in units of `scale` ns, or null when it is not a number. */
+function durationOf(v: unknown, scale: number): string | null {
+  const n = num(v);
+  return n === undefined ? null : durationText(n * scale);
+}
+
+/**
+ * Generates the renderer's JavaScript, as decode.ts does for the decoder: one object literal per
+ * struct, so a record is rendered in one pass with a fixed shape. Keys reach the source only as
+ * JSON string literals; leaves are called through `L`, nested renderers are named functions.
+ */
+class RenderGen {
+  readonly fns: string[] = [];
+  readonly leaves: ((v: unknown, b: Uint8Array, p: number, obj: Record<string, unknown>) => unknown)[] = [];
+
+  /** The name of a generated function rendering `node` from (value, bytes, offset). */
+  fn(node: Node): string {
+    const index = this.fns.push('') - 1;
+    const name = `r${index}`;
+    if (node.t === 'array') {
+      this.fns[index] = `function ${name}(v, b, p) { return E(${this.fn(node.elem)}, v, b, p, ${node.stride}); }`;
+      return name;
     }
+    if (node.t === 'leaf') {
+      this.fns[index] = `function ${name}(v, b, p) { return L[${this.leaf(node)}](v, b, p, undefined); }`;
+      return name;
+    }
+    const parts: string[] = [];
+    for (const key of node.keys) {
+      const k = JSON.stringify(key);
+      const prop = key === '__proto__' ? '["__proto__"]' : k;
+      const f = node.fields.get(key);
+      if (f === undefined) parts.push(`${prop}: s[${k}]`);
+      else if (f.t === 'leaf' && f.kind === 'hidden') continue;
+      else if (f.t === 'leaf') {
+        parts.push(`${prop}: L[${this.leaf(f)}](s[${k}], b, p + ${f.byte}, s)`);
+        if (f.text) parts.push(`${JSON.stringify(f.text)}: D(s[${k}], ${DURATION_SCALE[f.kind]})`);
+      } else if (f.t === 'object') parts.push(`${prop}: ${this.fn(f)}(s[${k}], b, p + ${f.byte})`);
+      else parts.push(`${prop}: E(${this.fn(f.elem)}, s[${k}], b, p + ${f.byte}, ${f.stride})`);
+    }
+    this.fns[index] = `function ${name}(s, b, p) {
+  if (!O(s)) return s;
+  return {${parts.join(', ')}};
+}`;
+    return name;
+  }
+
+  private leaf(leaf: Leaf): number {
+    return this.leaves.push((v, b, p, obj) => leafValue(leaf, v, b, p, obj)) - 1;
   }
 }
 
@@ -267,6 +324,12 @@ function schemaOf(node: Node, decoded: JsonSchema): JsonSchema {
 export function compileRenderer(btf: Btf, typeId: number): Renderer | undefined {
   const plan = planOf(btf, typeId);
   if (!plan) return undefined;
-  const render = (value: unknown, bytes: Uint8Array, offset = 0) => renderNode(plan, value, bytes, offset + plan.byte, undefined);
-  return Object.assign(render, { schema: (decoded: JsonSchema) => schemaOf(plan, decoded) });
+  const gen = new RenderGen();
+  const top = gen.fn(plan);
+  const source = `"use strict";
+${gen.fns.join('\n')}
+return ${top};`;
+  const make = new Function('L', 'O', 'E', 'D', source) as (...helpers: unknown[]) => (v: unknown, b: Uint8Array, p: number) => unknown;
+  const render = make(gen.leaves, isObject, eachElement, durationOf);
+  return Object.assign((value: unknown, bytes: Uint8Array, offset = 0) => render(value, bytes, offset), { schema: (decoded: JsonSchema) => schemaOf(plan, decoded) });
 }

@@ -13,23 +13,42 @@ export function ipv4Text(b: Uint8Array, p: number): string {
  * zero groups as "::", an IPv4-mapped address as "::ffff:1.2.3.4".
  */
 export function ipv6Text(b: Uint8Array, p: number): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[p + i]! << 8) | b[p + i + 1]!);
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return `::ffff:${ipv4Text(b, p + 12)}`;
+  const g = GROUPS;
+  for (let i = 0; i < 8; i++) g[i] = (b[p + 2 * i]! << 8) | b[p + 2 * i + 1]!;
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) return `::ffff:${ipv4Text(b, p + 12)}`;
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8; i++) {
+    if (g[i] !== 0) continue;
     let j = i;
-    while (j < 8 && groups[j] === 0) j++;
+    while (j < 8 && g[j] === 0) j++;
     if (j - i > bestLen) {
       best = i;
       bestLen = j - i;
     }
-    i = j === i ? i + 1 : j;
+    i = j;
   }
-  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(':');
-  return best < 0 ? hex(groups) : `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
+  let s = '';
+  let sep = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === best) {
+      s += '::';
+      sep = '';
+      i += bestLen - 1;
+      continue;
+    }
+    const v = g[i]!;
+    s += sep + (v > 0xff ? HEX[v >> 8]! + HEX2[v & 0xff]! : HEX[v]!);
+    sep = ':';
+  }
+  return s;
 }
+
+/** Scratch for ipv6Text's eight groups. */
+const GROUPS = new Uint16Array(8);
+/** Bytes in hex, without and with a leading zero (Number#toString(16) costs more than the rest of ipv6Text). */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16));
+const HEX2 = HEX.map((h) => h.padStart(2, '0'));
 
 const UNITS = [
   ['ns', 1],
