@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { arch } from 'node:process';
 import { describe, it } from 'node:test';
 import { errnoName, familyName, openFlagNames, signalName, syscallName } from '../../src/btf/abi-names.js';
-import { type JsonSchema, compileDecoder, compileRenderer, parseBtf, schemaFor } from '../../src/btf/index.js';
+import { type JsonSchema, compileDecoder, compileRenderer, elfSection, parseBtf, schemaFor } from '../../src/btf/index.js';
 import { NAME_RULES, recognize } from '../../src/btf/recognize.js';
 import { durationText, ipv4Text, ipv6Text } from '../../src/btf/value-text.js';
 import { Pipeline } from '../../src/stream/pipeline.js';
 import { RecordType } from '../../src/stream/record-type.js';
+import { catalogObject } from '../helpers/fixtures.js';
 import { BtfBuilder, RecordWriter, schemaViolation } from './btf-builder.js';
 
 /** getpid's number on this architecture (the generated table is checked against it). */
@@ -226,5 +228,27 @@ describe('the pipeline renders json, and json-raw keeps the decoder values', () 
     assert.deepEqual(data, { family: 2, pad: 0, saddr: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] });
     assert.equal(schema.properties?.saddr?.['x-render'], undefined);
     assert.ok(schema.properties?.pad);
+  });
+});
+
+describe("the catalog's btf_decl_tags reach its objects' BTF", () => {
+  const btfOf = (name: string) => parseBtf(elfSection(readFileSync(catalogObject(name)), '.BTF') as Uint8Array);
+
+  it('tcp_states: family, ports, addresses and padding tagged on struct tcp_state_event', () => {
+    const btf = btfOf('tcp_states');
+    const ev = btf.findByName('tcp_state_event', 'struct')!;
+    const tags = Object.fromEntries(ev.members.map((m, i) => [m.name, btf.declTags(ev.id, i)]));
+    assert.deepEqual(tags, { pid: [], family: ['family'], sport: ['port'], dport: ['port'], pad: ['hidden'], oldstate: [], newstate: [], saddr: ['ip'], daddr: ['ip'], comm: [] });
+    const props = compileRenderer(btf, ev.id)!.schema(schemaFor(btf, ev.id)).properties ?? {};
+    assert.deepEqual(Object.entries(props).map(([k, v]) => [k, v['x-render'] ?? null]), [
+      ['pid', null], ['family', 'family'], ['sport', 'port'], ['dport', 'port'], ['oldstate', null], ['newstate', null], ['saddr', 'ip'], ['daddr', 'ip'], ['comm', null],
+    ]);
+  });
+
+  it('syscall_counts: the key typedef is tagged syscall', () => {
+    const btf = btfOf('syscall_counts');
+    const key = btf.findByName('syscall_id', 'typedef')!;
+    assert.deepEqual(btf.declTags(key.id), ['syscall']);
+    if (GETPID !== undefined) assert.equal(compileRenderer(btf, key.id)?.(GETPID, new Uint8Array(4)), 'getpid');
   });
 });
