@@ -12,7 +12,7 @@ import { log } from '../log.js';
 import { BPF_OBJECT_DIR } from '../paths.js';
 
 /** The generated table's path. */
-export const ABI_NAMES_FILE = join(BPF_OBJECT_DIR, 'abi_names.json');
+const ABI_NAMES_FILE = join(BPF_OBJECT_DIR, 'abi_names.json');
 
 interface AbiTable {
   syscalls: ReadonlyMap<number, string>;
@@ -108,8 +108,6 @@ const FAMILIES = new Map<number, string>(
 
 /** AF_INET: an IPv4 address follows. */
 export const AF_INET = 2;
-/** AF_INET6: an IPv6 address follows. */
-export const AF_INET6 = 10;
 
 /** The address family's name ("AF_INET" for 2), or undefined. */
 export function familyName(n: number): string | undefined {

@@ -11,4 +11,3 @@ export type { DecodeOptions, TruncatedArray } from './layout.js';
 export * from './types.js';
 export { chooseEventType, type EventTypeChoice } from './event-type.js';
 export { compileRenderer, type Renderer } from './render.js';
-export { type RenderKind, TAGS as RENDER_TAGS } from './recognize.js';

@@ -1,10 +1,9 @@
 /**
  * A map's entries, read from the kernel by map id (any map on the host, not
  * only this session's) and decoded into JSON from the map's own BTF: keys and
- * values as named fields (made readable: src/btf/render.ts), per-CPU values
- * per CPU, and log2 histograms in the
- * libbpf-tools shape recognised and turned into buckets. Without BTF, keys
- * and values are hex.
+ * values as named fields, made readable (src/btf/render.ts), per-CPU values
+ * per CPU, and log2 histograms in the libbpf-tools shape recognised and
+ * turned into buckets. Without BTF, keys and values are hex.
  */
 import { endianness } from 'node:os';
 import { type Btf, BtfError, type Decoder, type TruncatedArray, compileDecoder, compileRenderer } from '../btf/index.js';

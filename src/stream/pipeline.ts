@@ -84,7 +84,8 @@ export class Pipeline {
     }
     this.matched++;
     const render = this.opts.recordType.render;
-    if (render && data !== undefined) data = render(data, bytes, offset) as Decoded;
+    // Rendered after the filters (they compare decoded values), for the groups or the json events that show it.
+    if (render && data !== undefined && (this.groups || this.opts.format === 'json')) data = render(data, bytes, offset) as Decoded;
     if (this.groups) return this.groups.add(data, cpu, atMs);
     const event: StreamEvent = cpu === null ? {} : { cpu };
     const raw = () => Buffer.from(bytes.buffer, bytes.byteOffset + offset, size);
