@@ -18,8 +18,9 @@ export npm_config_nodedir := /usr
 # What is installed before anything is built: everything (scripts/setup.sh), or for test-unit alone the
 # compilers, libbpf's headers and npm packages, so unit tests build and run without root, addon or libbpf.a.
 SETUP := $(if $(filter-out test-unit,$(or $(MAKECMDGOALS),build)),deps,unit-deps)
-# The BPF objects unit tests parse (test/unit/event-select, btf-fixture).
-UNIT_BPF_OBJS := $(OUT)/fixtures/events.bpf.o $(OUT)/fixtures/multi.bpf.o $(OUT)/fixtures/btf_kinds.bpf.o $(OUT)/fixtures/params.bpf.o
+# The BPF objects unit tests parse (test/unit/event-select, btf-fixture, btf-render).
+UNIT_BPF_OBJS := $(OUT)/fixtures/events.bpf.o $(OUT)/fixtures/multi.bpf.o $(OUT)/fixtures/btf_kinds.bpf.o $(OUT)/fixtures/params.bpf.o \
+  $(OUT)/catalog/tcp_states.bpf.o $(OUT)/catalog/syscall_counts.bpf.o
 
 WORKLOAD := test/.output/workload
 
@@ -27,7 +28,10 @@ SERVER_BUNDLE := dist/ebpf-mcp-server.mjs
 # The throwaway process that opens an untrusted object with libbpf before the server does (src/kernel/open-probe.ts).
 OPEN_PROBE := native/.output/open-probe
 
-build: deps $(NATIVE) $(OPEN_PROBE) $(BPF_OBJS) dist/.stamp $(SERVER_BUNDLE)
+# This architecture's syscall names and open(2) flags, from the kernel's UAPI headers (src/btf/abi-names.ts reads it).
+ABI_NAMES := $(OUT)/abi_names.json
+
+build: deps $(NATIVE) $(OPEN_PROBE) $(BPF_OBJS) $(ABI_NAMES) dist/.stamp $(SERVER_BUNDLE)
 
 # A countable workload for the kernel tests (getpid, uprobe and USDT targets, UDP, CPU).
 $(WORKLOAD): test/workload/workload.c | deps
@@ -66,6 +70,11 @@ endef
 $(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h $(wildcard bpf/include/*.h bpf/catalog/*.h) | $(SETUP)
 	$(BPF_CC)
 
+# Generated, not committed: it is per architecture (syscall numbers and some O_* values differ), like vmlinux.h.
+$(ABI_NAMES): scripts/abi-names.mjs | $(SETUP)
+	@mkdir -p $(OUT)
+	printf '#include <asm/unistd.h>\n#include <asm/fcntl.h>\n' | cc -dM -E -idirafter $(MULTIARCH_INC) - | node scripts/abi-names.mjs > $@.tmp && mv $@.tmp $@
+
 dist/.stamp: $(TS_SRCS) tsconfig.json package-lock.json | $(SETUP)
 	npx tsc -p tsconfig.json
 	@touch $@
@@ -85,7 +94,7 @@ test: build $(WORKLOAD) bench-build
 	node scripts/run-tests.mjs
 
 # Unit tests only: no root, no kernel, no addon (TypeScript and the BPF objects they parse).
-test-unit: dist/.stamp $(UNIT_BPF_OBJS)
+test-unit: dist/.stamp $(UNIT_BPF_OBJS) $(ABI_NAMES)
 	node scripts/run-tests.mjs unit
 
 # The whole suite while scripts/noise loads every CPU with getpid, openat, exec and loopback connects; the noise

@@ -6,6 +6,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include "lost_events.h"
+#include "fields.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -17,7 +18,7 @@ struct exec_event {
 	__u32 pid;
 	__u32 ppid;
 	__u32 uid;
-	__u32 pad;
+	__u32 pad FIELD("hidden");
 	__u64 ts_ns;
 	char comm[16];
 	char filename[FILENAME_LEN];

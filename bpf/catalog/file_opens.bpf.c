@@ -4,6 +4,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "lost_events.h"
+#include "fields.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -14,7 +15,7 @@ struct file_open_event {
 	__u32 pid;
 	__u32 tid;
 	__u32 uid;
-	__s32 flags;
+	__s32 flags FIELD("open_flags");
 	char comm[16];
 	char filename[PATH_LEN];
 };

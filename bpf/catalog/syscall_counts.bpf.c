@@ -3,24 +3,28 @@
  * syscall number (syscount's question). Read the counts with inspect_state maps: {id} of `counts`. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "fields.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 /* The process (tgid) whose system calls are counted; 0 for every process. Set before load. */
 const volatile __u32 target_tgid = 0;
 
-/* Calls so far, by syscall number (the architecture's numbering). */
+/* A syscall number (the architecture's numbering), shown by name. */
+typedef __u32 syscall_id FIELD("syscall");
+
+/* Calls so far, by syscall number. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
-	__type(key, __u32);
+	__type(key, syscall_id);
 	__type(value, __u64);
 } counts SEC(".maps");
 
 SEC("raw_tracepoint/sys_enter")
 int count_syscall(struct bpf_raw_tracepoint_args *ctx)
 {
-	__u32 nr = (__u32)ctx->args[1];
+	syscall_id nr = (__u32)ctx->args[1];
 	__u64 one = 1, *v;
 
 	if (target_tgid && bpf_get_current_pid_tgid() >> 32 != target_tgid)

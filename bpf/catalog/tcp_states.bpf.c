@@ -5,6 +5,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "lost_events.h"
+#include "fields.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -29,14 +30,14 @@ enum tcp_state_name {
 /* One state change of one TCP socket. */
 struct tcp_state_event {
 	__u32 pid;
-	__u16 family;
-	__u16 sport;
-	__u16 dport;
-	__u16 pad;
+	__u16 family FIELD("family");
+	__u16 sport FIELD("port"); /* host order: the tracepoint converts */
+	__u16 dport FIELD("port");
+	__u16 pad FIELD("hidden");
 	enum tcp_state_name oldstate;
 	enum tcp_state_name newstate;
-	__u8 saddr[16];
-	__u8 daddr[16];
+	__u8 saddr[16] FIELD("ip");
+	__u8 daddr[16] FIELD("ip");
 	char comm[16];
 };
 

@@ -12,3 +12,4 @@ export { schemaFor, type JsonSchema, type JsonSchemaType } from './schema.js';
 export type { DecodeOptions, TruncatedArray } from './layout.js';
 export * from './types.js';
 export { chooseEventType, type EventTypeChoice } from './event-type.js';
+export { compileRenderer, type Renderer } from './render.js';

@@ -119,6 +119,7 @@ export class Btf {
   private readonly cache: (BtfType | undefined)[];
   private all: readonly BtfType[] | undefined;
   private ptrSize: number | undefined;
+  private tagIndex: Map<string, string[]> | undefined;
 
   /** Use `parseBtf`: the constructor takes already-validated parts. */
   constructor(raw: RawTypes, strings: StringTable, base: Btf | undefined) {
@@ -223,6 +224,28 @@ export class Btf {
     const t = this.resolve(id);
     if (t.kind !== 'enum' && t.kind !== 'enum64') throw new BtfError(`BTF: type ${id} is ${t.kind}, not an enum`);
     return t.values;
+  }
+
+  /**
+   * The `btf_decl_tag` strings on type `id` (`componentIdx` -1, the default) or on its member or
+   * parameter `componentIdx`, in id order, a base's tags first. Indexed on first use.
+   */
+  declTags(id: number, componentIdx = -1): readonly string[] {
+    if (this.tagIndex === undefined) {
+      this.tagIndex = new Map();
+      for (let i = 0; i < this.raw.kinds.length; i++) {
+        if (this.raw.kinds[i] !== KIND_DECL_TAG) continue;
+        const t = this.type(this.firstId + i);
+        if (t.kind !== 'decl_tag') continue;
+        const key = `${t.type}:${t.componentIdx}`;
+        const list = this.tagIndex.get(key);
+        if (list) list.push(t.name);
+        else this.tagIndex.set(key, [t.name]);
+      }
+    }
+    const own = this.tagIndex.get(`${id}:${componentIdx}`) ?? [];
+    const base = this.base && id < this.firstId ? this.base.declTags(id, componentIdx) : [];
+    return base.length ? [...base, ...own] : own;
   }
 
   /**

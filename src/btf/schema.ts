@@ -24,6 +24,10 @@ export interface JsonSchema {
   pattern?: string;
   enum?: (string | number)[];
   anyOf?: JsonSchema[];
+  /** A standard string format ("ipv4", "ipv6") of a rendered value. */
+  format?: string;
+  /** How the render stage shows the value (src/btf/render.ts): "errno", "port", "open_flags"... */
+  'x-render'?: string;
 }
 
 

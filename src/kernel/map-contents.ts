@@ -1,12 +1,12 @@
 /**
  * A map's entries, read from the kernel by map id (any map on the host, not
  * only this session's) and decoded into JSON from the map's own BTF: keys and
- * values as named fields, per-CPU values per CPU, and log2 histograms in the
- * libbpf-tools shape recognised and turned into buckets. Without BTF, keys
- * and values are hex.
+ * values as named fields, made readable (src/btf/render.ts), per-CPU values
+ * per CPU, and log2 histograms in the libbpf-tools shape recognised and
+ * turned into buckets. Without BTF, keys and values are hex.
  */
 import { endianness } from 'node:os';
-import { type Btf, BtfError, type Decoder, type TruncatedArray, compileDecoder } from '../btf/index.js';
+import { type Btf, BtfError, type Decoder, type TruncatedArray, compileDecoder, compileRenderer } from '../btf/index.js';
 import { possibleCpus } from './cpus.js';
 import { InvalidRequest, KernelError, kernelFailure } from './errors.js';
 import { btfById } from './kernel-btf.js';
@@ -103,6 +103,12 @@ function btfDecoder(btf: Btf | undefined, typeId: number, size: number): Decoder
   }
 }
 
+/** The decoder's values made readable (addresses as text, syscall ids as names: src/btf/render.ts) where the type asks for it. */
+function readable(btf: Btf | undefined, typeId: number, decoder: Decoder | undefined): Read | undefined {
+  const render = btf && decoder ? compileRenderer(btf, typeId) : undefined;
+  return render && decoder ? (b, o) => render(decoder(b, o), b, o) : decoder;
+}
+
 /**
  * Where a value holds log2 slot counts, as a function from the decoded value to the counts:
  * the value itself or its `slots` member, an array of 2 to 64 u32/u64 counters.
@@ -180,8 +186,8 @@ export function readMapContents(id: number, limit: number, page: MapPage = {}): 
     const little = endianness() === 'LE';
     const u32: Read = (b, o) => new DataView(b.buffer, b.byteOffset + o, 4).getUint32(0, little);
     const indexed = !keyDecoder && INDEXED.has(type) && info.keySize === 4;
-    const readKey: Read = keyDecoder ?? (indexed ? u32 : hexReader(info.keySize));
-    const readValue: Read = idKind ? u32 : (valueDecoder ?? hexReader(info.valueSize));
+    const readKey: Read = readable(btf, info.btfKeyTypeId, keyDecoder) ?? (indexed ? u32 : hexReader(info.keySize));
+    const readValue: Read = idKind ? u32 : (readable(btf, info.btfValueTypeId, valueDecoder) ?? hexReader(info.valueSize));
     const slots = btf && valueDecoder && HISTOGRAM_MAPS.has(type) ? histogramSlots(btf, info.btfValueTypeId) : undefined;
 
     const after = page.cursor === undefined ? null : cursorKey(page.cursor, info.keySize, info.id);

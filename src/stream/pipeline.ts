@@ -11,11 +11,11 @@ import { Narrowing } from './narrow.js';
 import type { RecordType } from './record-type.js';
 import { type EventTable, TableBuilder } from './table.js';
 
-/** How kept records are returned: decoded fields (an object each, or columns and rows), hex or base64 of the raw bytes. */
-export type EventFormat = 'json' | 'table' | 'raw' | 'base64';
+/** How kept records are returned: decoded fields (readable, or as decoded: json-raw; an object each, or columns and rows: table), hex or base64 of the raw bytes. */
+export type EventFormat = 'json' | 'json-raw' | 'table' | 'raw' | 'base64';
 
 /** The formats that return decoded fields (the ones `fields` applies to). */
-export const DECODED_FORMATS: ReadonlySet<EventFormat> = new Set(['json', 'table']);
+export const DECODED_FORMATS: ReadonlySet<EventFormat> = new Set(['json', 'json-raw', 'table']);
 
 /** One record as a stream returns it. */
 export interface StreamEvent {
@@ -121,6 +121,9 @@ export class Pipeline {
       return;
     }
     this.matched++;
+    const render = this.opts.recordType.render;
+    // Rendered after the filters (they compare decoded values), for the groups or the json events that show it.
+    if (render && data !== undefined && (this.groups || this.opts.format === 'json' || this.opts.format === 'table')) data = render(data, bytes, offset) as Decoded;
     if (this.groups) return this.groups.add(data, cpu, atMs);
     if (data !== undefined && this.narrowing.project) data = this.narrowing.project(data);
     const raw = () => Buffer.from(bytes.buffer, bytes.byteOffset + offset, size);

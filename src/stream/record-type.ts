@@ -5,7 +5,7 @@
  * records reuse it, even when it found nothing: an ambiguous choice leaves
  * the whole stream raw instead of scanning every struct again per record.
  */
-import { type Btf, type Decoder, type EventTypeChoice, chooseEventType, compileDecoder, schemaFor } from '../btf/index.js';
+import { type Btf, type Decoder, type EventTypeChoice, type Renderer, chooseEventType, compileDecoder, compileRenderer, schemaFor } from '../btf/index.js';
 import { type RecordPlan, planType } from '../btf/layout.js';
 
 /** The record type of one stream and its decoder. */
@@ -14,16 +14,27 @@ export class RecordType {
   choice: EventTypeChoice;
   /** Decodes one record; undefined while no type is chosen. */
   decoder: Decoder | undefined;
+  /** Turns a decoded record into readable values (src/btf/render.ts); undefined when raw values are asked for or nothing needs it. */
+  render: Renderer | undefined;
   private settled: boolean;
 
-  /** Chooses now when it can: by `typeName` when given (check `choice.typeId`), else by name alone. */
+  /**
+   * Chooses now when it can: by `typeName` when given (check `choice.typeId`), else by name alone.
+   * `readable` false keeps the decoder's values as they are (format json-raw).
+   */
   constructor(
     private readonly btf: Btf | undefined,
     typeName: string | undefined,
+    private readonly readable = true,
   ) {
     this.choice = btf ? chooseEventType(btf, typeName) : { how: 'none' };
-    this.decoder = btf && this.choice.typeId !== undefined ? compileDecoder(btf, this.choice.typeId) : undefined;
+    if (btf && this.choice.typeId !== undefined) this.compile(btf, this.choice.typeId);
     this.settled = !btf || typeName !== undefined || this.choice.typeId !== undefined;
+  }
+
+  private compile(btf: Btf, typeId: number): void {
+    this.decoder = compileDecoder(btf, typeId);
+    this.render = this.readable ? compileRenderer(btf, typeId) : undefined;
   }
 
   /** The decoder for a record of `size` bytes; the first call settles a choice left open. */
@@ -31,7 +42,7 @@ export class RecordType {
     if (!this.settled && this.btf) {
       this.settled = true;
       this.choice = chooseEventType(this.btf, undefined, size);
-      if (this.choice.typeId !== undefined) this.decoder = compileDecoder(this.btf, this.choice.typeId);
+      if (this.choice.typeId !== undefined) this.compile(this.btf, this.choice.typeId);
     }
     return this.decoder;
   }
@@ -41,9 +52,11 @@ export class RecordType {
     return this.decoder ? (this.choice.typeName ?? null) : null;
   }
 
-  /** JSON Schema of a decoded record, or null without a type. */
+  /** JSON Schema of a record as returned (rendered, unless raw values were asked for), or null without a type. */
   schema(): Record<string, unknown> | null {
-    return this.btf && this.choice.typeId !== undefined ? (schemaFor(this.btf, this.choice.typeId) as Record<string, unknown>) : null;
+    if (!this.btf || this.choice.typeId === undefined) return null;
+    const decoded = schemaFor(this.btf, this.choice.typeId);
+    return (this.render ? this.render.schema(decoded) : decoded) as Record<string, unknown>;
   }
 
   /** Whether there is BTF to decode records with (false: every record stays raw). */

@@ -69,7 +69,7 @@ const inputFor = (limits: Limits) => z.strictObject({
   decode: z
     .strictObject({ type_name: z.string().min(1).max(128).optional().describe('BTF type of a record, e.g. "struct event"; default: chosen automatically') })
     .default({}),
-  format: z.enum(['json', 'table', 'raw', 'base64']).default('json').describe('json: decoded fields; table: {columns, rows}, compact; raw: hex; base64'),
+  format: z.enum(['json', 'json-raw', 'table', 'raw', 'base64']).default('json').describe('json: decoded fields, readable; json-raw: as decoded; table: {columns, rows}, compact; raw: hex; base64'),
   aggregate: z
     .strictObject({
       group_by: z.array(z.string().min(1).max(64)).min(1).max(8).describe('Decoded field names (or "cpu") to group by'),
@@ -245,7 +245,7 @@ export const streamEventsTool = defineTool((limits: Limits) => ({
     if (active >= limits.maxReadersPerSession) {
       throw new ToolError('RESOURCE_LIMIT_EXCEEDED', `this session already runs ${active} streams, the limit`, { current_usage: { streams: active }, limit: limits.maxReadersPerSession });
     }
-    const recordType = new RecordType(buffer.btf, input.decode.type_name);
+    const recordType = new RecordType(buffer.btf, input.decode.type_name, input.format !== 'json-raw');
     if (input.decode.type_name !== undefined && recordType.choice.typeId === undefined) {
       throw invalid('decode.type_name', buffer.btf ? `no type ${input.decode.type_name} in the program's BTF` : 'the program has no BTF', { candidates: recordType.choice.candidates ?? [] });
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, constants as fsConstants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { connect as tcpConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,9 @@ import { after, before, test } from 'node:test';
 import { type Connected, connect } from '../helpers/client.js';
 import { catalogObject } from '../helpers/fixtures.js';
 import { runWorkload } from '../helpers/kernel.js';
+
+/** O_CLOEXEC (fs.constants lacks it): the same on x86_64 and arm64. */
+const O_CLOEXEC = 0o2000000;
 
 let c: Connected;
 const scratch = mkdtempSync(join(tmpdir(), 'ebpf-mcp-catalog-'));
@@ -87,18 +90,28 @@ test('exec_events: arguments longer than the record holds are cut at 255 bytes, 
   assert.equal(echo.data.args_size, argv.length + 1);
 });
 
-test('file_opens: the file this process opens, with its flags', async () => {
+test('file_opens: the files this process opens, with their flags by name (and as numbers with json-raw)', async () => {
   const loaded = await loadAttached('file_opens');
   const path = join(scratch, 'opened-by-the-test');
-  const s = await during({ source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 3000, max_events: 1000, filters: { pid: process.pid } }, () => {
+  const source = { object_id: loaded.object_id, map: 'events' };
+  const s = await during({ source, duration_ms: 3000, max_events: 1000, filters: { pid: process.pid } }, () => {
     closeSync(openSync(path, 'w'));
+    closeSync(openSync(path, fsConstants.O_RDONLY | O_CLOEXEC));
   });
-  const mine = s.events.find((e: { data: { filename: string } }) => e.data.filename === path);
-  assert.ok(mine, `no openat of ${path} among ${s.events.length} events`);
-  assert.equal(mine.data.pid, process.pid);
-  assert.equal(mine.data.comm, 'node');
-  assert.equal(mine.data.flags & 0o3, 1, 'O_WRONLY');
-  assert.equal(mine.data.flags & 0o100, 0o100, 'O_CREAT');
+  const mine = s.events.filter((e: { data: { filename: string } }) => e.data.filename === path).map((e: { data: Record<string, unknown> }) => e.data);
+  assert.equal(mine.length, 2, `openats of ${path} among ${s.events.length} events`);
+  assert.equal(mine[0].pid, process.pid);
+  assert.equal(mine[0].comm, 'node');
+  // libuv opens every file close-on-exec.
+  assert.deepEqual(mine.map((d: { flags: string }) => d.flags), ['O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC', 'O_RDONLY|O_CLOEXEC']);
+  assert.equal(s.schema.properties.flags['x-render'], 'open_flags');
+
+  const raw = await during({ source, duration_ms: 3000, max_events: 1000, filters: { pid: process.pid }, format: 'json-raw' }, () => {
+    closeSync(openSync(path, fsConstants.O_RDONLY | O_CLOEXEC));
+  });
+  const again = raw.events.filter((e: { data: { filename: string } }) => e.data.filename === path);
+  assert.deepEqual(again.map((e: { data: { flags: number } }) => e.data.flags), [O_CLOEXEC], 'json-raw: the number the program wrote');
+  assert.equal(raw.schema.properties.flags['x-render'], undefined);
 });
 
 test('tcp_states: a loopback connection goes SYN_SENT then ESTABLISHED, by name, with its port', async () => {
@@ -114,27 +127,41 @@ test('tcp_states: a loopback connection goes SYN_SENT then ESTABLISHED, by name,
       await new Promise((r) => sock.once('close', r));
     });
     const client = s.events.map((e: { data: Record<string, any> }) => e.data).filter((d: { dport: number }) => d.dport === port);
+    const accepted = s.events.map((e: { data: Record<string, any> }) => e.data).filter((d: { sport: number }) => d.sport === port);
     const transitions = client.map((d: { oldstate: string; newstate: string }) => `${d.oldstate}>${d.newstate}`);
     assert.ok(transitions.includes('TCPS_CLOSE>TCPS_SYN_SENT'), transitions.join(' '));
     assert.ok(transitions.includes('TCPS_SYN_SENT>TCPS_ESTABLISHED'), transitions.join(' '));
     const syn = client.find((d: { newstate: string }) => d.newstate === 'TCPS_SYN_SENT');
-    assert.equal(syn.family, 2);
-    assert.deepEqual(syn.daddr.slice(0, 4), [127, 0, 0, 1]);
+    // Rendered from the object's btf_decl_tags: family by name, addresses as text, ports as numbers, padding hidden.
+    assert.equal(syn.family, 'AF_INET');
+    assert.equal(syn.saddr, '127.0.0.1');
+    assert.equal(syn.daddr, '127.0.0.1');
+    assert.equal(syn.dport, port);
     assert.equal(syn.pid, process.pid);
+    assert.ok(!('pad' in syn), 'padding is hidden');
+    // The client's port is bound after SYN_SENT is set: it shows from ESTABLISHED on, and the accepted end has it as dport.
+    const est = client.find((d: { newstate: string }) => d.newstate === 'TCPS_ESTABLISHED');
+    assert.ok(est.sport > 0 && est.sport < 65536 && est.sport !== port, `client port ${est.sport}`);
+    assert.ok(accepted.some((d: { dport: number; saddr: string }) => d.dport === est.sport && d.saddr === '127.0.0.1'), 'the accepted end has the ports the other way round');
+    assert.equal(s.schema.properties.saddr['x-render'], 'ip');
+    assert.equal(s.schema.properties.pad, undefined);
   } finally {
     server.close();
   }
 });
 
-test('syscall_counts: getpid calls counted by syscall number, read through inspect_state', async () => {
+test('syscall_counts: getpid calls counted under the syscall name, read through inspect_state', async () => {
   const loaded = await loadAttached('syscall_counts');
   const counts = loaded.maps.find((m: { name: string }) => m.name === 'counts');
   const read = async () =>
     (await c.call('inspect_state', { fields: ['maps'], filters: { map_id: counts.id }, maps: { id: counts.id, limit: 1000 } })).structuredContent.map_entries;
-  const before = (await read()).entries.find((e: { key: number }) => e.key === 39)?.value ?? 0;
+  const before = (await read()).entries.find((e: { key: unknown }) => e.key === 'getpid')?.value ?? 0;
   runWorkload(['getpid', '300']);
   const entries = await read();
-  assert.equal(entries.key_type, '__u32');
-  const after = entries.entries.find((e: { key: number }) => e.key === 39)?.value ?? 0;
-  assert.ok(after - before >= 300, `getpid (39) moved by ${after - before}`);
+  assert.equal(entries.key_type, 'syscall_id');
+  const after = entries.entries.find((e: { key: unknown }) => e.key === 'getpid')?.value ?? 0;
+  assert.ok(after - before >= 300, `getpid moved by ${after - before}`);
+  const keys = entries.entries.map((e: { key: unknown }) => e.key);
+  assert.ok(keys.includes('openat') || keys.includes('read'), `other calls by name too: ${keys.slice(0, 10).join(' ')}`);
+  assert.ok(keys.every((k: unknown) => typeof k === 'string' || (typeof k === 'number' && k > 400)), 'only numbers this architecture has no name for stay numbers');
 });
