@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { onlineCpus } from '../../src/kernel/cpus.js';
 import { type Connected, connect } from '../helpers/client.js';
 import { catalogObject, fixture } from '../helpers/fixtures.js';
-import { addToSet, mapValue, pausedWorkload } from '../helpers/kernel.js';
+import { addToSet, mapValue, pausedWorkload, waitingShell } from '../helpers/kernel.js';
 
 const GETPID = { tracepoint: { category: 'syscalls', name: 'sys_enter_getpid' } };
 const U64_TOP = 2n ** 64n - 16n;
@@ -282,20 +281,6 @@ async function catalogAttached(name: string): Promise<string> {
     assert.equal(a.success, true, JSON.stringify(a.error));
   }
   return loaded.object_id;
-}
-
-/** A shell that waits for a line on stdin, then runs `script`: its pid is known before it does anything traced. */
-async function waitingShell(script: string): Promise<{ sh: ChildProcessWithoutNullStreams; go: () => Promise<void> }> {
-  const sh = spawn('/bin/sh', ['-c', `echo ready; read go; ${script}`], { stdio: ['pipe', 'pipe', 'pipe'] });
-  await new Promise((r) => sh.stdout.once('data', r));
-  const exited = new Promise((r) => sh.once('exit', r));
-  return {
-    sh,
-    go: async () => {
-      sh.stdin.end('go\n');
-      await exited;
-    },
-  };
 }
 
 test('where: cat /etc/passwd found by its filename with max_events 1, past cat\'s earlier opens; fields cut the data', async () => {

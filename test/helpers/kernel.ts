@@ -4,7 +4,7 @@
  * network namespace, and a scratch cgroup. Everything is torn down by the
  * returned cleanup, which tests call from `finally`.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/paths.js';
@@ -45,6 +45,20 @@ export async function pausedWorkload(args: string[], prefix: string[] = []): Pro
     pid,
     go: async () => {
       child.stdin.end('go\n');
+      await exited;
+    },
+  };
+}
+
+/** A shell that waits for a line on stdin, then runs `script`: its pid is known before it does anything traced. */
+export async function waitingShell(script: string): Promise<{ sh: ChildProcessWithoutNullStreams; go: () => Promise<void> }> {
+  const sh = spawn('/bin/sh', ['-c', `echo ready; read go; ${script}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  await new Promise((r) => sh.stdout.once('data', r));
+  const exited = new Promise((r) => sh.once('exit', r));
+  return {
+    sh,
+    go: async () => {
+      sh.stdin.end('go\n');
       await exited;
     },
   };
