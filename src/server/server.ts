@@ -38,7 +38,7 @@ async function callTool(tool: AnyTool, args: unknown, ctx: Parameters<AnyTool['r
     return errorResult(tool, new ToolError('VALIDATION_ERROR', `invalid input at (input): arguments must be an object, got ${got}`, { field: '(input)', issues: [{ field: '(input)', message: `expected an object, got ${got}` }] }));
   }
   const parsed = tool.input.safeParse(args ?? {});
-  if (!parsed.success) return errorResult(tool, validationError(parsed.error));
+  if (!parsed.success) return errorResult(tool, validationError(parsed.error, tool.input));
   try {
     return okResult(tool, await tool.run(parsed.data, ctx));
   } catch (e) {

@@ -11,6 +11,7 @@ import type { Limits } from '../policy/limits.js';
 import type { PinRegistry } from '../session/pin-registry.js';
 import type { HostState } from '../kernel/host.js';
 import type { Session } from '../session/session.js';
+import { unknownFields, unknownFieldsText } from './unknown-fields.js';
 
 /** What a handler may use besides its input. */
 export interface ToolContext {
@@ -109,17 +110,28 @@ export function errorResult(tool: { version: string }, err: ToolError): CallTool
   };
 }
 
-/** A VALIDATION_ERROR naming every field zod refused. */
-export function validationError(error: z.ZodError): ToolError {
-  const issues = error.issues.map((i) => ({
-    field: i.path.length ? i.path.join('.') : '(input)',
-    message: i.message,
-    ...(i.code === 'unrecognized_keys' ? { unknown_fields: i.keys } : {}),
-  }));
+/**
+ * A VALIDATION_ERROR naming every field zod refused; an unknown field leads
+ * the message, with the fields allowed at its level of `schema` and the
+ * closest of them (`did_you_mean`).
+ */
+export function validationError(error: z.ZodError, schema: z.ZodType): ToolError {
+  const fieldOf = (path: PropertyKey[]) => (path.length ? path.join('.') : '(input)');
+  const unknown = unknownFields(schema, error.issues);
+  const issues: { field: string; message: string; unknown_fields?: string[]; allowed_fields?: string[]; did_you_mean?: Record<string, string> }[] = [
+    ...unknown.map((u) => ({
+      field: fieldOf(u.path),
+      message: unknownFieldsText(u),
+      unknown_fields: u.keys,
+      allowed_fields: u.allowed,
+      ...(Object.keys(u.didYouMean).length ? { did_you_mean: u.didYouMean } : {}),
+    })),
+    ...error.issues.filter((i) => i.code !== 'unrecognized_keys').map((i) => ({ field: fieldOf(i.path), message: i.message })),
+  ];
   const first = issues[0];
-  const what = first?.unknown_fields ? `unknown field(s) ${first.unknown_fields.join(', ')}` : first?.message;
-  return new ToolError('VALIDATION_ERROR', `invalid input at ${first?.field}: ${what}`, {
+  return new ToolError('VALIDATION_ERROR', `invalid input at ${first?.field}: ${first?.message}`, {
     field: first?.field,
+    ...(first?.allowed_fields ? { allowed_fields: first.allowed_fields, ...(first.did_you_mean ? { did_you_mean: first.did_you_mean } : {}) } : {}),
     issues,
   });
 }
