@@ -101,7 +101,7 @@ export function renderToolSpecs(tools: readonly AnyTool[]): string {
     '| `ATTACHMENT_FAILED` | a missing target: `field`, `target_kind`, `target`, `suggestions` (the closest that exist); a kernel refusal: `syscall_errno`, `errno_name`, `operation`, `libbpf_log`, `hint` |',
     '| `RESOURCE_LIMIT_EXCEEDED` | `resource`, `limit` (a number), `current_usage` {resource: count, ...} |',
     '| `VERIFIER_ERROR` | `program`, `reason`, `instruction_offset`, `instruction`, `source_line`, `verifier_log`, `syscall_errno`, `errno_name` |',
-    '| `PERMISSION_DENIED`, `SYSTEM_ERROR`, `MAP_ACCESS_ERROR` | `syscall_errno`, `errno_name`, `operation`, `libbpf_log` where the kernel or libbpf said why; the ids involved |',
+    '| `PERMISSION_DENIED`, `SYSTEM_ERROR`, `MAP_ACCESS_ERROR` | `syscall_errno`, `errno_name`, `operation`, `libbpf_log` where the kernel or libbpf said why; the ids involved; a kernel refusal while the server lacks capabilities: `missing_capabilities` and `grant` (how to grant them) |',
     '| `PROGRAM_NOT_FOUND` | `program_id`, `owned_programs` |',
     'The full JSON Schemas are in [`schemas/`](../schemas/).',
     '',
