@@ -11,6 +11,7 @@ import { programInfo } from '../kernel/inventory.js';
 import type { Limits } from '../policy/limits.js';
 import { pinPath, preparePinDirectory } from '../policy/pin-path.js';
 import { defineTool } from './tool.js';
+import { requireUnpin } from './pin-guard.js';
 import { attachError } from './wire-error.js';
 
 const inputFor = (limits: Limits) =>
@@ -22,7 +23,7 @@ const inputFor = (limits: Limits) =>
       .min(1)
       .max(512)
       .optional()
-      .describe("Pin the link under the server's pin prefix (a relative name like \"my/link\"); it then outlives the session"),
+      .describe("Pin the link under the server's pin prefix (a relative name like \"my/link\"); it then outlives the session. Needs unpin_object enabled"),
     ttl_seconds: z.int().min(1).max(limits.maxLeaseSeconds).optional().describe('A lease: detach (and unpin) automatically after this many seconds'),
   });
 
@@ -82,6 +83,7 @@ export const attachProgramTool = defineTool((limits: Limits) => ({
     }
     const program = owner.programs.find((p) => p.id === input.program_id);
     if (!program) throw new ToolError('PROGRAM_NOT_FOUND', `program ${input.program_id} is no longer in its object`);
+    if (input.pin_path !== undefined) requireUnpin(ctx, 'pin_path');
     const pin = input.pin_path === undefined ? undefined : pinPath(ctx.pinPrefix, input.pin_path, 'pin_path');
 
     const kind = Object.keys(input.attachment)[0] ?? 'auto';
@@ -134,15 +136,20 @@ export const attachProgramTool = defineTool((limits: Limits) => ({
       ...(attached.note ? { note: attached.note } : {}),
       ...(attached.iterator ? { iterator: attached.iterator } : {}),
     };
+    const until = pin
+      ? entry.expiresAt
+        ? `Pinned at ${pin}; the lease detaches and unpins it at ${data.expires_at}, or when this session ends if sooner.`
+        : `Pinned at ${pin}, so it outlives this session until unpin_object removes the pin.`
+      : entry.expiresAt
+        ? `The lease detaches it at ${data.expires_at}, or when this session ends if sooner.`
+        : 'It runs until this session ends.';
     const summary =
       `Attached program ${input.program_id} (${entry.linkIds.length} link${entry.linkIds.length > 1 ? 's' : ''}, ` +
       `link id ${data.link_id ?? 'none'}, handle ${entry.handle}). ` +
-      (pin ? `Pinned, so it outlives this session. ` : '') +
-      (entry.expiresAt ? `Lease: detached at ${data.expires_at}. ` : '') +
       (attached.iterator
         ? `The iterator wrote ${attached.iterator.bytes} bytes${attached.iterator.truncated ? ', cut at max_bytes' : ''} (in structuredContent.iterator.output). `
         : '') +
-      'It runs until this session ends.';
+      until;
     return { data, summary };
   },
 }));
