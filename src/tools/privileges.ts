@@ -6,7 +6,7 @@
  */
 import { missingCapabilities } from '../kernel/host.js';
 
-/** The missing capabilities and how to grant them, or undefined when the server holds them all. */
+/** The needed capabilities the server lacks, and how to grant them. */
 export interface PrivilegeAdvice {
   missing: string[];
   grant: string;

@@ -9,6 +9,9 @@
 
 type Row = Record<string, unknown>;
 
+/** Strings longer than this (a verifier log, an iterator's output) get a line of their own, after the lists. */
+const LONG_TEXT = 200;
+
 const isPlainObject = (v: unknown): v is Row => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** One cell: strings as they are (newlines escaped), everything else as compact JSON. */
@@ -57,17 +60,18 @@ class Bounded {
   }
 }
 
-/** The rendering of `data` in at most about `budget` bytes: scalars on one line, then each list as a table, then the rest as compact JSON, smallest first. */
+/** The rendering of `data` in at most about `budget` bytes: short scalars on one line, then each list as a table, then the rest (objects, long strings) as compact JSON, smallest first. */
 export function renderData(data: Row, budget: number): string {
   const out = new Bounded(budget);
   const entries = Object.entries(data).filter(([k, v]) => v !== undefined && k !== 'success' && k !== 'tool_version');
-  const scalars = entries.filter(([, v]) => v === null || typeof v !== 'object');
+  const short = (v: unknown) => v === null || (typeof v !== 'object' && !(typeof v === 'string' && v.length > LONG_TEXT));
+  const scalars = entries.filter(([, v]) => short(v));
   const tables = entries.flatMap(([k, v]) => {
     const t = table(v);
     return t ? [[k, t] as const] : [];
   });
   const size = (v: unknown) => JSON.stringify(v).length;
-  const rest = entries.filter(([k, v]) => typeof v === 'object' && v !== null && !tables.some(([t]) => t === k)).sort((a, b) => size(a[1]) - size(b[1]));
+  const rest = entries.filter(([k, v]) => !short(v) && !tables.some(([t]) => t === k)).sort((a, b) => size(a[1]) - size(b[1]));
   if (scalars.length && !out.add(scalars.map(([k, v]) => `${k}: ${cell(v)}`).join('; '))) out.left.push(scalars.map(([k]) => k).join(', '));
   for (const [name, t] of tables) {
     if (out.left.length || !out.add(`${name} (${t.rows.length}):`) || !out.add(t.columns.join(' | '))) {

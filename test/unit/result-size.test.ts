@@ -76,3 +76,8 @@ test('Selection.fit keeps the leading rows that fit the byte budget and records 
   assert.equal(byLimit.fit('links', byLimit.take('links', rows)).length, 2);
   assert.deepEqual(byLimit.counts.links, { total: 10, returned: 2, truncated: true, cut_by: 'limit' });
 });
+
+test('renderData: a long string (a verifier log) comes after the lists and is the one left out when it does not fit', () => {
+  const text = renderData({ object_id: 'obj-1', programs: [{ id: 1, name: 'p' }], verifier_log: 'x'.repeat(5000) }, 1000);
+  assert.equal(text, 'object_id: obj-1\nprograms (1):\nid | name\n1 | p\n[text cut at 1000 bytes; left out here: `verifier_log`; all of it is in structuredContent]');
+});
