@@ -37,7 +37,7 @@ export async function inspectPrograms(cfg: InspectConfig, server: Server): Promi
     const loadSeconds = (nowMs() - t0) / 1000;
     note(`inspect: ${cfg.programs} programs loaded in ${loadSeconds.toFixed(1)} s`);
 
-    const args = { fields: ['programs', 'maps'], limit: 1000 };
+    const args = { fields: ['programs', 'maps'], limit: 1000, max_bytes: 1 << 20 };
     const inspect = async () => {
       const t = nowMs();
       const s = await server.call('inspect_state', args);

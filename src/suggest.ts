@@ -1,6 +1,7 @@
 /** "Did you mean": the known names closest to one that was not found. */
 
-function distance(a: string, b: string): number {
+/** Levenshtein distance: the fewest single-character insertions, deletions and substitutions turning `a` into `b`. */
+export function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let diagonal = row[0] as number;

@@ -7,6 +7,20 @@ import { tracepointAlternatives } from '../kernel/targets.js';
 import { defineHook } from './hook.js';
 import { name } from './settings.js';
 
+/** The refusal of a kprobe at `point` on a kernel without the kprobe PMU, with the tracepoints that cover `fn`'s ground. */
+export function noKprobes(point: string, fn: string): NotSupported {
+  const alternatives = tracepointAlternatives(fn).map((t) => {
+    const [category, tp] = t.split(':');
+    return { kind: 'tracepoint', settings: { category, name: tp } };
+  });
+  return new NotSupported(
+    `this kernel cannot attach kprobes (no kprobe PMU); ${point} is not possible here: attach a tracepoint or raw_tracepoint program instead`,
+    'kprobe',
+    'CONFIG_KPROBES and CONFIG_KPROBE_EVENTS',
+    alternatives,
+  );
+}
+
 /** `{"kprobe": {function, retprobe, offset}}` */
 export const kprobe = defineHook({
   kind: 'kprobe',
@@ -24,18 +38,7 @@ export const kprobe = defineHook({
       : { usable: false, reason: 'this kernel has no kprobe PMU (/sys/bus/event_source/devices/kprobe): use a tracepoint or raw_tracepoint instead' },
   attach(target, s) {
     const point = `${s.retprobe ? 'kretprobe' : 'kprobe'}/${s.function}${s.offset ? `+${s.offset}` : ''}`;
-    if (!hasPmu('kprobe')) {
-      const alternatives = tracepointAlternatives(s.function).map((t) => {
-        const [category, tp] = t.split(':');
-        return { kind: 'tracepoint', settings: { category, name: tp } };
-      });
-      throw new NotSupported(
-        `this kernel cannot attach kprobes (no kprobe PMU); ${point} is not possible here: attach a tracepoint or raw_tracepoint program instead`,
-        'kprobe',
-        'CONFIG_KPROBES and CONFIG_KPROBE_EVENTS',
-        alternatives,
-      );
-    }
+    if (!hasPmu('kprobe')) throw noKprobes(point, s.function);
     return { links: [attachKprobe(target, s.function, s.offset, s.retprobe)], point };
   },
   links: {

@@ -87,6 +87,16 @@ export function effectiveCapabilities(): string[] {
     .map(([, name]) => name);
 }
 
+/** What the server needs to do everything it offers: load and create (CAP_BPF), trace (CAP_PERFMON), hook networking (CAP_NET_ADMIN), list every object and mount (CAP_SYS_ADMIN). */
+export const REQUIRED_CAPABILITIES = ['CAP_BPF', 'CAP_PERFMON', 'CAP_NET_ADMIN', 'CAP_SYS_ADMIN'] as const;
+
+/** The required capabilities this process lacks in its effective set (CAP_SYS_ADMIN stands in for CAP_BPF and CAP_PERFMON, as the kernel takes it). */
+export function missingCapabilities(): string[] {
+  const held = new Set(effectiveCapabilities());
+  if (held.has('CAP_SYS_ADMIN')) held.add('CAP_BPF').add('CAP_PERFMON');
+  return REQUIRED_CAPABILITIES.filter((c) => !held.has(c));
+}
+
 function readTrimmed(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8').trim();

@@ -14,8 +14,8 @@ import { parseVerifierFailure } from '../obj/verifier-log.js';
 /** Program types whose load binds to a kernel function through BTF. */
 const BTF_TRACING = new Set(['tracing', 'lsm', 'ext']);
 
-/** What each refused kind needs from the kernel, and what works instead (tp_btf is a program type that attaches with auto). */
-function requirement(program: ProgramSpec): { needs: string; alternatives: Alternative[] } {
+/** What a BTF-typed tracing program (fentry, fexit, fmod_ret, lsm) needs from the kernel, and what works instead (tp_btf is a program type that attaches with auto). */
+export function btfTracingRequirement(program: ProgramSpec): { needs: string; alternatives: Alternative[] } {
   if (program.typeName === 'lsm') {
     return { needs: 'CONFIG_BPF_LSM and "bpf" in the lsm= boot parameter', alternatives: [{ kind: 'tracepoint' }, { kind: 'raw_tracepoint' }, { kind: 'tp_btf' }] };
   }
@@ -30,7 +30,7 @@ function refusedTracing(e: NativeError, program: ProgramSpec): NotSupported | un
   if (e.code !== 'EPERM' || !BTF_TRACING.has(program.typeName)) return undefined;
   const caps = effectiveCapabilities();
   if (!caps.includes('CAP_SYS_ADMIN') && !(caps.includes('CAP_BPF') && caps.includes('CAP_PERFMON'))) return undefined;
-  const { needs, alternatives } = requirement(program);
+  const { needs, alternatives } = btfTracingRequirement(program);
   const kind = program.section.split('/')[0] ?? program.typeName;
   return new NotSupported(`this kernel refuses ${kind} programs (EPERM with CAP_BPF and CAP_PERFMON held): ${program.name} cannot load here`, kind, needs, alternatives, {
     program: program.name,

@@ -28,15 +28,15 @@ export interface Limits {
   mapEntriesMax: number;
   /** Most bytes of decoded map entries (as JSON) in one page of inspect_state's map_entries. */
   mapEntriesBytes: number;
-  /** Most bytes of one serialized tool result; a larger one is refused with RESOURCE_LIMIT_EXCEEDED. */
+  /** Most bytes of one serialized tool result by default; the tools that build large results stop early to fit, a larger one is refused with RESOURCE_LIMIT_EXCEEDED. */
   maxResultBytes: number;
+  /** Most a call may raise that to with its `max_bytes` input. */
+  maxResultBytesMax: number;
   /** Tool calls one session may have running at once; the excess is refused at once. */
   maxRequestsInFlight: number;
   /** Longest a stream runs, and the most events it returns. */
   streamMaxMs: number;
   streamMaxEvents: number;
-  /** Most bytes of events (as JSON) one stream returns; it ends when the next would pass it. */
-  streamEventsBytes: number;
   /** Most distinct groups an aggregating stream counts (later groups are counted as overflow). */
   streamMaxGroups: number;
   /** Longest stream one call may wait for (clients commonly time a request out at 60 s); longer ones run in the background. */
@@ -44,7 +44,7 @@ export interface Limits {
   /** Most records, and bytes of them as JSON, a background stream keeps queued for its reader (the oldest go first). */
   streamQueueEvents: number;
   streamQueueBytes: number;
-  /** Bytes of verifier log returned in a result (the log kept is larger). */
+  /** Bytes of verifier log returned in a result (the log kept is larger); half the default result size, so it fits. */
   verifierLogBytes: number;
 }
 
@@ -63,21 +63,22 @@ export const DEFAULT_LIMITS: Limits = {
   mapEntriesDefault: 100,
   mapEntriesMax: 10_000,
   mapEntriesBytes: 256 << 10,
-  maxResultBytes: 2 << 20,
+  maxResultBytes: 64 << 10,
+  maxResultBytesMax: 1 << 20,
   maxRequestsInFlight: 32,
   streamMaxMs: 300_000,
   streamMaxEvents: 10_000,
-  streamEventsBytes: 1536 << 10,
   streamMaxGroups: 10_000,
   streamForegroundMaxMs: 55_000,
   streamQueueEvents: 10_000,
   streamQueueBytes: 4 << 20,
-  verifierLogBytes: 64 << 10,
+  verifierLogBytes: 32 << 10,
 };
 
-/** A size as a model reads it: "16 MiB" when it is whole mebibytes, else bytes. */
+/** A size as a model reads it: "16 MiB" or "64 KiB" when it is whole mebibytes or kibibytes, else bytes. */
 export function formatBytes(bytes: number): string {
-  return bytes % (1 << 20) === 0 ? `${bytes / (1 << 20)} MiB` : `${bytes} bytes`;
+  if (bytes > 0 && bytes % (1 << 20) === 0) return `${bytes / (1 << 20)} MiB`;
+  return bytes > 0 && bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`;
 }
 
 /**

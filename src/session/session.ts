@@ -38,6 +38,8 @@ export interface HeldLink {
   /** When a lease detaches it. */
   expiresAt?: Date;
   timer?: NodeJS.Timeout;
+  /** Called when its lease ends it (by time, or with the session). */
+  onExpire?: (l: HeldLink) => void;
 }
 
 /** What a session owns, and its release. */
@@ -71,25 +73,30 @@ export class Session {
 
   /**
    * Takes ownership of an attachment. With `ttlSeconds` it is a lease:
-   * released (and unpinned) when the time runs out.
+   * released and unpinned when the time runs out, or when the session ends
+   * first (no server is left to end it later).
    */
-  adoptLink(entry: Omit<HeldLink, 'handle' | 'expiresAt' | 'timer'>, ttlSeconds?: number, onExpire?: (l: HeldLink) => void): HeldLink {
+  adoptLink(entry: Omit<HeldLink, 'handle' | 'expiresAt' | 'timer' | 'onExpire'>, ttlSeconds?: number, onExpire?: (l: HeldLink) => void): HeldLink {
     if (this.closed) {
       for (const l of entry.links) l.destroy();
       throw new Error('session is closed');
     }
-    const held: HeldLink = { ...entry, handle: `link-${this.nextLink++}` };
+    const held: HeldLink = { ...entry, handle: `link-${this.nextLink++}`, ...(onExpire ? { onExpire } : {}) };
     if (ttlSeconds !== undefined) {
       held.expiresAt = new Date(Date.now() + ttlSeconds * 1000);
       held.timer = setTimeout(() => {
         log.info('lease expired', { link: held.handle, point: held.point });
-        this.releaseLink(held.handle, true);
-        onExpire?.(held);
+        this.endLease(held);
       }, ttlSeconds * 1000);
       held.timer.unref();
     }
     this.held.set(held.handle, held);
     return held;
+  }
+
+  /** Ends a lease: the link detached and unpinned, and its owner told. */
+  private endLease(held: HeldLink): void {
+    if (this.releaseLink(held.handle, true)) held.onExpire?.(held);
   }
 
   /** The attachments this session holds, oldest first. */
@@ -170,8 +177,11 @@ export class Session {
     for (const stop of this.streams) stop();
     this.streams.clear();
     this.backgroundStreams.closeAll();
-    // Links first: a pinned link keeps its program alive on its own.
-    for (const handle of [...this.held.keys()]) this.releaseLink(handle, false);
+    // Links first: a pinned link keeps its program alive on its own. A leased one goes with its pin.
+    for (const held of this.heldLinks()) {
+      if (held.expiresAt) this.endLease(held);
+      else this.releaseLink(held.handle, false);
+    }
     for (const entry of this.objects.values()) {
       try {
         entry.object.close();

@@ -12,6 +12,7 @@ import type { ProgramSpec } from '../kernel/object.js';
 import type { Limits } from '../policy/limits.js';
 import { pinPath, preparePinDirectory } from '../policy/pin-path.js';
 import type { HeldLink, LoadedObject } from '../session/session.js';
+import { requireUnpin } from './pin-guard.js';
 import { type ToolContext, defineTool } from './tool.js';
 import { attachError, wireError } from './wire-error.js';
 
@@ -25,7 +26,7 @@ const inputFor = (limits: Limits) =>
       .min(1)
       .max(512)
       .optional()
-      .describe("Pin the link under the server's pin prefix (a relative name like \"my/link\"); it then outlives the session"),
+      .describe("Pin the link under the server's pin prefix (a relative name like \"my/link\"); it then outlives the session. Needs unpin_object enabled"),
     ttl_seconds: z.int().min(1).max(limits.maxLeaseSeconds).optional().describe('A lease: detach (and unpin) automatically after this many seconds'),
   });
 
@@ -178,6 +179,7 @@ export const attachProgramTool = defineTool((limits: Limits) => ({
       const what = targets.length > 1 ? `; attaching ${targets.length} more would pass the limit of ${ctx.limits.maxLinksPerSession}` : ', the limit';
       throw limitExceeded(`this session already holds ${held} attachments${what}`, 'links', ctx.limits.maxLinksPerSession, held);
     }
+    if (input.pin_path !== undefined) requireUnpin(ctx, 'pin_path');
     const pin = input.pin_path === undefined ? undefined : pinPath(ctx.pinPrefix, input.pin_path, 'pin_path');
     const made: Made[] = [];
     for (const t of targets) {
@@ -211,14 +213,20 @@ export const attachProgramTool = defineTool((limits: Limits) => ({
         ? `Attached all ${made.length} programs of ${input.object_id}: ${made.map((m) => `${m.name} (id ${m.entry.programId}) to ${m.attached.point}, link id ${m.entry.linkIds[0] ?? 'none'}`).join('; ')}. `
         : `Attached program ${entry.programId} (${entry.linkIds.length} link${entry.linkIds.length > 1 ? 's' : ''}, ` +
           `link id ${data.link_id ?? 'none'}, handle ${entry.handle}). `;
+    const they = made.length > 1 ? 'They run' : 'It runs';
+    const until = pin
+      ? entry.expiresAt
+        ? `Pinned at ${pin}; the lease detaches and unpins it at ${data.expires_at}, or when this session ends if sooner.`
+        : `Pinned at ${pin}, so it outlives this session until unpin_object removes the pin.`
+      : entry.expiresAt
+        ? `The lease detaches ${made.length > 1 ? 'them' : 'it'} at ${data.expires_at}, or when this session ends if sooner.`
+        : `${they} until this session ends.`;
     const summary =
       what +
-      (pin ? `Pinned, so it outlives this session. ` : '') +
-      (entry.expiresAt ? `Lease: detached at ${data.expires_at}. ` : '') +
       (attached.iterator
         ? `The iterator wrote ${attached.iterator.bytes} bytes${attached.iterator.truncated ? ', cut at max_bytes' : ''} (in structuredContent.iterator.output). `
         : '') +
-      `${made.length > 1 ? 'They run' : 'It runs'} until this session ends.`;
+      until;
     return { data, summary };
   },
 }));

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { hookAvailability } from '../hooks/index.js';
 import { BPF_OBJECT_DIR } from '../paths.js';
 import { SERVER_VERSION } from '../version.js';
+import { privilegeAdvice, privilegeText } from './privileges.js';
 import { defineTool } from './tool.js';
 
 const typeSupport = z.strictObject({
@@ -32,6 +33,8 @@ const output = z.strictObject({
   mounts: z.strictObject({ bpffs: mount, tracefs: mount }),
   cgroup2_mount: z.string().nullable(),
   capabilities: z.array(z.string()).describe('BPF-relevant capabilities the server holds'),
+  missing_capabilities: z.array(z.string()).describe('Needed capabilities the server lacks'),
+  grant: z.string().optional().describe('How to grant them'),
   unprivileged_bpf_disabled: z.number().nullable(),
   bpf_stats_enabled: z.boolean().describe('Whether programs count run_count/run_time_ns'),
   program_types: typeSupport,
@@ -80,6 +83,7 @@ export const infoTool = defineTool(() => ({
   async run(_input, ctx) {
     const f = ctx.host.facts();
     const kinds = hookAvailability();
+    const advice = privilegeAdvice();
     const data = {
       server: { name: 'ebpf-mcp', version: SERVER_VERSION, libbpf_version: f.libbpf.version, libbpf_linked: f.libbpf.linked },
       kernel: { release: f.kernel_release, arch: f.arch },
@@ -87,6 +91,8 @@ export const infoTool = defineTool(() => ({
       mounts: f.mounts,
       cgroup2_mount: f.cgroup2_mount,
       capabilities: f.capabilities,
+      missing_capabilities: advice?.missing ?? [],
+      ...(advice ? { grant: advice.grant } : {}),
       unprivileged_bpf_disabled: f.unprivileged_bpf_disabled,
       bpf_stats_enabled: f.bpf_stats_enabled,
       program_types: f.program_types,
@@ -96,6 +102,7 @@ export const infoTool = defineTool(() => ({
     };
     const unusable = kinds.filter((k) => !k.usable).map((k) => k.kind);
     const summary = [
+      ...(advice ? [`Not privileged: ${privilegeText(advice)}. Until then the kernel refuses loads and lists, and every type probes as unsupported.`] : []),
       `Linux ${f.kernel_release} (${f.arch}), libbpf ${f.libbpf.version} (${f.libbpf.linked}), kernel BTF ${f.btf.vmlinux ? 'available' : 'missing'}.`,
       `bpffs ${f.mounts.bpffs.mounted ? 'mounted' : 'NOT mounted'}${f.mounts.bpffs.mounted_by_server ? ' (by this server)' : ''}, ` +
         `tracefs ${f.mounts.tracefs.mounted ? 'mounted' : 'NOT mounted'}${f.mounts.tracefs.mounted_by_server ? ' (by this server)' : ''}.`,

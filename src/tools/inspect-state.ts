@@ -14,6 +14,7 @@ import { mapEntriesOf, mapEntriesSummary } from './map-entries.js';
 import { Selection } from './selection.js';
 import { streamList, streamListSchema } from './stream-background.js';
 import { mapFields, programFields } from './shapes.js';
+import { dataBudget, maxBytesInput } from './result-size.js';
 import { defineTool } from './tool.js';
 import { attachedBySession, writersNote } from './writers-note.js';
 
@@ -62,6 +63,7 @@ const inputFor = (limits: Limits) => z.strictObject({
     })
     .optional()
     .describe("Read one map's contents into `map_entries`, keys and values decoded from the map's BTF"),
+  max_bytes: maxBytesInput(limits),
 });
 
 const holder = z.strictObject({ pid: z.int(), comm: z.string().describe('Data from the traced system') });
@@ -163,7 +165,12 @@ const mapEntries = z
   })
   .describe("One map's entries, from `maps`");
 
-const listMeta = z.strictObject({ total: z.int().describe('Matching the filters'), returned: z.int(), truncated: z.boolean() });
+const listMeta = z.strictObject({
+  total: z.int().describe('Matching the filters'),
+  returned: z.int(),
+  truncated: z.boolean(),
+  cut_by: z.enum(['limit', 'max_bytes']).optional(),
+});
 
 const output = z.strictObject({
   programs: z.array(program).optional(),
@@ -212,6 +219,13 @@ function entriesWritersNote(mapId: number, rows: readonly { id: number | null; n
   return users.writers.length ? writersNote(mapId, users, session.objectOfMap(mapId)?.id) : undefined;
 }
 
+/** How to see what the lists left out: a higher `limit`, a higher `max_bytes`, or filters. */
+function cutHint(sel: Selection): string {
+  const by = new Set(Object.values(sel.counts).map((m) => m.cut_by));
+  const raise = [by.has('limit') ? '`limit`' : '', by.has('max_bytes') ? '`max_bytes`' : ''].filter(Boolean).join(' or ');
+  return `raise ${raise || '`limit`'} or filter to see the rest`;
+}
+
 /** `inspect_state`: the kernel's programs, maps and links, filtered and bounded. */
 export const inspectStateTool = defineTool((limits: Limits) => ({
   name: 'inspect_state',
@@ -226,7 +240,7 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
     'glob, program id (that program, its maps and links), map id, owned_only or pinned_only. Each list returns at ' +
     `most \`limit\` items (default ${limits.listDefault}, max ${limits.listMax}) and \`counts\` says how many matched. ` +
     'Map contents: `maps: {id}` returns that map\'s entries in `map_entries` (any map on the host, up to ' +
-    `\`maps.limit\`, default ${limits.mapEntriesDefault}, max ${limits.mapEntriesMax}, and at most ${limits.mapEntriesBytes} bytes of entries ` +
+    `\`maps.limit\`, default ${limits.mapEntriesDefault}, max ${limits.mapEntriesMax}, and at most ${limits.mapEntriesBytes} bytes of entries or \`max_bytes\` ` +
     'per page; `truncated` says more exist and `next_cursor`, passed back as `maps.cursor`, reads the next page; in a hash map ' +
     'whose entries change between pages a page can repeat or miss entries), ' +
     'keys and values decoded into named JSON ' +
@@ -240,16 +254,8 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
   async run(input, ctx) {
     const want = new Set(input.fields);
     const host = new HostLists(want, input.filters, ctx.session, ctx.pinPrefix);
-    const sel = new Selection(input.limit);
+    const sel = new Selection(input.limit, dataBudget(ctx.maxBytes));
     const data: z.input<typeof output> = { counts: sel.counts, truncated: false };
-    if (want.has('programs')) data.programs = host.programList(sel);
-    if (want.has('maps')) data.maps = host.mapList(sel);
-    if (want.has('links')) data.links = host.linkList(sel);
-    if (want.has('pins')) data.pins = host.pinList(sel, ctx.pins);
-    if (want.has('streams')) data.streams = streamList(ctx.session);
-    data.truncated = sel.truncated;
-    const extent = host.scan?.extent;
-    if (extent) data.holders_scan = { processes: extent.processes, skipped_processes: extent.skippedProcesses, skipped_fds: extent.skippedFds };
     if (want.has('system')) {
       const facts = ctx.host.facts();
       data.system = {
@@ -263,28 +269,42 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
         total_links: host.links.length,
         supported_program_types: facts.program_types.supported,
       };
+      sel.spend(Buffer.byteLength(JSON.stringify(data.system)));
     }
+    // A map's entries next: asked for by id, they are the point of the call; the lists share what is left.
     const entries = input.maps
-      ? readMapContents(input.maps.id, input.maps.entries ? input.maps.limit : 0, { cursor: input.maps.cursor, maxBytes: ctx.limits.mapEntriesBytes })
+      ? readMapContents(input.maps.id, input.maps.entries ? input.maps.limit : 0, { cursor: input.maps.cursor, maxBytes: Math.min(ctx.limits.mapEntriesBytes, sel.remaining) })
       : undefined;
+    if (entries) {
+      data.map_entries = mapEntriesOf(entries);
+      sel.spend(Buffer.byteLength(JSON.stringify(data.map_entries)));
+    }
+    if (want.has('programs')) data.programs = sel.fit('programs', host.programList(sel));
+    if (want.has('maps')) data.maps = sel.fit('maps', host.mapList(sel));
+    if (want.has('links')) data.links = sel.fit('links', host.linkList(sel));
+    if (want.has('pins')) data.pins = sel.fit('pins', host.pinList(sel, ctx.pins));
+    if (want.has('streams')) data.streams = streamList(ctx.session);
+    const extent = host.scan?.extent;
+    if (extent) data.holders_scan = { processes: extent.processes, skipped_processes: extent.skippedProcesses, skipped_fds: extent.skippedFds };
     const entriesNote = input.maps && entriesWritersNote(input.maps.id, data.maps, ctx.session);
-    if (entries) data.map_entries = { ...mapEntriesOf(entries), ...(entriesNote ? { note: entriesNote } : {}) };
+    if (data.map_entries && entriesNote) data.map_entries.note = entriesNote;
     if (want.has('tools')) {
-      data.tools = ctx.tools().map((t) => ({
+      data.tools = sel.fit('tools', ctx.tools().map((t) => ({
         name: t.name,
         version: t.version,
         description: t.description,
         input_schema: inputJsonSchema(t),
         output_schema: outputJsonSchema(t),
-      }));
+      })));
     }
+    data.truncated = sel.truncated;
 
     const parts = Object.entries(sel.counts).map(([name, m]) => `${m.total} ${name}${m.truncated ? ` (showing ${m.returned})` : ''}`);
     const owned = ctx.session.loadedObjects();
     const noted = (data.maps ?? []).filter((m) => m.note !== undefined && m.id !== input.maps?.id);
     const notes = noted.length > 3 ? [`${noted.length} maps have no attached program writing them (see each map's note).`] : noted.map((m) => `Map ${m.name}: ${m.note}`);
     const summary =
-      `${parts.join(', ') || 'No lists requested'}${sel.truncated ? '; raise `limit` or filter to see the rest' : ''}. ` +
+      `${parts.join(', ') || 'No lists requested'}${sel.truncated ? `; ${cutHint(sel)}` : ''}. ` +
       `This session owns ${owned.length} loaded object(s).` +
       (extent && extent.skippedProcesses + extent.skippedFds > 0
         ? ` Holders: ${extent.skippedProcesses} process(es) and ${extent.skippedFds} fd(s) not read (cap or gone).`

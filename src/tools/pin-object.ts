@@ -6,6 +6,7 @@ import { kernelFailure } from '../kernel/errors.js';
 import { identifyPin, pinFd } from '../kernel/pins.js';
 import { existingPinPath, pinPath, preparePinDirectory } from '../policy/pin-path.js';
 import type { Session } from '../session/session.js';
+import { requireUnpin } from './pin-guard.js';
 import { defineTool } from './tool.js';
 
 const kind = z.enum(['program', 'map', 'link']);
@@ -40,6 +41,7 @@ export const pinObjectTool = defineTool(() => ({
   input: z.strictObject({ kind, id: z.int().positive(), path: z.string().min(1).max(512).describe('Name under the pin prefix') }),
   output: pinned,
   async run(input, ctx) {
+    requireUnpin(ctx, 'path');
     const path = pinPath(ctx.pinPrefix, input.path, 'path');
     const fd = ownedFd(ctx.session, input.kind, input.id);
     preparePinDirectory(path);

@@ -13,16 +13,51 @@ export interface ListMeta {
   returned: number;
   /** Some matching items were left out. */
   truncated: boolean;
+  /** What cut the list when it was cut: the item limit, or the result's byte budget. */
+  cut_by?: 'limit' | 'max_bytes';
 }
 
-/** Selects the items of several lists under one limit, recording each list's counts. */
+/** Selects the items of several lists under one limit and one byte budget, recording each list's counts. */
 export class Selection {
   /** Per list name: how it was bounded. */
   readonly counts: Record<string, ListMeta> = {};
-  /** True once any list was cut at the limit. */
+  /** True once any list was cut, at the limit or the byte budget. */
   truncated = false;
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    /** Bytes (as JSON) the lists may still take together. */
+    private bytesLeft = Infinity,
+  ) {}
+
+  /** Bytes the lists may still take. */
+  get remaining(): number {
+    return this.bytesLeft;
+  }
+
+  /** Takes `bytes` from the budget for something returned beside the lists (a map's entries). */
+  spend(bytes: number): void {
+    this.bytesLeft = Math.max(0, this.bytesLeft - bytes);
+  }
+
+  /** The leading rows of list `name` that fit in what is left of the byte budget; the cut is recorded in its counts. */
+  fit<T>(name: string, rows: T[]): T[] {
+    let n = 0;
+    for (const row of rows) {
+      const bytes = Buffer.byteLength(JSON.stringify(row)) + 1;
+      if (bytes > this.bytesLeft) break;
+      this.bytesLeft -= bytes;
+      n++;
+    }
+    const meta = (this.counts[name] ??= { total: rows.length, returned: rows.length, truncated: false });
+    if (meta.truncated) meta.cut_by = 'limit';
+    if (n < rows.length) {
+      Object.assign(meta, { returned: n, truncated: true, cut_by: 'max_bytes' });
+      this.truncated = true;
+      this.bytesLeft = 0;
+    }
+    return rows.slice(0, n);
+  }
 
   /** The first `limit` items that pass `keep`, recorded under `name`. */
   take<T>(name: string, items: readonly T[], keep: (item: T) => boolean = () => true): T[] {

@@ -35,6 +35,8 @@ export interface BackgroundCall {
   cursor: number | undefined;
   stop: boolean;
   maxEvents: number;
+  /** Most bytes of events (as JSON) this read returns. */
+  maxBytes: number;
 }
 
 /** The session's stream with this id; a VALIDATION_ERROR saying why when there is none. */
@@ -64,12 +66,12 @@ export function startBackground(start: BackgroundStart, session: Session, limits
 }
 
 /** Reads a background stream from the cursor (renewing its lease), or stops it and returns the final figures. */
-export async function callBackground(call: BackgroundCall, session: Session, limits: Limits) {
+export async function callBackground(call: BackgroundCall, session: Session) {
   const held = heldStream(session, call.streamId);
   const stream = held.stream;
   if (call.stop) await session.backgroundStreams.release(held.id, 'it was stopped');
   else session.backgroundStreams.renew(held);
-  const read = stream.read(call.cursor, call.maxEvents, limits.streamEventsBytes);
+  const read = stream.read(call.cursor, call.maxEvents, call.maxBytes);
   const figures = stream.outcome ?? stream.figures();
   const groups = stream.pipeline.groups;
   const data = {

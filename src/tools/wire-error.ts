@@ -6,6 +6,7 @@
  */
 import { type ErrorContext, type ErrorType, ToolError } from '../errors.js';
 import { MalformedObject } from '../obj/elf-check.js';
+import { privilegeAdvice, privilegeText } from './privileges.js';
 import { type Failure, InvalidRequest, KernelError, type NativeError, NotSupported, TargetNotFound, isNativeError } from '../kernel/errors.js';
 
 /** The wire type of each failure a kernel call can report. */
@@ -54,6 +55,24 @@ function withinField(e: ToolError, field: string): ToolError {
   return new ToolError(e.type, message, { ...e.context, field: full });
 }
 
+/**
+ * A kernel refusal with EPERM or EACCES, said as what it is when the server
+ * lacks capabilities: which, and how to grant them, in place of libbpf's
+ * RLIMIT_MEMLOCK hint. Unchanged when the server holds them all.
+ */
+function unprivileged(e: ToolError): ToolError {
+  const advice = e.type === 'PERMISSION_DENIED' ? privilegeAdvice() : undefined;
+  if (!advice) return e;
+  const { libbpf_log: log, ...rest } = e.context;
+  const kept = Array.isArray(log) ? log.filter((l) => !/RLIMIT_MEMLOCK/.test(String(l))) : [];
+  return new ToolError('PERMISSION_DENIED', `${e.message}: ${privilegeText(advice)}`, {
+    ...rest,
+    ...(kept.length ? { libbpf_log: kept } : {}),
+    missing_capabilities: advice.missing,
+    grant: advice.grant,
+  });
+}
+
 /** The wire form of an error from the layers below, before any field path is added. */
 function toWire(e: unknown, type?: ErrorType): ToolError {
   if (e instanceof ToolError) return e;
@@ -75,9 +94,9 @@ function toWire(e: unknown, type?: ErrorType): ToolError {
   if (e instanceof KernelError) {
     const native = e.native ? nativeContext(e.native) : {};
     const wireType = type ?? (e.failure ? FAILURE_TYPES[e.failure] : e.native ? errorTypeForErrno(e.native.code) : 'SYSTEM_ERROR');
-    return new ToolError(wireType, e.message, { ...native, ...e.details });
+    return unprivileged(new ToolError(wireType, e.message, { ...native, ...e.details }));
   }
-  if (isNativeError(e)) return new ToolError(type ?? errorTypeForErrno(e.code), `${e.op}: ${e.message}`, nativeContext(e));
+  if (isNativeError(e)) return unprivileged(new ToolError(type ?? errorTypeForErrno(e.code), `${e.op}: ${e.message}`, nativeContext(e)));
   return new ToolError('SYSTEM_ERROR', e instanceof Error ? e.message : String(e));
 }
 

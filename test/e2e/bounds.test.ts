@@ -51,8 +51,8 @@ test('calls past the in-flight cap are refused at once with RESOURCE_LIMIT_EXCEE
   }
 });
 
-test('a result over the byte cap becomes RESOURCE_LIMIT_EXCEEDED result_bytes, saying how to ask for less', async () => {
-  const limits = { ...DEFAULT_LIMITS, maxResultBytes: 8192 };
+test('a result over the byte cap becomes RESOURCE_LIMIT_EXCEEDED result_bytes, saying how to ask for less; lists stop early to fit instead', async () => {
+  const limits = { ...DEFAULT_LIMITS, maxResultBytes: 4096 };
   const { core } = toolsFor(limits);
   const session = new Session();
   const server = createServer({ tools: core, limits, pinPrefix: '/sys/fs/bpf/ebpf-mcp' }, session, new HostState());
@@ -60,16 +60,24 @@ test('a result over the byte cap becomes RESOURCE_LIMIT_EXCEEDED result_bytes, s
   const client = new Client({ name: 'bounds', version: '0' });
   await Promise.all([server.connect(a), client.connect(b)]);
   try {
-    const big = await client.callTool({ name: 'inspect_state', arguments: { fields: ['tools'] } });
+    const big = await client.callTool({ name: 'info', arguments: {} });
     const err = (big.structuredContent as Record<string, any>).error;
     assert.equal(big.isError, true);
     assert.equal(err.type, 'RESOURCE_LIMIT_EXCEEDED');
     assert.equal(err.context.resource, 'result_bytes');
-    assert.equal(err.context.limit, 8192);
-    assert.ok(err.context.current_usage.result_bytes > 8192);
-    assert.match(err.message, /over this server's 8192-byte limit on one result: ask for less/);
-    const small = await client.callTool({ name: 'inspect_state', arguments: { fields: ['system'] } });
-    assert.equal((small.structuredContent as Record<string, any>).success, true);
+    assert.equal(err.context.limit, 4096);
+    assert.ok(err.context.current_usage.result_bytes > 4096);
+    assert.match(err.message, /over the 4096-byte limit on one result: ask for less \(a lower limit, filters, fewer fields, a map read page by page with maps\.cursor\)$/);
+    const tools = await client.callTool({ name: 'inspect_state', arguments: { fields: ['tools'] } });
+    const s = tools.structuredContent as Record<string, any>;
+    assert.equal(s.success, true, JSON.stringify(s.error));
+    assert.ok(Buffer.byteLength(JSON.stringify(tools)) <= 4096);
+    assert.equal(s.counts.tools.total, core.length);
+    assert.equal(s.counts.tools.returned, s.tools.length);
+    assert.ok(s.tools.length < core.length);
+    assert.equal(s.counts.tools.cut_by, 'max_bytes');
+    assert.equal(s.truncated, true);
+    assert.ok((tools.content as { text: string }[])[0]?.text.startsWith(`${core.length} tools (showing ${s.tools.length}); raise \`max_bytes\` or filter to see the rest.`));
   } finally {
     await client.close();
     session.close();

@@ -113,7 +113,7 @@ test('done when: a tracepoint attached through MCP counts 200 getpids, inspect l
 
 test('a pinned link outlives its session, keeps counting, is shown to the next session, and goes with its pin', async () => {
   const prefix = pinPrefix('pins');
-  const args = ['-t', 'stdio', '--pin-prefix', prefix];
+  const args = ['-t', 'stdio', '--enable-tools', 'unpin_object', '--pin-prefix', prefix];
   const a = await connect(args);
   let b: Connected | undefined;
   let linkId = 0;
@@ -161,7 +161,7 @@ test('a pinned link outlives its session, keeps counting, is shown to the next s
 
 test('pin paths outside the prefix, with "..", empty, or already taken are refused as VALIDATION_ERROR on pin_path', async () => {
   const prefix = pinPrefix('refuse');
-  const c = await connect(['-t', 'stdio', '--pin-prefix', prefix]);
+  const c = await connect(['-t', 'stdio', '--enable-tools', 'unpin_object', '--pin-prefix', prefix]);
   let linkId = 0;
   try {
     const progId = (await loadCounters(c)).progs.tp_getpid as number;
@@ -185,7 +185,7 @@ test('pin paths outside the prefix, with "..", empty, or already taken are refus
 
 test('a lease detaches its link when it runs out, and removes its pin', async () => {
   const prefix = pinPrefix('lease');
-  const c = await connect(['-t', 'stdio', '--pin-prefix', prefix]);
+  const c = await connect(['-t', 'stdio', '--enable-tools', 'unpin_object', '--pin-prefix', prefix]);
   const made: number[] = [];
   try {
     const loaded = await loadCounters(c);

@@ -118,7 +118,7 @@ test('inspect_state sees the whole host, filters, and bounds its lists', async (
   try {
     const loadedByB = (await b.call('load_program', { source: { type: 'file', path: fixture('multi') } })).structuredContent;
     const bIds: number[] = loadedByB.programs.map((p: { id: number }) => p.id);
-    const all = (await a.call('inspect_state', { fields: ['programs', 'links', 'system'], limit: 1000 })).structuredContent;
+    const all = (await a.call('inspect_state', { fields: ['programs', 'links', 'system'], limit: 1000, max_bytes: 1 << 20 })).structuredContent;
     const theirs = all.programs.filter((p: { id: number }) => bIds.includes(p.id));
     assert.equal(theirs.length, 3, 'another session’s programs are visible');
     assert.ok(theirs.every((p: { owned: boolean }) => !p.owned));
@@ -138,7 +138,7 @@ test('inspect_state sees the whole host, filters, and bounds its lists', async (
     assert.equal(capped.counts.programs.returned, 1);
     assert.ok(capped.counts.programs.total >= 3);
 
-    const tools = (await a.call('inspect_state', { fields: ['tools'] })).structuredContent;
+    const tools = (await a.call('inspect_state', { fields: ['tools'], max_bytes: 1 << 20 })).structuredContent;
     assert.deepEqual(tools.tools.map((t: { name: string }) => t.name), ['info', 'load_program', 'attach_program', 'inspect_state', 'stream_events']);
     assert.equal(tools.tools[1].input_schema.additionalProperties, false);
   } finally {

@@ -24,6 +24,8 @@ export interface Connected {
 export interface ConnectOptions {
   /** A network namespace under /run/netns to start the server in (through `ip netns exec`, which execs it). */
   netns?: string;
+  /** A command that execs the server, before its path (e.g. setpriv dropping privileges). */
+  exec?: string[];
   /** Environment variables for the server, beside the test's own. */
   env?: Record<string, string>;
 }
@@ -31,8 +33,9 @@ export interface ConnectOptions {
 /** Spawns the server and connects a client to it. */
 export async function connect(args: string[] = ['-t', 'stdio'], options: ConnectOptions = {}): Promise<Connected> {
   const env = options.env ? { env: { ...(process.env as Record<string, string>), ...options.env } } : {};
-  const transport = options.netns
-    ? new StdioClientTransport({ command: 'ip', args: ['netns', 'exec', options.netns, SERVER_BIN, ...args], stderr: 'pipe', ...env })
+  const [command, ...prefix] = options.netns ? ['ip', 'netns', 'exec', options.netns] : (options.exec ?? []);
+  const transport = command
+    ? new StdioClientTransport({ command, args: [...prefix, SERVER_BIN, ...args], stderr: 'pipe', ...env })
     : new StdioClientTransport({ command: SERVER_BIN, args, stderr: 'pipe', ...env });
   let err = '';
   transport.stderr?.on('data', (d: Buffer) => (err += d.toString()));
