@@ -20,7 +20,7 @@ function refusal(name: string, args: unknown) {
 }
 
 test('closestName: the nearest by edit distance, none when nothing is near', () => {
-  assert.equal(closestName('ttl_second', ['program_id', 'attachment', 'pin_path', 'ttl_seconds']), 'ttl_seconds');
+  assert.equal(closestName('ttl_second', ['program_id', 'object_id', 'attachment', 'pin_path', 'ttl_seconds']), 'ttl_seconds');
   assert.equal(closestName('map_di', ['map_id', 'type', 'object_id', 'map']), 'map_id');
   assert.equal(closestName('PID', ['comm', 'pid']), 'pid');
   assert.equal(closestName('zzzzzzzz', ['pid', 'comm', 'cpu']), undefined);
@@ -32,10 +32,10 @@ test('an unknown top-level field names the allowed fields and the closest', () =
   assert.equal(e.type, 'VALIDATION_ERROR');
   assert.equal(
     e.message,
-    'invalid input at (input): unknown field `ttl_second` (did you mean `ttl_seconds`?); fields here: program_id, attachment, pin_path, ttl_seconds',
+    'invalid input at (input): unknown field `ttl_second` (did you mean `ttl_seconds`?); fields here: program_id, object_id, attachment, pin_path, ttl_seconds',
   );
   assert.equal(e.context.field, '(input)');
-  assert.deepEqual(e.context.allowed_fields, ['program_id', 'attachment', 'pin_path', 'ttl_seconds']);
+  assert.deepEqual(e.context.allowed_fields, ['program_id', 'object_id', 'attachment', 'pin_path', 'ttl_seconds']);
   assert.deepEqual(e.context.did_you_mean, { ttl_second: 'ttl_seconds' });
 });
 
@@ -59,7 +59,7 @@ test('an unknown field in a union names the fields of every branch', () => {
 
 test('an unknown field with no near name lists the allowed ones without a guess', () => {
   const e = refusal('stream_events', { source: { map_id: 3 }, filters: { zzzzzzzz: 1 } });
-  assert.equal(e.message, 'invalid input at filters: unknown field `zzzzzzzz`; fields here: pid, comm, cpu');
+  assert.equal(e.message, 'invalid input at filters: unknown field `zzzzzzzz`; fields here: pid, comm, cpu, where');
   assert.equal(e.context.did_you_mean, undefined);
 });
 

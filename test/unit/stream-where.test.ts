@@ -290,11 +290,12 @@ test('pipeline: table format gives columns once and a row per event, nested stru
   values.forEach((v, i) => bytes.set(encode(v, true), i * SIZE));
   const p = new Pipeline({ recordType: recType(), filters: {}, format: 'table', maxEvents: 10, fields: ['e', 'addr', 'name'] });
   for (let i = 0; i < values.length; i++) p.push(bytes, i * SIZE, SIZE, i, i);
-  assert.deepEqual(p.table?.columns, ['cpu', 'e', 'addr.port', 'addr.pad', 'name']);
+  // addr.pad is padding: rendered out of the table as out of json events.
+  assert.deepEqual(p.table?.columns, ['cpu', 'e', 'addr.port', 'name']);
   assert.deepEqual(p.table?.rows, [
-    [0, -2147483648, 0, 0, 'abc'],
-    [1, -5, 80, 0, ''],
-    [2, 0, 65535, 0, 'abc'],
+    [0, -2147483648, 0, 'abc'],
+    [1, -5, 80, ''],
+    [2, 0, 65535, 'abc'],
   ]);
   assert.equal(p.returned, 3);
   const empty = new Pipeline({ recordType: recType(), filters: {}, format: 'table', maxEvents: 10, fields: ['e'] });
