@@ -53,7 +53,7 @@ function checkSection(target: AttachTarget): void {
 export const auto = defineHook({
   kind: 'auto',
   class: undefined,
-  summary: "Attach as the program's section name says (e.g. SEC(\"tp/sched/sched_process_exec\"))",
+  summary: 'As the section name says',
   settings: z.strictObject({}),
   programTypes: [],
   available: () => ({ usable: true, reason: 'any program whose section names its hook' }),

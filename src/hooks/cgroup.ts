@@ -23,8 +23,8 @@ export const cgroup = defineHook({
   class: 'cgroup',
   summary: 'A cgroup v2 hook',
   settings: z.strictObject({
-    path: path.describe('cgroup directory, absolute inside the cgroup2 mount or relative to it'),
-    attach_type: z.string().min(1).max(64).optional().describe('e.g. "cgroup_inet_egress" (default: from the program\'s section)'),
+    path: path.describe('cgroup2 directory'),
+    attach_type: z.string().min(1).max(64).optional().describe('e.g. "cgroup_inet_egress" (default: the section\'s)'),
   }),
   programTypes: ['cgroup_skb', 'cgroup_sock', 'cgroup_sock_addr', 'cgroup_sockopt', 'cgroup_sysctl', 'cgroup_device', 'sock_ops'],
   available: () => cgroupAvailability('cgroup_skb'),

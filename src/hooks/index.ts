@@ -56,8 +56,10 @@ export const HOOKS: readonly AnyHook[] = [
 
 const byKind = new Map(HOOKS.map((h) => [h.kind, h]));
 
+/** The program types a kind takes, said where they are not the kind's own name. */
 function programTypesNote(h: AnyHook): string {
-  return h.programTypes.length ? `; program type${h.programTypes.length > 1 ? 's' : ''} ${h.programTypes.join(', ')}` : '';
+  if (h.programTypes.length === 0 || (h.programTypes.length === 1 && h.programTypes[0] === h.kind)) return '';
+  return `; program type${h.programTypes.length > 1 ? 's' : ''} ${h.programTypes.join(', ')}`;
 }
 
 /** attach_program's `attachment`: exactly one key, naming the kind, whose value holds its settings. */
@@ -65,7 +67,7 @@ export const attachmentSchema = z
   .strictObject(Object.fromEntries(HOOKS.map((h) => [h.kind, h.settings.optional().describe(`${h.summary}${programTypesNote(h)}`)])))
   .refine((a) => Object.keys(a).length === 1, { message: 'give exactly one attachment kind, e.g. {"tracepoint": {...}}' })
   .meta({ minProperties: 1, maxProperties: 1 })
-  .describe('Exactly one key naming the kind, whose value holds its settings');
+  .describe('One key: the kind, holding its settings');
 
 /** An attachment as a client writes it, e.g. `{tracepoint: {category: "syscalls", name: "sys_enter_getpid"}}`. */
 export type Attachment = z.input<typeof attachmentSchema>;

@@ -18,9 +18,9 @@ const MAX_BYTES = 48 << 10;
 export const iter = defineHook({
   kind: 'iter',
   class: 'tracing',
-  summary: "A BPF iterator (SEC(\"iter/<target>\"), e.g. task, bpf_map, bpf_prog): runs once and returns the text it wrote",
+  summary: 'SEC("iter/<target>"): runs once, returns its text',
   settings: z.strictObject({
-    max_bytes: z.int().min(1).max(MAX_BYTES).default(DEFAULT_BYTES).describe(`Output returned, at most (default ${DEFAULT_BYTES}); the rest is cut and truncated says so`),
+    max_bytes: z.int().min(1).max(MAX_BYTES).default(DEFAULT_BYTES).describe('Output returned at most'),
   }),
   programTypes: ['tracing'],
   available: iterators,

@@ -25,10 +25,10 @@ export function noKprobes(point: string, fn: string): NotSupported {
 export const kprobe = defineHook({
   kind: 'kprobe',
   class: 'tracing',
-  summary: 'A kernel function (needs kprobe support in the kernel; info says whether it has it)',
+  summary: 'A kernel function',
   settings: z.strictObject({
-    function: name.describe('Kernel function'),
-    retprobe: z.boolean().default(false).describe('Fire on return instead of entry'),
+    function: name,
+    retprobe: z.boolean().default(false).describe('On return'),
     offset: z.int().min(0).max(1 << 20).default(0),
   }),
   programTypes: ['kprobe'],

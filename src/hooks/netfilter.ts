@@ -22,7 +22,7 @@ const where = (family: string, hook: string, priority: number | undefined, flags
 export const netfilter = defineHook({
   kind: 'netfilter',
   class: 'network',
-  summary: "A netfilter hook of one protocol family in the server's network namespace",
+  summary: "In the server's network namespace",
   settings: z.strictObject({
     family: z.enum(['ipv4', 'ipv6']),
     hook: z.enum(['prerouting', 'local_in', 'forward', 'local_out', 'postrouting']),
@@ -30,8 +30,8 @@ export const netfilter = defineHook({
       .int()
       .min(-2147483647)
       .max(2147483646)
-      .describe('Order among the hooks of the same family and hook, lowest first (INT_MIN and INT_MAX are reserved by the kernel)'),
-    defrag: z.boolean().default(false).describe('Have the kernel reassemble IP fragments before the program (priority must then be above -400)'),
+      .describe('Order among hooks, lowest first'),
+    defrag: z.boolean().default(false).describe('Reassemble fragments first (priority > -400)'),
   }),
   programTypes: ['netfilter'],
   available: () =>

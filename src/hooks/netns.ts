@@ -13,8 +13,8 @@ import { type AnyHook, defineHook } from './hook.js';
 import { path } from './settings.js';
 
 const KINDS = {
-  sk_lookup: { programType: 'sk_lookup', summary: 'Socket lookup in a network namespace: pick, or refuse, the socket for each new connection or datagram' },
-  flow_dissector: { programType: 'flow_dissector', summary: "Packet header parsing (flow dissection) in a network namespace, before or instead of the kernel's" },
+  sk_lookup: { programType: 'sk_lookup', summary: 'Socket selection in a network namespace' },
+  flow_dissector: { programType: 'flow_dissector', summary: 'Flow dissection in a network namespace' },
 } as const;
 
 function netnsHook(kind: keyof typeof KINDS): AnyHook {
@@ -24,7 +24,7 @@ function netnsHook(kind: keyof typeof KINDS): AnyHook {
     class: 'network',
     summary,
     settings: z.strictObject({
-      netns: path.describe('A network namespace: a name under /run/netns (as `ip netns` makes), /run/netns/<name>, or /proc/<pid>/ns/net'),
+      netns: path.describe('A /run/netns name or path, or /proc/<pid>/ns/net'),
     }),
     programTypes: [programType],
     available: () =>

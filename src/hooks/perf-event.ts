@@ -30,12 +30,12 @@ const PERF_TYPE_HARDWARE = 0;
 export const perfEvent = defineHook({
   kind: 'perf_event',
   class: 'tracing',
-  summary: 'Sampling on a perf event, one link per CPU',
+  summary: 'Sampling, one link per CPU',
   settings: z
     .strictObject({
       event: z.enum(Object.keys(PERF_EVENTS) as [PerfEventName, ...PerfEventName[]]).default('cpu-clock'),
       frequency: z.int().min(1).max(100_000).optional().describe('Samples per second (default 99)'),
-      period: z.int().min(1).optional().describe('One sample every this many events (instead of frequency)'),
+      period: z.int().min(1).optional().describe('Instead of frequency: every this many events'),
       cpu: z.union([z.int().min(0).max(4095), z.literal('all')]).default('all'),
       pid,
     })

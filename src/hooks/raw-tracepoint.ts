@@ -11,7 +11,7 @@ export const rawTracepoint = defineHook({
   kind: 'raw_tracepoint',
   class: 'tracing',
   summary: 'A raw tracepoint',
-  settings: z.strictObject({ name: name.describe('e.g. "sys_enter", "sched_switch"') }),
+  settings: z.strictObject({ name: name.describe('e.g. "sys_enter"') }),
   programTypes: ['raw_tracepoint', 'raw_tracepoint_writable'],
   available: () =>
     hasProgramType('raw_tracepoint')

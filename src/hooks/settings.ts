@@ -8,4 +8,4 @@ export const name = z.string().min(1).max(256);
 export const path = z.string().min(1).max(4096);
 
 /** A process filter: only this pid (default: every process). */
-export const pid = z.int().positive().optional().describe('Only this process (default: every process)');
+export const pid = z.int().positive().optional().describe('Only this process');

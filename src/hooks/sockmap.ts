@@ -17,7 +17,7 @@ const SKB_ATTACH_TYPES = { stream_verdict: 'sk_skb_stream_verdict', stream_parse
 
 const map = z
   .union([name, z.int().positive()])
-  .describe("A sockmap or sockhash: a map name in the program's own object, or the kernel id of a map this session loaded");
+  .describe('A sockmap or sockhash: name in the object, or id');
 
 /** The sockmap or sockhash `wanted` names; VALIDATION_ERROR on `map` listing the ones there are. */
 function sockmapOf(target: AttachTarget, wanted: string | number): MapTarget {
@@ -74,7 +74,7 @@ function sockmapHook<S extends z.ZodObject>(
 /** `{"sk_msg": {map}}` */
 export const skMsg = sockmapHook(
   'sk_msg',
-  'Every sendmsg on the sockets in a sockmap or sockhash',
+  'sendmsg on the sockets of a sockmap',
   z.strictObject({ map }),
   () => ({ type: 'sk_msg_verdict', label: '' }),
 );
@@ -82,12 +82,10 @@ export const skMsg = sockmapHook(
 /** `{"sk_skb": {map, attach_type}}` */
 export const skSkb = sockmapHook(
   'sk_skb',
-  'Every skb received by the sockets in a sockmap or sockhash',
+  'skbs received by the sockets of a sockmap',
   z.strictObject({
     map,
-    attach_type: z
-      .enum(['stream_verdict', 'stream_parser', 'verdict'])
-      .describe('stream_parser splits the stream into messages, stream_verdict decides on each; verdict decides on each skb without a parser'),
+    attach_type: z.enum(['stream_verdict', 'stream_parser', 'verdict']),
   }),
   (s) => ({ type: SKB_ATTACH_TYPES[s.attach_type], label: ` ${s.attach_type}` }),
 );

@@ -10,8 +10,8 @@ import { path } from './settings.js';
 export const sockops = defineHook({
   kind: 'sockops',
   class: 'cgroup',
-  summary: 'TCP socket events of the processes in a cgroup',
-  settings: z.strictObject({ cgroup: path.describe('cgroup directory, absolute inside the cgroup2 mount or relative to it') }),
+  summary: 'TCP socket events in a cgroup',
+  settings: z.strictObject({ cgroup: path.describe('cgroup2 directory') }),
   programTypes: ['sock_ops'],
   available: () => cgroupAvailability('sock_ops'),
   attach(target, s) {

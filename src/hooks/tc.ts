@@ -10,11 +10,11 @@ import { name } from './settings.js';
 export const tc = defineHook({
   kind: 'tc',
   class: 'network',
-  summary: 'Traffic control on an interface (tcx link where the kernel has it)',
+  summary: 'Traffic control on an interface',
   settings: z.strictObject({
     interface: name,
     direction: z.enum(['ingress', 'egress']).default('ingress'),
-    priority: z.int().min(1).max(65535).default(1).describe('Filter priority (netlink tc only)'),
+    priority: z.int().min(1).max(65535).default(1).describe('netlink tc only'),
   }),
   programTypes: ['sched_cls', 'sched_act'],
   available: () =>

@@ -10,8 +10,8 @@ import { name } from './settings.js';
 export const tracepoint = defineHook({
   kind: 'tracepoint',
   class: 'tracing',
-  summary: 'A static kernel tracepoint (tracefs events/<category>/<name>)',
-  settings: z.strictObject({ category: name.describe('e.g. "syscalls", "sched"'), name: name.describe('e.g. "sys_enter_openat"') }),
+  summary: 'tracefs events/<category>/<name>',
+  settings: z.strictObject({ category: name.describe('e.g. "syscalls"'), name: name.describe('e.g. "sys_enter_openat"') }),
   programTypes: ['tracepoint'],
   available: () =>
     hasProgramType('tracepoint') && hasTracefs()

@@ -11,9 +11,9 @@ import { vmlinuxTypeName } from '../kernel/kernel-btf.js';
 import { type AnyHook, defineHook } from './hook.js';
 
 const KINDS = {
-  fentry: { attachType: 'trace_fentry', when: 'on entry' },
-  fexit: { attachType: 'trace_fexit', when: 'on return, with the return value' },
-  fmod_ret: { attachType: 'modify_return', when: 'on entry, able to change the return value of a function that allows it' },
+  fentry: { attachType: 'trace_fentry', when: 'its entry' },
+  fexit: { attachType: 'trace_fexit', when: 'its return' },
+  fmod_ret: { attachType: 'modify_return', when: 'its entry, changing its return' },
 } as const;
 
 function trampolineHook(kind: keyof typeof KINDS): AnyHook {
@@ -21,7 +21,7 @@ function trampolineHook(kind: keyof typeof KINDS): AnyHook {
   return defineHook({
     kind,
     class: 'tracing',
-    summary: `A kernel function ${when}, named by the program's section (SEC("${kind}/<function>"))`,
+    summary: `SEC("${kind}/<function>"): ${when}`,
     settings: z.strictObject({}),
     programTypes: ['tracing'],
     available: trampolines,

@@ -11,11 +11,11 @@ import { name, path, pid } from './settings.js';
 export const uprobe = defineHook({
   kind: 'uprobe',
   class: 'tracing',
-  summary: 'A user-space function (SEC("uprobe"))',
+  summary: 'A user-space function',
   settings: z.strictObject({
-    binary: path.describe('Absolute path of the executable or library'),
-    function: name.optional().describe('Function name from the ELF symbol table'),
-    offset: z.int().min(0).max(2 ** 31 - 1).default(0).describe('Offset within the function, or within the file without a function'),
+    binary: path.describe('Executable or library, absolute'),
+    function: name.optional().describe('ELF symbol'),
+    offset: z.int().min(0).max(2 ** 31 - 1).default(0).describe('Into the function, or the file'),
     pid,
     retprobe: z.boolean().default(false),
   }),

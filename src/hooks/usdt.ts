@@ -10,7 +10,7 @@ import { name, path, pid } from './settings.js';
 export const usdt = defineHook({
   kind: 'usdt',
   class: 'tracing',
-  summary: 'A USDT probe compiled into a binary (SEC("usdt"))',
+  summary: 'A USDT probe in a binary',
   settings: z.strictObject({ binary: path, provider: name, name, pid }),
   programTypes: ['kprobe'],
   available: () =>

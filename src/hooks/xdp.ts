@@ -12,7 +12,7 @@ const MODE_FLAGS = { generic: 1 << 1, native: 1 << 2, offload: 1 << 3 } as const
 export const xdp = defineHook({
   kind: 'xdp',
   class: 'network',
-  summary: 'Every packet arriving on a network interface',
+  summary: 'Packets arriving on an interface',
   settings: z.strictObject({ interface: name, mode: z.enum(['native', 'generic', 'offload']).default('native') }),
   programTypes: ['xdp'],
   available: () => (hasProgramType('xdp') ? { usable: true, reason: 'xdp programs load' } : { usable: false, reason: 'xdp programs do not load' }),

@@ -12,8 +12,8 @@ import { log } from '../log.js';
 import type { Limits } from '../policy/limits.js';
 import { PinRegistry } from '../session/pin-registry.js';
 import type { Session } from '../session/session.js';
-import { inputJsonSchema, outputJsonSchema } from '../tools/json-schema.js';
-import { type AnyTool, errorResult, okResult, validationError } from '../tools/tool.js';
+import { listedInputSchema, listedOutputSchema } from '../tools/json-schema.js';
+import { type AnyTool, errorResult, listedAnnotations, okResult, validationError } from '../tools/tool.js';
 import { callBudget } from '../tools/result-size.js';
 import { wireError } from '../tools/wire-error.js';
 import { SERVER_VERSION } from '../version.js';
@@ -88,9 +88,9 @@ export function createServer(opts: ServerOptions, session: Session, host: HostSt
     name: t.name,
     title: t.title,
     description: t.description,
-    inputSchema: inputJsonSchema(t) as { type: 'object' },
-    outputSchema: outputJsonSchema(t) as { type: 'object' },
-    annotations: { title: t.title, ...t.annotations },
+    inputSchema: listedInputSchema(t) as { type: 'object' },
+    outputSchema: listedOutputSchema(t) as { type: 'object' },
+    annotations: listedAnnotations(t),
   }));
 
   const pins = new PinRegistry();

@@ -6,7 +6,7 @@
 import { rmSync } from 'node:fs';
 import { z } from 'zod';
 import { ToolError, invalid, limitExceeded } from '../errors.js';
-import { type Attached, HOOKS, attachProgram, attachmentSchema } from '../hooks/index.js';
+import { type Attached, attachProgram, attachmentSchema } from '../hooks/index.js';
 import { programInfo } from '../kernel/inventory.js';
 import type { ProgramSpec } from '../kernel/object.js';
 import type { Limits } from '../policy/limits.js';
@@ -18,16 +18,16 @@ import { attachError, wireError } from './wire-error.js';
 
 const inputFor = (limits: Limits) =>
   z.strictObject({
-    program_id: z.int().positive().optional().describe('Kernel id of a program this session loaded (from load_program)'),
-    object_id: z.string().min(1).max(64).optional().describe('Instead of program_id: every program of this loaded object, with attachment {auto: {}}; all or none'),
+    program_id: z.int().positive().optional().describe('A program this session loaded'),
+    object_id: z.string().min(1).max(64).optional().describe('Instead: all programs of this object, with {auto: {}}'),
     attachment: attachmentSchema,
     pin_path: z
       .string()
       .min(1)
       .max(512)
       .optional()
-      .describe("Pin the link under the server's pin prefix (a relative name like \"my/link\"); it then outlives the session. Needs unpin_object enabled"),
-    ttl_seconds: z.int().min(1).max(limits.maxLeaseSeconds).optional().describe('A lease: detach (and unpin) automatically after this many seconds'),
+      .describe('e.g. "my/link": outlives the session; needs unpin_object'),
+    ttl_seconds: z.int().min(1).max(limits.maxLeaseSeconds).optional().describe('Lease: detach (and unpin) after this long'),
   });
 
 /** One attachment as the result reports it. */
@@ -160,15 +160,11 @@ export const attachProgramTool = defineTool((limits: Limits) => ({
   title: 'Attach a program to a kernel hook',
   version: '1.0.0',
   description:
-    'Attach a program loaded by this session (its kernel id from load_program) to a hook, so it starts running ' +
-    '(`object_id` with {"auto": {}}: all its programs at once): ' +
-    `${HOOKS.map((h) => h.kind).join(', ')} (auto: as the program's section name says). ` +
-    '`attachment` takes exactly one of these keys, e.g. ' +
-    '{"tracepoint": {"category": "syscalls", "name": "sys_enter_openat"}}. The target is checked first: a missing ' +
-    'tracepoint, interface, binary, function, cgroup, network namespace or map is an error listing what exists; a hook this kernel lacks is ' +
-    'UNSUPPORTED_BPF_FEATURE with the alternatives that work. Returns the kernel link id (visible in inspect_state). ' +
-    'The attachment lasts until the session ends, or `ttl_seconds` runs out; with `pin_path` it outlives the ' +
-    `session. Limit: ${limits.maxLinksPerSession} attachments per session.`,
+    'Attach a program this session loaded to a kernel hook, or all of an object\'s (`object_id`, {"auto": {}}, all ' +
+    'or none). `attachment` has one key, the kind, e.g. {"tracepoint": {"category": "syscalls", "name": ' +
+    '"sys_enter_openat"}}. Targets are checked first (a missing one lists what exists); a kind this kernel lacks is ' +
+    'UNSUPPORTED_BPF_FEATURE with alternatives. Lasts until the session ends or `ttl_seconds`; `pin_path` outlives ' +
+    `it. Limit: ${limits.maxLinksPerSession} attachments per session.`,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: inputFor(limits),
   output,

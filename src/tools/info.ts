@@ -72,11 +72,9 @@ export const infoTool = defineTool(() => ({
   title: 'eBPF host information',
   version: '1.0.0',
   description:
-    'Describe what eBPF can do on this host, probed live from the kernel: kernel release and architecture, whether ' +
-    'kernel BTF is available (needed for CO-RE programs), whether bpffs and tracefs are mounted, the capabilities ' +
-    'the server holds, which program and map types load here, which attach kinds work here (with the reason when ' +
-    'one does not, e.g. no kprobe support), libbpf and server versions, and the bundled BPF objects you can load by ' +
-    'path. Call this first to plan what to load and attach. Read-only, no arguments.',
+    'What eBPF can do on this host, probed live: kernel, BTF, mounts, capabilities (and how to grant missing ones), ' +
+    'program and map types, the attach kinds that work here (or why not), versions, and the catalog objects\' paths. ' +
+    'Call it first.',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: z.strictObject({}),
   output,

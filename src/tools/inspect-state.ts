@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { readMapContents } from '../kernel/map-contents.js';
 import { mapWriters } from '../kernel/map-writers.js';
-import type { Limits } from '../policy/limits.js';
+import { type Limits, formatBytes } from '../policy/limits.js';
 import type { Session } from '../session/session.js';
 import { HostLists } from './host-lists.js';
 import { inputJsonSchema, outputJsonSchema } from './json-schema.js';
@@ -27,15 +27,15 @@ const inputFor = (limits: Limits) => z.strictObject({
     .min(1)
     .max(FIELDS.length)
     .default(['programs', 'maps', 'links', 'system', 'streams'])
-    .describe("What to return: programs, maps, links, pins (objects pinned under the pin prefix), system, tools, streams (this session's background streams)"),
+    ,
   filters: z
     .strictObject({
-      program_type: z.string().min(1).max(64).optional().describe('Only programs of this type, e.g. "xdp", "tracepoint"'),
-      name_pattern: z.string().min(1).max(256).optional().describe('Glob on program and map names: * any run, ? one character'),
-      program_id: z.int().positive().optional().describe('Only this program, its maps and its links'),
-      map_id: z.int().positive().optional().describe('Only this map and the programs using it'),
-      owned_only: z.boolean().default(false).describe('Only what this session created'),
-      pinned_only: z.boolean().default(false).describe('Only objects pinned under the pin prefix'),
+      program_type: z.string().min(1).max(64).optional().describe('e.g. "xdp"'),
+      name_pattern: z.string().min(1).max(256).optional().describe('Glob (* ?) on names'),
+      program_id: z.int().positive().optional().describe('This program, its maps and links'),
+      map_id: z.int().positive().optional().describe('This map and its programs'),
+      owned_only: z.boolean().default(false).describe('This session\'s only'),
+      pinned_only: z.boolean().default(false).describe('Pinned under the prefix only'),
     })
     .default({ owned_only: false, pinned_only: false }),
   limit: z
@@ -43,26 +43,26 @@ const inputFor = (limits: Limits) => z.strictObject({
     .min(1)
     .max(limits.listMax)
     .default(limits.listDefault)
-    .describe(`Most items per list (default ${limits.listDefault}, max ${limits.listMax})`),
+    .describe('Items per list'),
   maps: z
     .strictObject({
-      id: z.int().positive().describe('Kernel id of the map (from the maps list or load_program)'),
-      entries: z.boolean().default(true).describe('Return the entries (false: only the key and value types, and whether it has entries)'),
+      id: z.int().positive(),
+      entries: z.boolean().default(true).describe('false: key and value types only'),
       limit: z
         .int()
         .min(1)
         .max(limits.mapEntriesMax)
         .default(limits.mapEntriesDefault)
-        .describe(`Most entries returned (default ${limits.mapEntriesDefault}, max ${limits.mapEntriesMax}); a page also stops at ${limits.mapEntriesBytes} bytes of entries`),
+        .describe(`Entries a page (also at most ${formatBytes(limits.mapEntriesBytes)})`),
       cursor: z
         .string()
         .max(1024)
         .regex(/^[0-9a-f]+$/, 'a cursor is the hex next_cursor of an earlier read of this map')
         .optional()
-        .describe('Go on from an earlier page: the `next_cursor` that read returned'),
+        .describe('A next_cursor'),
     })
     .optional()
-    .describe("Read one map's contents into `map_entries`, keys and values decoded from the map's BTF"),
+    .describe('A map\'s entries into map_entries'),
   max_bytes: maxBytesInput(limits),
 });
 
@@ -232,22 +232,11 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
   title: 'Inspect eBPF state',
   version: '1.0.0',
   description:
-    'List the eBPF programs, maps and links loaded on this host — all of them, not only this session\'s — as the ' +
-    'kernel reports them (ids, names, types, tags, load times, map ids, what each program is attached to, the ' +
-    'processes holding each), each ' +
-    'marked `owned` when this session created it. Also: objects pinned under the server\'s pin prefix (`pins`), ' +
-    'kernel facts (`system`), and this server\'s tools with their schemas (`tools`). Filter by program type, name ' +
-    'glob, program id (that program, its maps and links), map id, owned_only or pinned_only. Each list returns at ' +
-    `most \`limit\` items (default ${limits.listDefault}, max ${limits.listMax}) and \`counts\` says how many matched. ` +
-    'Map contents: `maps: {id}` returns that map\'s entries in `map_entries` (any map on the host, up to ' +
-    `\`maps.limit\`, default ${limits.mapEntriesDefault}, max ${limits.mapEntriesMax}, and at most ${limits.mapEntriesBytes} bytes of entries or \`max_bytes\` ` +
-    'per page; `truncated` says more exist and `next_cursor`, passed back as `maps.cursor`, reads the next page; in a hash map ' +
-    'whose entries change between pages a page can repeat or miss entries), ' +
-    'keys and values decoded into named JSON ' +
-    'fields from the map\'s BTF (hex without BTF), per-CPU maps with one value per CPU, and libbpf-tools log2 ' +
-    'histograms (an array of slot counts) as buckets plus a drawing, also shown in the text. Ring and perf buffers ' +
-    'have no entries: read them with stream_events. For the entries alone, pass fields ["maps"] and filters.map_id ' +
-    'with the same id. Read-only.',
+    'Every eBPF program, map and link on this host, not only this session\'s: what runs each program (links, perf ' +
+    'events), the processes holding each (`holders`), `owned` for this session\'s; also `pins`, ' +
+    '`system`, background `streams` and `tools` (full schemas). Lists stop at `limit` or `max_bytes`; `counts` says ' +
+    'how many matched. `maps: {id}` reads any map\'s entries, decoded from BTF (log2 histograms drawn), page by page ' +
+    '(`next_cursor` as `maps.cursor`). Buffers: stream_events.',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: inputFor(limits),
   output,

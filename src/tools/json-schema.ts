@@ -69,3 +69,69 @@ export function outputJsonSchema(tool: AnyTool): JsonSchema {
   const { ok, failed } = resultSchemas(tool);
   return { type: 'object', oneOf: [toJson(ok, 'output'), toJson(failed, 'output')] };
 }
+
+/** Bounds zod writes for every int that a model never needs to read (the safe-integer range). */
+const SAFE_BOUNDS: Record<string, number> = { maximum: Number.MAX_SAFE_INTEGER, minimum: Number.MIN_SAFE_INTEGER };
+
+/**
+ * A schema as tools/list carries it, which every conversation pays for: the same types, enums, ranges, patterns,
+ * defaults and descriptions, without what the server checks anyway and a model need not read (string lengths,
+ * the safe-integer range, `additionalProperties: false` below the top; unknown fields are refused by name).
+ * The full schemas are in inspect_state's `tools`, schemas/ and docs/TOOL_SPECS.md.
+ */
+function listed(node: unknown, depth = 0): unknown {
+  if (typeof node !== 'object' || node === null) return node;
+  if (Array.isArray(node)) return node.map((n) => listed(n, depth));
+  const out: JsonSchema = {};
+  for (const [key, value] of Object.entries(node as JsonSchema)) {
+    if (UNREAD.has(key) || SAFE_BOUNDS[key] === value) continue;
+    if (key === 'additionalProperties' && value === false && depth > 0) continue;
+    if (key === 'default' && uninformative(value)) continue;
+    if (key === 'minimum' && value === 1) continue;
+    if (key === 'exclusiveMinimum' && value === 0) continue;
+    if (key === 'properties' && Object.keys(value as JsonSchema).length === 0) continue;
+    if (key === 'properties') out[key] = Object.fromEntries(Object.entries(value as JsonSchema).map(([k, v]) => [k, listed(v, depth + 1)]));
+    else out[key] = listed(value, depth + 1);
+  }
+  return mergedUnion(out);
+}
+
+/** A default that says nothing a model would not assume: false, or an object of such. */
+function uninformative(value: unknown): boolean {
+  return value === false || (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every(uninformative));
+}
+
+/** Keys the server checks that a model need not read (ids are positive, counts start at 1, booleans default to false, lengths are sane). */
+const UNREAD = new Set(['minLength', 'maxLength', 'minItems', 'maxItems', 'propertyNames']);
+
+/** A union whose branches are only types (and an array's items) said as one `type` list: the same values, fewer bytes. */
+function mergedUnion(node: JsonSchema): JsonSchema {
+  const key = node.anyOf ? 'anyOf' : node.oneOf ? 'oneOf' : undefined;
+  if (!key) return node;
+  const branches = node[key] as JsonSchema[];
+  if (!branches.every((b) => Object.keys(b).every((k) => k === 'type' || (k === 'items' && b.type === 'array')) && typeof b.type === 'string')) return node;
+  const { [key]: _union, ...rest } = node;
+  const items = branches.find((b) => b.items)?.items;
+  return { ...rest, type: branches.map((b) => b.type), ...(items ? { items } : {}) };
+}
+
+/** The tool's inputSchema in tools/list: the full one without what a model need not read (listed). */
+export function listedInputSchema(tool: AnyTool): JsonSchema {
+  return listed(inputJsonSchema(tool)) as JsonSchema;
+}
+
+/**
+ * The tool's outputSchema in tools/list: the envelope every result has, success or error (`success` tells which),
+ * without the fields' shapes, which every conversation would pay for; they are in inspect_state's `tools`, schemas/
+ * and docs/TOOL_SPECS.md, and every result's text renders its data.
+ */
+export function listedOutputSchema(tool: AnyTool): JsonSchema {
+  const [ok, failed] = outputJsonSchema(tool).oneOf as [JsonSchema, JsonSchema];
+  const envelope = (node: JsonSchema, keys: string[]) =>
+    Object.fromEntries(keys.map((k) => [k, { type: (node.properties as Record<string, JsonSchema>)[k]?.type ?? 'object' }]));
+  return {
+    type: 'object',
+    properties: { ...envelope(ok, ['success', 'tool_version']), ...envelope(failed, ['error']) },
+    required: ['success', 'tool_version'],
+  };
+}

@@ -20,7 +20,7 @@ const checksum = z
   .string()
   .regex(/^sha256:[a-f0-9]{64}$/, 'must be sha256:<64 lowercase hex digits>')
   .optional()
-  .describe('Refuse the object unless its sha256 matches');
+  .describe('Refused unless it matches');
 
 /** The input schema: the inline object's bound follows the object size limit. */
 const inputFor = (limits: Limits) => z.strictObject({
@@ -28,7 +28,7 @@ const inputFor = (limits: Limits) => z.strictObject({
     .discriminatedUnion('type', [
       z.strictObject({
         type: z.literal('file'),
-        path: z.string().min(1).max(4096).describe('Absolute path of a BPF ELF object (.o) on the server host'),
+        path: z.string().min(1).max(4096).describe('Absolute path on the server host'),
         checksum,
       }),
       z.strictObject({
@@ -37,42 +37,42 @@ const inputFor = (limits: Limits) => z.strictObject({
           .string()
           .min(1)
           .max(maxInlineObjectChars(limits.maxObjectBytes))
-          .describe(`The BPF ELF object, base64-encoded; at most ${formatBytes(limits.maxObjectBytes)} once decoded`),
+          .describe(`Base64; at most ${formatBytes(limits.maxObjectBytes)} once decoded`),
         checksum,
       }),
     ])
-    .describe('Where the object comes from'),
+    .describe('The ELF object'),
   programs: z
     .array(z.string().min(1).max(128))
     .min(1)
     .max(64)
     .optional()
-    .describe('Names of the programs to load; the others in the object are not loaded. Default: all'),
-  section: z.string().min(1).max(256).optional().describe('Load only the programs in this ELF section (e.g. "xdp")'),
+    .describe('Only these (default: all)'),
+  section: z.string().min(1).max(256).optional().describe('Load only this ELF section\'s'),
   program_type: z
     .string()
     .min(1)
     .max(64)
     .optional()
-    .describe('Override the program type libbpf infers from the section name (e.g. "xdp", "tracepoint", "sched_cls")'),
+    .describe('Instead of the section\'s, e.g. "xdp"'),
   parameters: z
     .record(z.string().min(1).max(128), z.union([z.number(), z.string(), z.boolean(), z.array(z.union([z.number(), z.string()])).max(4096)]))
     .optional()
-    .describe('Values for the object\'s const volatile globals, e.g. {"target_tgid": 1234}'),
-  btf_path: z.string().min(1).max(4096).optional().describe('Kernel BTF file for CO-RE relocations, for kernels without /sys/kernel/btf/vmlinux'),
+    .describe('const volatile globals, e.g. {"target_tgid": 1234}'),
+  btf_path: z.string().min(1).max(4096).optional().describe('Kernel BTF for CO-RE, without /sys/kernel/btf/vmlinux'),
   constraints: z
     .strictObject({
-      verify_only: z.boolean().default(false).describe('Load to run the verifier, report, then unload at once'),
-      max_instructions: z.int().min(1).max(1_000_000).optional().describe('Refuse any program with more instructions than this'),
+      verify_only: z.boolean().default(false).describe('Verify, report, unload'),
+      max_instructions: z.int().min(1).max(1_000_000).optional().describe('Refuse programs longer than this'),
       allowed_helpers: z
         .array(z.string().min(1).max(64))
         .max(256)
         .optional()
-        .describe('Refuse any program calling a helper not listed (names like "bpf_map_lookup_elem" or ids)'),
+        .describe('Refuse programs calling others (names or ids)'),
     })
     .default({ verify_only: false })
-    .describe('Checked before the kernel sees the program'),
-  verifier_log: z.boolean().default(false).describe('Return the verifier log of every loaded program (always returned on a verifier failure)'),
+    .describe('Checked before load'),
+  verifier_log: z.boolean().default(false).describe('Return the verifier log (always on a rejection)'),
 });
 
 const output = z.strictObject({
@@ -206,17 +206,11 @@ export const loadProgramTool = defineTool((limits: Limits) => ({
   title: 'Load a BPF object',
   version: '1.0.0',
   description:
-    'Load a compiled BPF object (ELF .o, CO-RE supported) into the kernel through libbpf, from a file path on the ' +
-    'server host or inline base64. The kernel verifier checks every program; on rejection you get VERIFIER_ERROR ' +
-    'with the reason, the failing instruction and the log excerpt. Loaded programs and maps stay in the kernel, ' +
-    "owned by this session, until the session ends: use the returned program ids with attach_program and the map " +
-    'ids with inspect_state / stream_events. Options: load only some programs (`programs`, `section`), override ' +
-    'the program type, supply kernel BTF (`btf_path`), and constraints checked before load (`max_instructions`, ' +
-    '`allowed_helpers`) or `verify_only` to run the verifier and unload at once. `parameters` sets const volatile ' +
-    'globals before load. Bundled objects are listed by ' +
-    'the info tool. Limits per session: ' +
-    `${limits.maxObjectsPerSession} objects, ${limits.maxProgramsPerSession} programs, ${limits.maxMapsPerSession} maps ` +
-    `(${formatBytes(limits.maxMapBytesPerSession)} of map memory); ` +
+    'Load a BPF object (ELF .o, CO-RE) from a path on the server host or base64. The verifier checks every program ' +
+    '(a rejection is VERIFIER_ERROR with reason, instruction and log). Programs and maps stay loaded, owned by this ' +
+    'session, until it ends; the result lists the programs still to attach. Catalog objects: see info. ' +
+    `Per session: ${limits.maxObjectsPerSession} objects, ${limits.maxProgramsPerSession} programs, ` +
+    `${limits.maxMapsPerSession} maps, ${formatBytes(limits.maxMapBytesPerSession)} of map memory; ` +
     `${formatBytes(limits.maxObjectBytes)} per object.`,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: inputFor(limits),

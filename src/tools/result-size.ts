@@ -20,7 +20,7 @@ export const maxBytesInput = (limits: Limits) =>
     .min(4096)
     .max(limits.maxResultBytesMax)
     .optional()
-    .describe(`Result size cap in bytes (default ${formatBytes(limits.maxResultBytes)}, max ${formatBytes(limits.maxResultBytesMax)})`);
+    .describe(`Result size cap (default ${formatBytes(limits.maxResultBytes)})`);
 
 /** The byte budget of one call: its `max_bytes` input when it has one, else the server's default. */
 export function callBudget(input: unknown, limits: Limits): number {

@@ -71,6 +71,21 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(define:
   return (limits) => define(limits) as unknown as AnyTool;
 }
 
+/**
+ * A tool's annotations as tools/list carries them: only the hints that differ from MCP's defaults
+ * (readOnlyHint false, destructiveHint true, idempotentHint false, openWorldHint true), and for a
+ * read-only tool not the two that mean something only for tools that change the host.
+ */
+export function listedAnnotations(tool: AnyTool): ToolAnnotations {
+  const { readOnlyHint, destructiveHint, idempotentHint, openWorldHint } = tool.annotations;
+  return {
+    ...(readOnlyHint ? { readOnlyHint } : {}),
+    ...(!readOnlyHint && destructiveHint === false ? { destructiveHint } : {}),
+    ...(!readOnlyHint && idempotentHint ? { idempotentHint } : {}),
+    ...(openWorldHint === false ? { openWorldHint } : {}),
+  };
+}
+
 /** The error member of every failed result. */
 const errorSchema = z.strictObject({
   type: z.enum(ERROR_TYPES).describe('What kind of failure'),

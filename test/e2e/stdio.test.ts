@@ -28,7 +28,11 @@ test('tools/list shows the default tools with input and output schemas, and no o
       assert.ok((t.description ?? '').length > 100);
     }
     assert.equal(tools.find((t) => t.name === 'info')?.annotations?.readOnlyHint, true);
-    assert.equal(tools.find((t) => t.name === 'load_program')?.annotations?.readOnlyHint, false);
+    // Hints at MCP's defaults are left out: load_program is not read-only (the default), and not destructive.
+    assert.deepEqual(tools.find((t) => t.name === 'load_program')?.annotations, { destructiveHint: false, openWorldHint: false });
+    const bytes = Buffer.byteLength(JSON.stringify({ tools }));
+    console.log(`tools/list: ${bytes} bytes`);
+    assert.ok(bytes <= 16 * 1024, `tools/list is ${bytes} bytes`);
   } finally {
     await c.close();
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { closestName } from '../../src/names.js';
-import { inputJsonSchema } from '../../src/tools/json-schema.js';
+import { inputJsonSchema, listedInputSchema } from '../../src/tools/json-schema.js';
 import { allTools } from '../../src/tools/registry.js';
 import { type AnyTool, validationError } from '../../src/tools/tool.js';
 
@@ -83,7 +83,10 @@ function untyped(node: Record<string, any>, path: string, out: string[]): string
 }
 
 test('every property of every input schema has an explicit type; a union of objects is "type": "object"', () => {
-  for (const t of allTools()) assert.deepEqual(untyped(inputJsonSchema(t), t.name, []), [], `${t.name} has properties without a type`);
+  for (const t of allTools()) {
+    assert.deepEqual(untyped(inputJsonSchema(t), t.name, []), [], `${t.name} has properties without a type`);
+    assert.deepEqual(untyped(listedInputSchema(t), t.name, []), [], `${t.name}'s tools/list schema has properties without a type`);
+  }
   const source = (inputJsonSchema(tool('load_program')).properties as Record<string, any>).source;
   assert.equal(source.type, 'object');
   assert.equal(source.oneOf.length, 2);
@@ -91,4 +94,31 @@ test('every property of every input schema has an explicit type; a union of obje
   assert.equal(streamSource.type, 'object');
   const cpu = (inputJsonSchema(tool('attach_program')).properties as Record<string, any>).attachment.properties.perf_event.properties.cpu;
   assert.deepEqual(cpu.type, ['integer', 'string']);
+});
+
+/** The property tree of a schema: each path with its type, enum, const, default and required names. */
+function tree(node: any, path: string, out: Map<string, unknown>): Map<string, unknown> {
+  if (!node || typeof node !== 'object') return out;
+  const t = Array.isArray(node.type) ? [...node.type].sort() : node.type;
+  out.set(path, { type: t, enum: node.enum, const: node.const, required: node.required });
+  for (const [k, v] of Object.entries(node.properties ?? {})) tree(v, `${path}.${k}`, out);
+  (node.anyOf ?? node.oneOf ?? []).forEach((b: unknown, i: number) => tree(b, `${path}|${i}`, out));
+  if (node.items) tree(node.items, `${path}[]`, out);
+  return out;
+}
+
+test('tools/list\'s schemas keep every property, type, enum, const and required name of the full ones', () => {
+  for (const t of allTools()) {
+    const full = tree(inputJsonSchema(t), t.name, new Map());
+    const listed = tree(listedInputSchema(t), t.name, new Map());
+    // A union of bare types is said as one type list (with the array branch's items): its branches are the only
+    // paths allowed to go, and those items the only ones to come.
+    for (const [path, facts] of listed) {
+      const want = full.get(path);
+      if (want === undefined) assert.ok(path.endsWith('[]') && [...full.keys()].some((p) => p.startsWith(`${path.slice(0, -2)}|`)), `${path} is new in tools/list`);
+      else assert.deepEqual(facts, want, path);
+    }
+    const gone = [...full.keys()].filter((p) => !listed.has(p));
+    for (const p of gone) assert.match(p, /\|\d+(\[\])?$/, `${p} is missing from tools/list`);
+  }
 });
