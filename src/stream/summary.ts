@@ -39,7 +39,9 @@ export function streamSummary(buffer: EventBuffer, recordType: RecordType, pipel
   const summary =
     `Read ${received} record(s) from ${buffer.kind} map ${buffer.mapId} in ${run.durationMs} ms (stopped: ${run.stopped}); ${matched} matched the filters, ` +
     (groups ? `in ${groups.size} group(s), largest ${kept?.length ?? 0} returned.` : `${returned} returned.`) +
+    (received === 0 ? ` Nothing arrived in ${run.durationMs} ms.` : '') +
     (run.lost ? ` The kernel lost ${run.lost} record(s) (buffer full).` : '') +
+    (run.lost === null ? ' Loss in the kernel is not known for this ring (its object has no lost_events counter).' : '') +
     (run.backlog?.records ? ` ${run.backlog.records} record(s) (${run.backlog.matched} matching) were already waiting when it began.` : '') +
     (run.backlog?.ring_full ? ' The ring was full when it began: see stats.backlog.note.' : '') +
     (recordType.decoder ? ` Decoded as ${data.decoded_type}.` : ' Not decoded: see decode_note.');

@@ -32,9 +32,11 @@ export function mapEntriesSummary(m: MapContents, read: boolean): string {
   const next = m.cutAt === 'bytes' ? 'the page reached its byte cap' : 'the page reached maps.limit';
   const more = m.truncated ? `; it holds more${read ? ` (${next}): call again with maps.cursor set to next_cursor` : ''}` : read ? '' : '; it is empty';
   const lines = [`Map ${m.id} (${m.type}): ${what}${m.keyType === null && m.valueType === null ? ' as hex (no BTF)' : ''}${more}.`];
-  const drawn = m.entries.flatMap((e, i) => ('histogram' in e && e.histogram ? [{ i, h: e.histogram }] : []));
-  for (const { i, h } of drawn.slice(0, SUMMARY_HISTOGRAMS)) {
-    lines.push(h.total === 0 ? `Histogram of entry ${i + 1}: empty.` : `Histogram of entry ${i + 1} (total ${h.total}):\n${h.drawing}`);
+  const drawn = m.entries.flatMap((e, i) => ('histogram' in e && e.histogram ? [{ i, key: e.key, h: e.histogram }] : []));
+  for (const { i, key, h } of drawn.slice(0, SUMMARY_HISTOGRAMS)) {
+    // Named by its key when the key is a number (a string key could come from the traced system), else by its place.
+    const which = typeof key === 'number' ? `at key ${key}` : `of map_entries.entries[${i}]`;
+    lines.push(h.total === 0 ? `Histogram ${which}: empty.` : `Histogram ${which} (total ${h.total}):\n${h.drawing}`);
   }
   if (drawn.length > SUMMARY_HISTOGRAMS) lines.push(`${drawn.length - SUMMARY_HISTOGRAMS} more histogram(s) in map_entries.`);
   return lines.join('\n');

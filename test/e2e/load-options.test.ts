@@ -75,7 +75,7 @@ test('a program attaches once per hook; the 65th attachment of a session is RESO
   }
 });
 
-test('--max-object-mb shows in load_program\'s description and schema, and an object over it is refused naming the limit', async () => {
+test('--max-object-mb shows in load_program\'s description and full schema, and an object over it is refused naming the limit', async () => {
   const c = await connect(['-t', 'stdio', '--max-object-mb', '4']);
   const dir = mkdtempSync(join(tmpdir(), 'ebpf-mcp-limit-'));
   try {
@@ -84,7 +84,10 @@ test('--max-object-mb shows in load_program\'s description and schema, and an ob
     const source = (tool?.inputSchema.properties as Record<string, { anyOf?: JsonObject[]; oneOf?: JsonObject[] }>).source;
     const blob = (source?.anyOf ?? source?.oneOf ?? []).map((v) => (v.properties as Record<string, JsonObject>).blob).find(Boolean);
     assert.match(String(blob?.description), /at most 4 MiB once decoded/);
-    assert.equal(blob?.maxLength, maxInlineObjectChars(4 << 20));
+    // The full schema (tools/list leaves string lengths to the server) bounds the base64 text by the same limit.
+    const full = (await c.call('inspect_state', { fields: ['tools'] })).structuredContent.tools.find((t: { name: string }) => t.name === 'load_program');
+    const fullBlob = full.input_schema.properties.source.oneOf.map((v: JsonObject) => (v.properties as Record<string, JsonObject>).blob).find(Boolean);
+    assert.equal(fullBlob.maxLength, maxInlineObjectChars(4 << 20));
 
     const big = join(dir, 'big.bpf.o');
     writeFileSync(big, Buffer.alloc((4 << 20) + 1));
