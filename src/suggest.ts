@@ -1,7 +1,7 @@
 /** "Did you mean": the known names closest to one that was not found. */
 
 /** Levenshtein distance: the fewest single-character insertions, deletions and substitutions turning `a` into `b`. */
-export function distance(a: string, b: string): number {
+function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let diagonal = row[0] as number;
@@ -30,4 +30,20 @@ export function closest(wanted: string, known: Iterable<string>, max = 5): strin
     .sort((a, b) => a[0] - b[0] || a[1].localeCompare(b[1]))
     .slice(0, max)
     .map(([, name]) => name);
+}
+
+/**
+ * The one name a "did you mean" for a mistyped field points to: the nearest of `known` by edit distance alone (case
+ * aside; the first listed wins a tie), or undefined when none is within a third of its length (at least 2 edits).
+ * Unlike closest, a name merely containing it does not win: "map_di" means map_id, not map.
+ */
+export function closestName(wanted: string, known: Iterable<string>): string | undefined {
+  const w = wanted.toLowerCase();
+  const within = Math.max(2, Math.floor(w.length / 3));
+  let best: { name: string; d: number } | undefined;
+  for (const name of known) {
+    const d = distance(w, name.toLowerCase());
+    if (d <= within && (best === undefined || d < best.d)) best = { name, d };
+  }
+  return best?.name;
 }

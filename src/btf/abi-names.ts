@@ -80,7 +80,9 @@ export function openFlagNames(flags: number): string | undefined {
   return names.join('|');
 }
 
-const ERRNO = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name] as const));
+/** ENOTSUPP, the kernel-internal "not supported" (524) that leaks to user space; os.constants.errno lacks it. */
+const ENOTSUPP = 524;
+const ERRNO = new Map([...Object.entries(constants.errno).map(([name, n]) => [n, name] as const), [ENOTSUPP, 'ENOTSUPP']]);
 const SIGNALS = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name] as const));
 
 /** The errno's name ("ENOENT" for 2), or undefined. */

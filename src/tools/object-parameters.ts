@@ -6,7 +6,7 @@
 import { type DataGlobal, EncodeError, compileDecoder, elfSection, encodeValue } from '../btf/index.js';
 import { invalid } from '../errors.js';
 import type { BpfObject } from '../kernel/object.js';
-import { closestName } from '../names.js';
+import { closestName } from '../suggest.js';
 import { objectGlobals } from '../obj/object-globals.js';
 
 /** One parameter as load_program reports it. */

@@ -4,7 +4,7 @@
  * a misspelt `ttl_second` leads straight to `ttl_seconds`.
  */
 import type { z } from 'zod';
-import { closestName } from '../names.js';
+import { closestName } from '../suggest.js';
 
 /** The part of zod's schema definition the walk reads. */
 interface Def {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { closestName } from '../../src/names.js';
+import { closestName } from '../../src/suggest.js';
 import { inputJsonSchema, listedInputSchema } from '../../src/tools/json-schema.js';
 import { allTools } from '../../src/tools/registry.js';
 import { type AnyTool, validationError } from '../../src/tools/tool.js';
