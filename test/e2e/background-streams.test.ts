@@ -8,13 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { DEFAULT_LIMITS } from '../../src/policy/limits.js';
 import { eventually } from '../helpers/bpftool.js';
 import { type Connected, connect } from '../helpers/client.js';
 import { catalogObject, fixture } from '../helpers/fixtures.js';
-import { addToSet, pausedWorkload } from '../helpers/kernel.js';
+import { mapFdsOf, targetedGetpids } from '../helpers/kernel.js';
 
 const GETPID = { tracepoint: { category: 'syscalls', name: 'sys_enter_getpid' } };
 /** What one burst_records call writes into the empty one-page ring, and what it loses (lossy.bpf.c). */
@@ -37,27 +36,6 @@ async function lossy(program: 'one_record' | 'burst_records'): Promise<{ objectI
   assert.equal(a.success, true, JSON.stringify(a.error));
   const maps = Object.fromEntries(loaded.maps.map((m: { name: string; id: number }) => [m.name, m.id]));
   return { objectId: loaded.object_id, ring: maps.ring, targets: maps.targets, lost: maps.lost_events };
-}
-
-/** Runs the workload (its pid added to the targets first) to its end: `n` getpids. */
-async function getpids(targets: number, n: number): Promise<number> {
-  const w = await pausedWorkload(['getpid', String(n)]);
-  addToSet(targets, w.pid);
-  await w.go();
-  return w.pid;
-}
-
-/** How many fds the server process holds on the map with this id (its object's, and a reader's two). */
-function mapFds(mapId: number): number {
-  let n = 0;
-  for (const fd of readdirSync(`/proc/${c.pid}/fd`)) {
-    try {
-      if (new RegExp(`^map_id:\\s*${mapId}$`, 'm').test(readFileSync(`/proc/${c.pid}/fdinfo/${fd}`, 'utf8'))) n++;
-    } catch {
-      // The fd closed while the directory was read.
-    }
-  }
-  return n;
 }
 
 /** The lost_events counter, summed over CPUs, read by bpftool (an independent witness). */
@@ -86,27 +64,27 @@ async function readUntil(streamId: string, cursor: number, n: number): Promise<R
 
 test('background: starts at once, read twice by cursor with exact counts of its own getpids, stopped, its reader gone', async () => {
   const { objectId, ring, targets } = await lossy('one_record');
-  const idle = mapFds(ring);
+  const idle = mapFdsOf(c.pid, ring);
   const started = await ok({ source: { object_id: objectId, map: 'ring' }, mode: 'background', ttl_seconds: 60 });
   const id = started.stream_id as string;
   assert.match(id, /^s\d+$/);
   assert.equal(started.running, true);
   assert.equal(started.stats.events_received, 0);
-  assert.equal(mapFds(ring), idle + 2, 'the reader holds the map (its fd and the ring mapping)');
+  assert.equal(mapFdsOf(c.pid, ring), idle + 2, 'the reader holds the map (its fd and the ring mapping)');
   const listed = (await c.call('inspect_state', { fields: ['streams'] })).structuredContent.streams;
   assert.deepEqual(
     listed.map((s: Record<string, unknown>) => [s.stream_id, s.map_id, s.running, s.queued]),
     [[id, ring, true, 0]],
   );
 
-  const first = await getpids(targets, 7);
+  const first = await targetedGetpids(targets, 7);
   const r1 = await readUntil(id, 0, 7);
   assert.deepEqual(r1.events.map((e: { data: { tgid: number } }) => e.data.tgid), Array(7).fill(first));
   assert.equal(r1.next_cursor, 7);
   assert.equal(r1.stats.events_received, 7);
   assert.equal(r1.stats.queued, 0);
 
-  const second = await getpids(targets, 5);
+  const second = await targetedGetpids(targets, 5);
   const r2 = await readUntil(id, 7, 5);
   assert.deepEqual(r2.events.map((e: { data: { tgid: number } }) => e.data.tgid), Array(5).fill(second));
   assert.equal(r2.next_cursor, 12);
@@ -120,7 +98,7 @@ test('background: starts at once, read twice by cursor with exact counts of its 
   assert.equal(stopped.stats.events_matched, 12);
   assert.equal(stopped.stats.lost, 0, 'the fixture has a lost_events counter: its loss is known, and none');
   assert.deepEqual(stopped.events, [], 'read to its end already');
-  assert.ok(await eventually(() => mapFds(ring) === idle), 'its reader is released (its ring fd closes on the next loop turn)');
+  assert.ok(await eventually(() => mapFdsOf(c.pid, ring) === idle), 'its reader is released (its ring fd closes on the next loop turn)');
   assert.deepEqual((await c.call('inspect_state', { fields: ['streams'] })).structuredContent.streams, []);
   const late = (await c.call('stream_events', { stream_id: id })).structuredContent;
   assert.equal(late.error.type, 'VALIDATION_ERROR');
@@ -131,8 +109,8 @@ test('background aggregate: each read returns the running groups', async () => {
   const { objectId, targets } = await lossy('one_record');
   const { stream_id: id } = await ok({ source: { object_id: objectId, map: 'ring' }, mode: 'background', aggregate: { group_by: ['tgid'] } });
   try {
-    const a = await getpids(targets, 4);
-    const b = await getpids(targets, 2);
+    const a = await targetedGetpids(targets, 4);
+    const b = await targetedGetpids(targets, 2);
     let r: Record<string, any> = {};
     for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((res) => setTimeout(res, 50))) {
       r = await ok({ stream_id: id });
@@ -152,7 +130,7 @@ test('background aggregate: each read returns the running groups', async () => {
 
 test('background lease: renewed by each read, then the stream ends and its reader goes', async () => {
   const { objectId, ring } = await lossy('one_record');
-  const idle = mapFds(ring);
+  const idle = mapFdsOf(c.pid, ring);
   const { stream_id: id } = await ok({ source: { object_id: objectId, map: 'ring' }, mode: 'background', ttl_seconds: 2 });
   for (let i = 0; i < 2; i++) {
     await new Promise((res) => setTimeout(res, 1300));
@@ -163,7 +141,7 @@ test('background lease: renewed by each read, then the stream ends and its reade
   const gone = (await c.call('stream_events', { stream_id: id })).structuredContent;
   assert.equal(gone.error.type, 'VALIDATION_ERROR');
   assert.match(gone.error.message, /lease expired/);
-  assert.ok(await eventually(() => mapFds(ring) === idle));
+  assert.ok(await eventually(() => mapFdsOf(c.pid, ring) === idle));
 });
 
 test('background streams count in the session quota, and a stop frees a place', async () => {
@@ -186,12 +164,12 @@ test('background streams count in the session quota, and a stop frees a place', 
 
 test('a foreground stream over 55 s is refused, naming background mode; in the background it runs', async () => {
   const { objectId, ring } = await lossy('one_record');
-  const idle = mapFds(ring);
+  const idle = mapFdsOf(c.pid, ring);
   const r = (await c.call('stream_events', { source: { object_id: objectId, map: 'ring' }, duration_ms: 56_000 })).structuredContent;
   assert.equal(r.error.type, 'VALIDATION_ERROR');
   assert.equal(r.error.context.field, 'duration_ms');
   assert.match(r.error.message, /mode: "background"/);
-  assert.equal(mapFds(ring), idle, 'no reader was opened');
+  assert.equal(mapFdsOf(c.pid, ring), idle, 'no reader was opened');
   const bg = await ok({ source: { object_id: objectId, map: 'ring' }, duration_ms: 56_000, mode: 'background' });
   assert.equal(bg.running, true);
   assert.equal((await ok({ stream_id: bg.stream_id, stop: true })).stopped, 'stopped');
@@ -201,11 +179,11 @@ test('a foreground stream over 55 s is refused, naming background mode; in the b
 
 test('backlog: records written before the stream are counted apart, with the age of the oldest', async () => {
   const { objectId, targets } = await lossy('one_record');
-  const early = await getpids(targets, 20);
+  const early = await targetedGetpids(targets, 20);
   await new Promise((res) => setTimeout(res, 300));
   const pending = ok({ source: { object_id: objectId, map: 'ring' }, duration_ms: 1500, filters: { pid: early } });
   await new Promise((res) => setTimeout(res, 300));
-  const late = await getpids(targets, 3);
+  const late = await targetedGetpids(targets, 3);
   const s = await pending;
   assert.equal(s.stats.events_received, 23);
   assert.equal(s.stats.events_matched, 20);
@@ -221,7 +199,7 @@ test('backlog: records written before the stream are counted apart, with the age
 
 test('a ring full before the stream began says so, with what was lost before and what to do', async () => {
   const { objectId, targets, lost } = await lossy('burst_records');
-  await getpids(targets, 1);
+  await targetedGetpids(targets, 1);
   await new Promise((res) => setTimeout(res, 200));
   const r = await c.call('stream_events', { source: { object_id: objectId, map: 'ring' }, duration_ms: 800 });
   const s = r.structuredContent;
@@ -241,7 +219,7 @@ test('loss during a stream is exact: the ring lost_events counter, read at start
   const { objectId, targets, lost } = await lossy('burst_records');
   const pending = ok({ source: { object_id: objectId, map: 'ring' }, duration_ms: 1500, max_events: 1000 });
   await new Promise((res) => setTimeout(res, 300));
-  const pid = await getpids(targets, 1);
+  const pid = await targetedGetpids(targets, 1);
   const s = await pending;
   assert.equal(s.stats.events_received, RING_HOLDS);
   assert.equal(s.stats.lost, BURST_LOST);

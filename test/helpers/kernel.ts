@@ -5,7 +5,7 @@
  * returned cleanup, which tests call from `finally`.
  */
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, rmdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
@@ -62,6 +62,26 @@ export async function waitingShell(script: string): Promise<{ sh: ChildProcessWi
       await exited;
     },
   };
+}
+
+/** Runs the workload to its end, `n` getpids, its pid added first to a fixture's `targets` set so only it writes. */
+export async function targetedGetpids(targets: number, n: number): Promise<number> {
+  const w = await pausedWorkload(['getpid', String(n)]);
+  addToSet(targets, w.pid);
+  await w.go();
+  return w.pid;
+}
+
+/** How many fds a process holds on the map with this id (an object's, a reader's), read from /proc/<pid>/fdinfo. */
+export function mapFdsOf(pid: number | 'self', mapId: number): number {
+  const held = new RegExp(`^map_id:\\s*${mapId}$`, 'm');
+  return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    try {
+      return held.test(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+    } catch {
+      return false; // the fd closed while the directory was read
+    }
+  }).length;
 }
 
 /** A map entry's value, decoded by bpftool from the map's BTF (undefined when the key is absent). */

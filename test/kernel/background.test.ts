@@ -4,7 +4,7 @@
  * Records come from the lossy fixture, written only for the test's own workloads.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { before, test } from 'node:test';
 import { attachProgram } from '../../src/hooks/index.js';
 import { ensureMounts } from '../../src/kernel/host.js';
@@ -17,7 +17,7 @@ import { Pipeline } from '../../src/stream/pipeline.js';
 import { RecordType } from '../../src/stream/record-type.js';
 import { eventually } from '../helpers/bpftool.js';
 import { fixture } from '../helpers/fixtures.js';
-import { addToSet, pausedWorkload } from '../helpers/kernel.js';
+import { mapFdsOf, targetedGetpids } from '../helpers/kernel.js';
 
 before(() => ensureMounts());
 
@@ -46,29 +46,11 @@ function background(ring: number, events: number): BackgroundStream {
   return new BackgroundStream(buffer, recordType, pipeline, undefined, 0, { events, bytes: 1 << 20 });
 }
 
-async function getpids(targets: number, n: number): Promise<number> {
-  const w = await pausedWorkload(['getpid', String(n)]);
-  addToSet(targets, w.pid);
-  await w.go();
-  return w.pid;
-}
-
-/** Fds this process holds on the map. */
-function ownMapFds(mapId: number): number {
-  return readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return new RegExp(`^map_id:\\s*${mapId}$`, 'm').test(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
-    } catch {
-      return false;
-    }
-  }).length;
-}
-
 test('a full queue drops its oldest records and counts them; a read from cursor 0 starts at the oldest kept', async () => {
   await withRing(async (ring, targets) => {
     const stream = background(ring, 5);
     try {
-      const pid = await getpids(targets, 12);
+      const pid = await targetedGetpids(targets, 12);
       assert.ok(await eventually(() => stream.pipeline.received === 12, 3000));
       assert.equal(stream.queued, 5);
       assert.equal(stream.droppedBacklog, 7);
@@ -86,19 +68,19 @@ test('a full queue drops its oldest records and counts them; a read from cursor 
 
 test("a session's background streams end with it: stopped as session_closed, their readers released", async () => {
   await withRing(async (ring, targets) => {
-    const idle = ownMapFds(ring);
+    const idle = mapFdsOf('self', ring);
     const session = new Session();
     const stream = background(ring, 100);
     session.backgroundStreams.add(ring, stream, 60);
     assert.equal(session.activeStreams, 1);
-    assert.equal(ownMapFds(ring), idle + 2);
-    await getpids(targets, 3);
+    assert.equal(mapFdsOf('self', ring), idle + 2);
+    await targetedGetpids(targets, 3);
     assert.ok(await eventually(() => stream.queued === 3, 3000));
     session.close();
     const outcome = await stream.stop();
     assert.equal(outcome.stopped, 'session_closed');
     assert.equal(stream.running, false);
     assert.equal(session.backgroundStreams.size, 0);
-    assert.ok(await eventually(() => ownMapFds(ring) === idle), 'the reader fds are closed');
+    assert.ok(await eventually(() => mapFdsOf('self', ring) === idle), 'the reader fds are closed');
   });
 });
