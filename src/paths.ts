@@ -21,5 +21,8 @@ export const NATIVE_ADDON = join(PACKAGE_ROOT, 'build', 'Release', 'ebpf_native.
 /** Compiled BPF objects: catalog/ (bundled programs) and fixtures/ (tests). */
 export const BPF_OBJECT_DIR = join(PACKAGE_ROOT, 'bpf', '.output');
 
+/** The bundled catalog's objects: operators may always load these. */
+export const CATALOG_DIR = join(BPF_OBJECT_DIR, 'catalog');
+
 /** The throwaway process that opens an untrusted object with libbpf before the server does. */
 export const OPEN_PROBE = join(PACKAGE_ROOT, 'native', '.output', 'open-probe');

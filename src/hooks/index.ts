@@ -28,7 +28,7 @@ import { uprobe } from './uprobe.js';
 import { usdt } from './usdt.js';
 import { xdp } from './xdp.js';
 
-export type { Attached, HookClass, IteratorOutput } from './hook.js';
+export type { AnyHook, Attached, HookClass, IteratorOutput } from './hook.js';
 
 /** The kinds, in the order the schema and `info` list them. */
 export const HOOKS: readonly AnyHook[] = [
@@ -62,12 +62,20 @@ function programTypesNote(h: AnyHook): string {
   return `; program type${h.programTypes.length > 1 ? 's' : ''} ${h.programTypes.join(', ')}`;
 }
 
-/** attach_program's `attachment`: exactly one key, naming the kind, whose value holds its settings. */
-export const attachmentSchema = z
-  .strictObject(Object.fromEntries(HOOKS.map((h) => [h.kind, h.settings.optional().describe(`${h.summary}${programTypesNote(h)}`)])))
-  .refine((a) => Object.keys(a).length === 1, { message: 'give exactly one attachment kind, e.g. {"tracepoint": {...}}' })
-  .meta({ minProperties: 1, maxProperties: 1 })
-  .describe('One key: the kind, holding its settings');
+/**
+ * attach_program's `attachment`: exactly one key, naming the kind, whose value holds its settings; `mark`
+ * may annotate each kind's field (the tool marks what a role needs to attach that kind).
+ */
+export function attachmentSchemaWith(mark: (field: z.ZodType, hook: AnyHook) => z.ZodType) {
+  return z
+    .strictObject(Object.fromEntries(HOOKS.map((h) => [h.kind, mark(h.settings.optional().describe(`${h.summary}${programTypesNote(h)}`), h)])))
+    .refine((a) => Object.keys(a).length === 1, { message: 'give exactly one attachment kind, e.g. {"tracepoint": {...}}' })
+    .meta({ minProperties: 1, maxProperties: 1 })
+    .describe('One key: the kind, holding its settings');
+}
+
+/** The attachment schema unmarked, as attachProgram checks it. */
+export const attachmentSchema = attachmentSchemaWith((field) => field);
 
 /** An attachment as a client writes it, e.g. `{tracepoint: {category: "syscalls", name: "sys_enter_getpid"}}`. */
 export type Attachment = z.input<typeof attachmentSchema>;

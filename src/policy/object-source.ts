@@ -24,8 +24,9 @@ export interface ObjectBytes {
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-function readFile(path: string, maxBytes: number): Uint8Array {
+function readFile(path: string, maxBytes: number, allowed: (resolved: string) => void): Uint8Array {
   return ClientFile.with(path, 'source.path', (file) => {
+    allowed(file.path);
     if (file.size > maxBytes) {
       throw limitExceeded(`${path} is ${file.size} bytes, over the ${maxBytes}-byte limit`, 'object_bytes', maxBytes, file.size, { path });
     }
@@ -48,9 +49,19 @@ function decodeBlob(blob: string, maxBytes: number): Uint8Array {
   return Buffer.from(compact, 'base64');
 }
 
-/** Reads and checks an object: regular file or valid base64, within the size limit, an ELF, matching its checksum. */
-export function readObjectSource(source: ObjectSource, maxBytes: number): ObjectBytes {
-  const bytes = source.type === 'file' ? readFile(source.path, maxBytes) : decodeBlob(source.blob, maxBytes);
+/**
+ * Reads and checks an object: regular file or valid base64, within the size limit, an ELF, matching its
+ * checksum. A file's resolved path (no symbolic links) goes to `allowed` before a byte of it is read.
+ */
+export function readObjectSource(source: ObjectSource, maxBytes: number, allowed: (resolved: string) => void = () => undefined): ObjectBytes & { path?: string } {
+  let path: string | undefined;
+  const bytes =
+    source.type === 'file'
+      ? readFile(source.path, maxBytes, (resolved) => {
+          allowed(resolved);
+          path = resolved;
+        })
+      : decodeBlob(source.blob, maxBytes);
   const field = source.type === 'file' ? 'source.path' : 'source.blob';
   if (bytes.length < ELF_MAGIC.length || ELF_MAGIC.some((b, i) => bytes[i] !== b)) {
     throw invalid(field, 'is not an ELF file (a BPF object is compiled with clang -target bpf)', { size: bytes.length });
@@ -60,5 +71,5 @@ export function readObjectSource(source: ObjectSource, maxBytes: number): Object
     throw invalid('source.checksum', `does not match the object (sha256:${sha256})`, { expected: source.checksum, actual: `sha256:${sha256}` });
   }
   const name = source.type === 'file' ? basename(source.path).replace(/\.(bpf\.)?o$/, '') : `blob_${sha256.slice(0, 8)}`;
-  return { bytes, name: name.slice(0, 64) || 'object', sha256 };
+  return { bytes, name: name.slice(0, 64) || 'object', sha256, ...(path !== undefined ? { path } : {}) };
 }

@@ -35,6 +35,8 @@ export interface Policy {
   limits: Limits;
   /** The bpffs directory pins go under. */
   pinPrefix: string;
+  /** Where every call is recorded (--audit-log), if anywhere. */
+  auditLog: string | null;
   /** The file it was read from, if any. */
   file: string | null;
 }
@@ -49,6 +51,7 @@ export function defaultPolicy(): Policy {
     callsPerSecond: 0,
     limits: { ...DEFAULT_LIMITS },
     pinPrefix: '/sys/fs/bpf/ebpf-mcp',
+    auditLog: null,
     file: null,
   };
 }

@@ -17,10 +17,11 @@ export const GRANTS = {
   'attach:network': 'attach_program to network hooks (xdp, tc, netfilter, sk_lookup, flow_dissector, sk_msg, sk_skb)',
   'attach:cgroup': 'attach_program to cgroup hooks (cgroup, sockops)',
   unload: "unload_program and detach_link on this session's own objects",
-  any_source: 'load_program from any path, inline objects and objects of any sha256',
+  inline: 'load_program of inline (base64) objects; an operator has it when the policy allows inline objects',
+  any_source: 'load_program from any path and of any sha256',
   pin: 'pin_path, pin_object and unpin_object: pins that outlive the session',
   foreign: 'act on objects other sessions or processes own (detach a link pinned by an earlier session)',
-  denied_helpers: 'load programs that call denied helpers, named per call in constraints.permit_helpers',
+  lift_helpers: "load programs that call the policy's denied helpers, each named in the call's constraints.permit_helpers",
 } as const;
 
 /** One grant's name. */

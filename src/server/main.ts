@@ -2,10 +2,14 @@
  * The ebpf-mcp-server command line: flags, then serve. Exit codes: 0 clean,
  * 2 bad usage, 1 failure to start.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { log, setLogLevel, type LogLevel } from '../log.js';
 import { DEFAULT_LIMITS } from '../policy/limits.js';
-import { toolsFor } from '../tools/registry.js';
+import { type Policy, defaultPolicy } from '../policy/policy.js';
+import { PolicyFileError, readPolicyFile } from '../policy/policy-file.js';
+import { ROLES, isRole } from '../policy/roles.js';
+import { OPTIONAL_TOOLS } from '../tools/registry.js';
 import { SERVER_VERSION } from '../version.js';
 import { serveStdio } from './stdio.js';
 
@@ -15,6 +19,11 @@ An MCP server for eBPF: load, attach, inspect and stream real eBPF programs.
 
 Options:
   -t, --transport <stdio>    transport to serve (default: stdio)
+      --policy <file>        policy file (YAML or JSON): role, allowed sources, denied
+                             helpers, program types, quotas, rate limits (see SECURITY.md)
+      --role <role>          observer | operator | admin: the stdio client's role
+                             (default: the policy's, else admin)
+      --audit-log <file>     append one JSON line per call to this file (created 0600)
       --pin-prefix <dir>     bpffs directory for pins (default: /sys/fs/bpf/ebpf-mcp)
       --enable-tools <list>  also offer optional tools: detach_link, unload_program,
                              pin_object, unpin_object (comma-separated, or "all")
@@ -36,7 +45,10 @@ function main(): void {
     ({ values } = parseArgs({
       options: {
         transport: { type: 'string', short: 't', default: 'stdio' },
-        'pin-prefix': { type: 'string', default: '/sys/fs/bpf/ebpf-mcp' },
+        policy: { type: 'string' },
+        role: { type: 'string' },
+        'audit-log': { type: 'string' },
+        'pin-prefix': { type: 'string' },
         'enable-tools': { type: 'string' },
         'max-object-mb': { type: 'string' },
         'max-map-mb': { type: 'string' },
@@ -62,7 +74,21 @@ function main(): void {
     if (!['error', 'warn', 'info', 'debug'].includes(level)) fail(`--log-level must be error, warn, info or debug`);
     setLogLevel(level as LogLevel);
   }
-  const limits = { ...DEFAULT_LIMITS };
+  let policy: Policy = defaultPolicy();
+  if (values.policy !== undefined) {
+    try {
+      policy = readPolicyFile(values.policy, policy);
+    } catch (e) {
+      if (!(e instanceof PolicyFileError)) throw e;
+      process.stderr.write(`ebpf-mcp-server: policy ${e.message}\n`);
+      process.exit(2);
+    }
+  }
+  if (values.role !== undefined) {
+    if (!isRole(values.role)) fail(`--role must be ${ROLES.join(', ')}`);
+    policy.role = values.role;
+  }
+  if (values['audit-log'] !== undefined) policy.auditLog = resolve(values['audit-log']);
   const mebibytes = (flag: 'max-object-mb' | 'max-map-mb', max: number): number | undefined => {
     const value = values[flag];
     if (value === undefined) return undefined;
@@ -70,19 +96,21 @@ function main(): void {
     if (!Number.isInteger(mb) || mb < 1 || mb > max) fail(`--${flag} must be an integer from 1 to ${max}`);
     return mb * (1 << 20);
   };
-  limits.maxObjectBytes = mebibytes('max-object-mb', 1024) ?? limits.maxObjectBytes;
-  limits.maxMapBytesPerSession = mebibytes('max-map-mb', 1 << 20) ?? limits.maxMapBytesPerSession;
+  policy.limits.maxObjectBytes = mebibytes('max-object-mb', 1024) ?? policy.limits.maxObjectBytes;
+  policy.limits.maxMapBytesPerSession = mebibytes('max-map-mb', 1 << 20) ?? policy.limits.maxMapBytesPerSession;
   const pinPrefix = values['pin-prefix'];
-  if (!pinPrefix.startsWith('/sys/fs/bpf/')) fail('--pin-prefix must be a directory under /sys/fs/bpf/');
+  if (pinPrefix !== undefined) {
+    if (!pinPrefix.startsWith('/sys/fs/bpf/')) fail('--pin-prefix must be a directory under /sys/fs/bpf/');
+    policy.pinPrefix = pinPrefix.replace(/\/+$/, '');
+  }
   if (values.transport !== 'stdio') fail(`unsupported transport ${JSON.stringify(values.transport)} (this version serves stdio)`);
 
-  const tools = toolsFor(limits);
   const wanted = (values['enable-tools'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  const optional = wanted.includes('all') ? tools.optional : tools.optional.filter((t) => wanted.includes(t.name));
-  const unknown = wanted.filter((w) => w !== 'all' && !tools.optional.some((t) => t.name === w));
-  if (unknown.length) fail(`--enable-tools: unknown tool(s) ${unknown.join(', ')}; optional tools are ${tools.optional.map((t) => t.name).join(', ')}`);
+  const unknown = wanted.filter((w) => w !== 'all' && !OPTIONAL_TOOLS.includes(w));
+  if (unknown.length) fail(`--enable-tools: unknown tool(s) ${unknown.join(', ')}; optional tools are ${OPTIONAL_TOOLS.join(', ')}`);
+  const optionalTools = wanted.includes('all') ? OPTIONAL_TOOLS : wanted;
 
-  serveStdio({ tools: [...tools.core, ...optional], limits, pinPrefix: pinPrefix.replace(/\/+$/, '') }).catch((e: unknown) => {
+  serveStdio({ policy, optionalTools }).catch((e: unknown) => {
     log.error('failed to start', { error: e instanceof Error ? e.stack : String(e) });
     process.exit(1);
   });

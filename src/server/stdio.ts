@@ -6,6 +6,7 @@
  */
 import { HostState } from '../kernel/host.js';
 import { log } from '../log.js';
+import { Access } from '../policy/access.js';
 import { maxInlineObjectChars } from '../policy/limits.js';
 import { Session } from '../session/session.js';
 import { type ServerOptions, createServer } from './server.js';
@@ -31,8 +32,9 @@ export async function serveStdio(opts: ServerOptions): Promise<void> {
     if (!m.mounted) log.warn(`${fs} is not mounted`, { path: m.path, error: m.error });
   }
   const session = new Session();
-  const server = createServer(opts, session, host);
-  const transport = new LineTransport(process.stdin, process.stdout, messageBufferBytes(opts.limits.maxObjectBytes));
+  const access = new Access(opts.policy.role, opts.policy);
+  const server = createServer(opts, session, host, access);
+  const transport = new LineTransport(process.stdin, process.stdout, messageBufferBytes(opts.policy.limits.maxObjectBytes));
 
   let stopping = false;
   const stop = (why: string, code = 0) => {
@@ -51,5 +53,5 @@ export async function serveStdio(opts: ServerOptions): Promise<void> {
   process.stderr.on('error', () => undefined);
   transport.onerror = (e) => log.warn('transport error', { error: e.message });
   await server.connect(transport);
-  log.info('serving on stdio', { session: session.id, tools: opts.tools.map((t) => t.name) });
+  log.info('serving on stdio', { session: session.id, role: access.role, policy: opts.policy.file ?? 'defaults' });
 }

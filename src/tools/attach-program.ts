@@ -6,27 +6,39 @@
 import { rmSync } from 'node:fs';
 import { z } from 'zod';
 import { ToolError, invalid, limitExceeded } from '../errors.js';
-import { type Attached, attachProgram, attachmentSchema } from '../hooks/index.js';
+import { type Attached, type HookClass, attachProgram, attachmentClass, attachmentSchemaWith } from '../hooks/index.js';
 import { programInfo } from '../kernel/inventory.js';
 import type { ProgramSpec } from '../kernel/object.js';
+import type { Access } from '../policy/access.js';
 import type { Limits } from '../policy/limits.js';
+import type { Grant } from '../policy/roles.js';
 import { pinPath, preparePinDirectory } from '../policy/pin-path.js';
 import type { HeldLink, LoadedObject } from '../session/session.js';
+import { granted } from './grant-fields.js';
 import { requireUnpin } from './pin-guard.js';
 import { type ToolContext, defineTool } from './tool.js';
 import { attachError, wireError } from './wire-error.js';
+
+/** The grant attaching to a hook of `cls` needs. */
+const attachGrant = (cls: HookClass): Grant => `attach:${cls}`;
+
+/** The attach grants, one per hook class: the tool is offered to a role holding any. */
+const ATTACH_GRANTS: readonly Grant[] = ['attach:tracing', 'attach:network', 'attach:cgroup'];
 
 const inputFor = (limits: Limits) =>
   z.strictObject({
     program_id: z.int().positive().optional().describe('A program this session loaded'),
     object_id: z.string().min(1).max(64).optional().describe('Instead: all programs of this object, with {auto: {}}'),
-    attachment: attachmentSchema,
-    pin_path: z
-      .string()
-      .min(1)
-      .max(512)
-      .optional()
-      .describe('e.g. "my/link": outlives the session; needs unpin_object'),
+    attachment: attachmentSchemaWith((field, hook) => (hook.class ? granted(field, attachGrant(hook.class)) : field)),
+    pin_path: granted(
+      z
+        .string()
+        .min(1)
+        .max(512)
+        .optional()
+        .describe('e.g. "my/link": outlives the session; needs unpin_object'),
+      'pin',
+    ),
     ttl_seconds: z.int().min(1).max(limits.maxLeaseSeconds).optional().describe('Lease: detach (and unpin) after this long'),
   });
 
@@ -101,6 +113,14 @@ function programsToAttach(input: Input, ctx: ToolContext): Target[] {
   return [{ owner, program }];
 }
 
+/** Refuses a target whose hook class (the kind's, or for auto its program type's) the role may not attach to. */
+function checkClass(access: Access, attachment: Input['attachment'], { program }: Target): void {
+  const kind = Object.keys(attachment)[0] ?? 'auto';
+  const cls = attachmentClass(kind, program.typeName);
+  if (cls === undefined) return;
+  access.require(attachGrant(cls), `attachment.${kind}`, `attaching program ${program.id} (type ${program.typeName}) to a ${cls} hook`);
+}
+
 /** Attaches one program and hands the attachment to the session; a failure leaves nothing (no pin, no record, no link). */
 function attachOne(ctx: ToolContext, { owner, program }: Target, attachment: Input['attachment'], pin: string | undefined, ttlSeconds: number | undefined): Made {
   const kind = Object.keys(attachment)[0] ?? 'auto';
@@ -154,22 +174,31 @@ function failedProgram(e: ToolError, program: ProgramSpec, detached: readonly Ma
   );
 }
 
+/** The hook classes a role may not attach to, said once (the schema lists only the kinds it may use). */
+function classesNote(access: Access): string {
+  const classes: HookClass[] = ['tracing', 'network', 'cgroup'];
+  const allowed = classes.filter((c) => access.has(attachGrant(c)));
+  return allowed.length === classes.length ? '' : `Role ${access.role}: ${allowed.join(' and ')} hooks only. `;
+}
+
 /** `attach_program`: attach a loaded program to a hook. */
-export const attachProgramTool = defineTool((limits: Limits) => ({
+export const attachProgramTool = defineTool((limits: Limits, access: Access) => ({
   name: 'attach_program',
   title: 'Attach a program to a kernel hook',
   version: '1.0.0',
+  grants: ATTACH_GRANTS,
   description:
     'Attach a program this session loaded to a kernel hook, or all of an object\'s (`object_id`, {"auto": {}}, all ' +
     'or none). `attachment` has one key, the kind, e.g. {"tracepoint": {"category": "syscalls", "name": ' +
     '"sys_enter_openat"}}. Targets are checked first (a missing one lists what exists); a kind this kernel lacks is ' +
-    'UNSUPPORTED_BPF_FEATURE with alternatives. Lasts until the session ends or `ttl_seconds`; `pin_path` outlives ' +
-    `it. Limit: ${limits.maxLinksPerSession} attachments per session.`,
+    `UNSUPPORTED_BPF_FEATURE with alternatives. Lasts until the session ends or \`ttl_seconds\`${access.has('pin') ? '; `pin_path` outlives it' : ''}. ` +
+    `${classesNote(access)}Limit: ${limits.maxLinksPerSession} attachments per session.`,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   input: inputFor(limits),
   output,
   async run(input, ctx) {
     const targets = programsToAttach(input, ctx);
+    for (const t of targets) checkClass(ctx.access, input.attachment, t);
     const held = ctx.session.heldLinks().length;
     if (held + targets.length > ctx.limits.maxLinksPerSession) {
       const what = targets.length > 1 ? `; attaching ${targets.length} more would pass the limit of ${ctx.limits.maxLinksPerSession}` : ', the limit';

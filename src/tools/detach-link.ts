@@ -30,6 +30,7 @@ export const detachLinkTool = defineTool(() => ({
     'stops running at that hook and any pin of the link is removed. The program itself stays loaded. Off by ' +
     'default; enabled with --enable-tools.',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  grants: ['unload'],
   input,
   output,
   async run(input, ctx) {
@@ -40,6 +41,7 @@ export const detachLinkTool = defineTool(() => ({
         held_links: ctx.session.heldLinks().map((l) => ({ link_handle: l.handle, link_ids: l.linkIds })),
       });
     }
+    if (!held) ctx.access.require('foreign', 'link_id', `detaching link ${input.link_id}, pinned by an earlier session`);
     const unpinned: string[] = [];
     for (const pin of pins) {
       const link = BpfLink.fromPin(pin.path);

@@ -114,9 +114,9 @@ export class HostLists {
     return paths.length ? { pin_paths: paths } : {};
   }
 
-  /** The marks a program or map row carries: owned (with this session's object handle) and its pins. */
-  private objectMarks(kind: 'program' | 'map', id: number, owner: { id: string } | undefined) {
-    return { owned: owner !== undefined, ...(owner ? { object_id: owner.id } : {}), ...this.pinPaths(kind, id) };
+  /** The marks a program or map row carries: owned (with this session's object handle and the object's sha256) and its pins. */
+  private objectMarks(kind: 'program' | 'map', id: number, owner: { id: string; sha256: string } | undefined) {
+    return { owned: owner !== undefined, ...(owner ? { object_id: owner.id, object_sha256: owner.sha256 } : {}), ...this.pinPaths(kind, id) };
   }
 
   /** The programs list: type, name, program_id, map_id (the programs using it), ownership, pins. */

@@ -3,7 +3,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { hookAvailability } from '../hooks/index.js';
-import { BPF_OBJECT_DIR } from '../paths.js';
+import { CATALOG_DIR } from '../paths.js';
+import { policyLine, policyView } from '../policy/policy-view.js';
 import { SERVER_VERSION } from '../version.js';
 import { privilegeAdvice, privilegeText } from './privileges.js';
 import { defineTool } from './tool.js';
@@ -48,6 +49,29 @@ const output = z.strictObject({
       reason: z.string(),
     }),
   ),
+  policy: z
+    .strictObject({
+      role: z.enum(['observer', 'operator', 'admin']),
+      file: z.string().nullable().describe('The policy file (null: defaults)'),
+      grants: z.array(z.strictObject({ grant: z.string(), allows: z.string() })).describe('What this role may do'),
+      not_granted: z
+        .array(z.strictObject({ grant: z.string(), allows: z.string(), role: z.string().describe('The lowest role that has it') }))
+        .describe('What it may not, and which role may'),
+      sources: z.strictObject({
+        any: z.boolean().describe('Any path and digest'),
+        allowed_dirs: z.array(z.string()).describe('Otherwise only files under these'),
+        inline: z.boolean().describe('Inline (base64) objects allowed'),
+        allowed_sha256: z.array(z.string()).nullable().describe('Only these digests (catalog exempt); null: any'),
+      }),
+      denied_helpers: z.array(z.string()).describe('Refused before load'),
+      allowed_program_types: z.array(z.string()).nullable().describe('null: any'),
+      quotas: z.strictObject({ objects: z.int(), programs: z.int(), maps: z.int(), map_mb: z.number(), links: z.int(), object_mb: z.number() }).describe('Per session'),
+      rate_limits: z.strictObject({ calls_per_second: z.int().describe('0: none'), concurrent_streams: z.int(), requests_in_flight: z.int() }),
+      max_lease_seconds: z.int(),
+      pin_prefix: z.string(),
+      audit_log: z.string().nullable().describe('Where calls are recorded'),
+    })
+    .describe('What this session may do (also the ebpf://policy resource)'),
   catalog: z
     .array(z.strictObject({ name: z.string(), path: z.string() }))
     .describe('BPF objects bundled with the server, ready for load_program {source: {type: "file", path}}'),
@@ -55,7 +79,7 @@ const output = z.strictObject({
 
 /** Bundled catalog objects, by name and absolute path. */
 function catalog(): { name: string; path: string }[] {
-  const dir = join(BPF_OBJECT_DIR, 'catalog');
+  const dir = CATALOG_DIR;
   try {
     return readdirSync(dir)
       .filter((f) => f.endsWith('.bpf.o'))
@@ -73,7 +97,8 @@ export const infoTool = defineTool(() => ({
   version: '1.0.0',
   description:
     'What eBPF can do on this host, probed live: kernel, BTF, mounts, capabilities (and how to grant missing ones), ' +
-    'program and map types, the attach kinds that work here (or why not), versions, and the catalog objects\' paths. ' +
+    'program and map types, the attach kinds that work here (or why not), versions, the catalog objects\' paths, and the ' +
+    'policy: this session\'s role and what it may do. ' +
     'Call it first.',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: z.strictObject({}),
@@ -96,6 +121,7 @@ export const infoTool = defineTool(() => ({
       program_types: f.program_types,
       map_types: f.map_types,
       attach_kinds: kinds,
+      policy: policyView(ctx.access),
       catalog: catalog(),
     };
     const unusable = kinds.filter((k) => !k.usable).map((k) => k.kind);
@@ -108,6 +134,7 @@ export const infoTool = defineTool(() => ({
       `Attach kinds usable: ${kinds.filter((k) => k.usable).map((k) => k.kind).join(', ') || 'none'}` +
         (unusable.length ? `; not usable here: ${unusable.join(', ')}.` : '.'),
       `${data.catalog.length} bundled objects in the catalog.`,
+      policyLine(data.policy),
     ].join('\n');
     return { data, summary };
   },

@@ -87,6 +87,7 @@ const program = z.strictObject({
   holders,
   owned: z.boolean().describe('Loaded by this session'),
   object_id: z.string().optional().describe("This session's object handle, when owned"),
+  object_sha256: z.string().optional().describe('sha256 of the object it was loaded from, when owned'),
   pin_paths: z.array(z.string()).optional(),
 });
 
@@ -98,6 +99,7 @@ const map = z.strictObject({
   note: z.string().optional(),
   owned: z.boolean(),
   object_id: z.string().optional(),
+  object_sha256: z.string().optional(),
   pin_paths: z.array(z.string()).optional(),
 });
 
@@ -282,7 +284,7 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
         name: t.name,
         version: t.version,
         description: t.description,
-        input_schema: inputJsonSchema(t),
+        input_schema: inputJsonSchema(t, ctx.access.grants),
         output_schema: outputJsonSchema(t),
       })));
     }

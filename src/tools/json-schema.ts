@@ -4,6 +4,8 @@
  * docs/TOOL_SPECS.md, so they cannot disagree.
  */
 import { z } from 'zod';
+import { type Grant, grantsOf } from '../policy/roles.js';
+import { withoutUngranted } from './grant-fields.js';
 import { type AnyTool, resultSchemas } from './tool.js';
 
 /** A JSON Schema as a plain object. */
@@ -59,9 +61,17 @@ function toJson(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   return rest;
 }
 
-/** The tool's inputSchema: an object schema refusing unknown fields. */
-export function inputJsonSchema(tool: AnyTool): JsonSchema {
+/** Every grant: the schemas as an admin reads them, which schemas/ and docs/TOOL_SPECS.md document. */
+const ALL_GRANTS = grantsOf('admin');
+
+/** The tool's inputSchema with each field's grant marked (grant-fields.ts), which calls are checked against. */
+export function markedInputSchema(tool: AnyTool): JsonSchema {
   return toJson(tool.input, 'input');
+}
+
+/** The tool's inputSchema for a role holding `grants`: an object schema refusing unknown fields, without those it may not send. */
+export function inputJsonSchema(tool: AnyTool, grants: ReadonlySet<Grant> = ALL_GRANTS): JsonSchema {
+  return withoutUngranted(markedInputSchema(tool), grants) as JsonSchema;
 }
 
 /** The tool's outputSchema: an object that is either the success form or the error form. */
@@ -115,9 +125,9 @@ function mergedUnion(node: JsonSchema): JsonSchema {
   return { ...rest, type: branches.map((b) => b.type), ...(items ? { items } : {}) };
 }
 
-/** The tool's inputSchema in tools/list: the full one without what a model need not read (listed). */
-export function listedInputSchema(tool: AnyTool): JsonSchema {
-  return listed(inputJsonSchema(tool)) as JsonSchema;
+/** The tool's inputSchema in tools/list for a role holding `grants`: its full one without what a model need not read (listed). */
+export function listedInputSchema(tool: AnyTool, grants?: ReadonlySet<Grant>): JsonSchema {
+  return listed(inputJsonSchema(tool, grants)) as JsonSchema;
 }
 
 /**

@@ -9,9 +9,12 @@ import { ClientFile } from '../kernel/client-file.js';
 import { type MapShape, mapMemoryBytes } from '../kernel/map-memory.js';
 import { BpfObject, type ProgramSpec } from '../kernel/object.js';
 import { programTypeNames, programTypeValue } from '../kernel/types.js';
+import type { Access } from '../policy/access.js';
 import { enforceConstraints, type ProgramUsage } from '../policy/constraints.js';
 import { type Limits, formatBytes, maxInlineObjectChars, tailBytes } from '../policy/limits.js';
 import { readObjectSource } from '../policy/object-source.js';
+import { allowedSourceDirs, checkSourceDigest, checkSourcePath } from '../policy/source-rules.js';
+import { granted } from './grant-fields.js';
 import { applyParameters, parametersText } from './object-parameters.js';
 import { mapFields, mapRow, programFields } from './shapes.js';
 import { type ToolContext, defineTool } from './tool.js';
@@ -22,24 +25,32 @@ const checksum = z
   .optional()
   .describe('Refused unless it matches');
 
-/** The input schema: the inline object's bound follows the object size limit. */
-const inputFor = (limits: Limits) => z.strictObject({
+/** Where a role may load files from, as the path's description says it. */
+function pathNote(access: Access): string {
+  return access.has('any_source') ? 'Absolute path on the server host' : `Absolute path under ${allowedSourceDirs(access).join(', ')}`;
+}
+
+/** The input schema: the inline object's bound follows the object size limit; paths and sources say what the role may use. */
+const inputFor = (limits: Limits, access: Access) => z.strictObject({
   source: z
     .discriminatedUnion('type', [
       z.strictObject({
         type: z.literal('file'),
-        path: z.string().min(1).max(4096).describe('Absolute path on the server host'),
+        path: z.string().min(1).max(4096).describe(pathNote(access)),
         checksum,
       }),
-      z.strictObject({
-        type: z.literal('data'),
-        blob: z
-          .string()
-          .min(1)
-          .max(maxInlineObjectChars(limits.maxObjectBytes))
-          .describe(`Base64; at most ${formatBytes(limits.maxObjectBytes)} once decoded`),
-        checksum,
-      }),
+      granted(
+        z.strictObject({
+          type: z.literal('data'),
+          blob: z
+            .string()
+            .min(1)
+            .max(maxInlineObjectChars(limits.maxObjectBytes))
+            .describe(`Base64; at most ${formatBytes(limits.maxObjectBytes)} once decoded`),
+          checksum,
+        }),
+        'inline',
+      ),
     ])
     .describe('The ELF object'),
   programs: z
@@ -69,6 +80,14 @@ const inputFor = (limits: Limits) => z.strictObject({
         .max(256)
         .optional()
         .describe('Refuse programs calling others (names or ids)'),
+      permit_helpers: granted(
+        z
+          .array(z.string().min(1).max(64))
+          .max(16)
+          .optional()
+          .describe(`Lift the policy's denial of these helpers for this load (denied: ${access.policy.deniedHelpers.join(', ') || 'none'})`),
+        'lift_helpers',
+      ),
     })
     .default({ verify_only: false })
     .describe('Checked before load'),
@@ -100,6 +119,21 @@ const output = z.strictObject({
 });
 
 type Input = z.output<ReturnType<typeof inputFor>>;
+
+/** Refuses programs whose type (as they would load) the policy does not allow. */
+function checkProgramTypes(access: Access, chosen: readonly ProgramSpec[], override: string | undefined): void {
+  const allowed = access.policy.allowedProgramTypes;
+  if (allowed === null) return;
+  const refused = chosen.find((p) => !allowed.includes(override ?? p.typeName));
+  if (refused) {
+    const type = override ?? refused.typeName;
+    throw access.denial('policy.allowed_program_types', override ? 'program_type' : 'source', `loading program ${refused.name} of type ${type}`, {
+      program: refused.name,
+      program_type: type,
+      allowed_program_types: allowed,
+    });
+  }
+}
 
 /** The programs of the object the input asks for, refusing names and sections that are not there. */
 function selectPrograms(all: readonly ProgramSpec[], input: Input): readonly ProgramSpec[] {
@@ -201,30 +235,33 @@ function attachHint(objectId: string | null, loaded: readonly ProgramSpec[]): st
 }
 
 /** `load_program`: open, check, load and keep a BPF object. */
-export const loadProgramTool = defineTool((limits: Limits) => ({
+export const loadProgramTool = defineTool((limits: Limits, access: Access) => ({
   name: 'load_program',
   title: 'Load a BPF object',
   version: '1.0.0',
+  grants: ['load'],
   description:
-    'Load a BPF object (ELF .o, CO-RE) from a path on the server host or base64. The verifier checks every program ' +
+    `Load a BPF object (ELF .o, CO-RE) from a path on the server host${access.has('inline') ? ' or base64' : ''}. The verifier checks every program ` +
     '(a rejection is VERIFIER_ERROR with reason, instruction and log). Programs and maps stay loaded, owned by this ' +
     'session, until it ends; the result lists the programs still to attach. Catalog objects: see info. ' +
     `Per session: ${limits.maxObjectsPerSession} objects, ${limits.maxProgramsPerSession} programs, ` +
     `${limits.maxMapsPerSession} maps, ${formatBytes(limits.maxMapBytesPerSession)} of map memory; ` +
     `${formatBytes(limits.maxObjectBytes)} per object.`,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  input: inputFor(limits),
+  input: inputFor(limits, access),
   output,
   async run(input, ctx) {
     const btfPath = checkBtfPath(input.btf_path);
     const programType = programTypeOf(input.program_type);
-    const source = readObjectSource(input.source, ctx.limits.maxObjectBytes);
+    const source = readObjectSource(input.source, ctx.limits.maxObjectBytes, (resolved) => checkSourcePath(ctx.access, resolved));
+    checkSourceDigest(ctx.access, source.sha256, source.path);
     const obj = await BpfObject.openUntrusted(source.bytes, source.name, btfPath);
     let adopted = false;
     try {
       const chosen = selectPrograms(obj.programs(), input);
+      checkProgramTypes(ctx.access, chosen, input.program_type);
       checkQuota(ctx, chosen.length, obj.maps(), !input.constraints.verify_only);
-      const usage = enforceConstraints(chosen, elfSection(source.bytes, '.text'), input.constraints);
+      const usage = enforceConstraints(chosen, elfSection(source.bytes, '.text'), input.constraints, ctx.access);
       const parameters = applyParameters(obj, source.bytes, input.parameters);
       obj.load({ programs: chosen.map((p) => p.name), ...(programType !== undefined ? { programType } : {}), logLevel: input.verifier_log ? 1 : 0 });
       const kept = !input.constraints.verify_only;

@@ -38,6 +38,7 @@ export const pinObjectTool = defineTool(() => ({
     '(a pinned link keeps its program attached). `path` is a relative name like "app/counter". Off by default; ' +
     'enabled with --enable-tools.',
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  grants: ['pin'],
   input: z.strictObject({ kind, id: z.int().positive(), path: z.string().min(1).max(512).describe('Name under the pin prefix') }),
   output: pinned,
   async run(input, ctx) {
@@ -70,6 +71,7 @@ export const unpinObjectTool = defineTool(() => ({
     'object is released once nothing else holds it: an unpinned link with no holder detaches. Off by default; ' +
     'enabled with --enable-tools.',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  grants: ['pin'],
   input: z.strictObject({ path: z.string().min(1).max(512) }),
   output: pinned,
   async run(input, ctx) {

@@ -1,5 +1,7 @@
-/** The tools this server offers, in the order tools/list shows them, built for the limits in force. */
-import { DEFAULT_LIMITS, type Limits } from '../policy/limits.js';
+/** The tools this server offers, in the order tools/list shows them, built for the limits and the caller's access. */
+import { Access } from '../policy/access.js';
+import type { Limits } from '../policy/limits.js';
+import { defaultPolicy } from '../policy/policy.js';
 import { attachProgramTool } from './attach-program.js';
 import { detachLinkTool } from './detach-link.js';
 import { infoTool } from './info.js';
@@ -16,13 +18,17 @@ const CORE: readonly ToolFactory[] = [infoTool, loadProgramTool, attachProgramTo
 /** Tools that change or remove objects by hand; offered only when --enable-tools names them. */
 const OPTIONAL: readonly ToolFactory[] = [detachLinkTool, unloadProgramTool, pinObjectTool, unpinObjectTool];
 
-/** A server's tools for `limits`: the core ones, and the optional ones to offer when named. */
-export function toolsFor(limits: Limits): { core: AnyTool[]; optional: AnyTool[] } {
-  return { core: CORE.map((make) => make(limits)), optional: OPTIONAL.map((make) => make(limits)) };
+/** A server's tools for `limits` and `access`: the core ones, and the optional ones to offer when named. */
+export function toolsFor(limits: Limits, access: Access): { core: AnyTool[]; optional: AnyTool[] } {
+  return { core: CORE.map((make) => make(limits, access)), optional: OPTIONAL.map((make) => make(limits, access)) };
 }
 
-/** Every tool the server knows, with the default limits: what schemas/ and docs/TOOL_SPECS.md document. */
+/** The names of the optional tools. */
+export const OPTIONAL_TOOLS: readonly string[] = toolsFor(defaultPolicy().limits, new Access('admin', defaultPolicy())).optional.map((t) => t.name);
+
+/** Every tool the server knows, with the default policy as an admin reads them: what schemas/ and docs/TOOL_SPECS.md document. */
 export function allTools(): AnyTool[] {
-  const { core, optional } = toolsFor(DEFAULT_LIMITS);
+  const policy = defaultPolicy();
+  const { core, optional } = toolsFor(policy.limits, new Access('admin', policy));
   return [...core, ...optional];
 }

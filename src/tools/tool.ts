@@ -7,7 +7,9 @@
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { ERROR_TYPES, ToolError } from '../errors.js';
+import type { Access } from '../policy/access.js';
 import type { Limits } from '../policy/limits.js';
+import type { Grant } from '../policy/roles.js';
 import type { PinRegistry } from '../session/pin-registry.js';
 import type { HostState } from '../kernel/host.js';
 import type { Session } from '../session/session.js';
@@ -20,6 +22,8 @@ export interface ToolContext {
   session: Session;
   host: HostState;
   limits: Limits;
+  /** What the caller's role may do under the policy. */
+  access: Access;
   /** Pins are created and listed only under this bpffs directory. */
   pinPrefix: string;
   /** Who pinned what, and when. */
@@ -47,6 +51,8 @@ export interface Tool<I extends z.ZodObject, O extends z.ZodObject> {
   version: string;
   description: string;
   annotations: ToolAnnotations;
+  /** Offered only to a role holding one of these; every role when absent. */
+  grants?: readonly Grant[];
   input: I;
   output: O;
   run(input: z.output<I>, ctx: ToolContext): Promise<ToolOutput<z.input<O>>>;
@@ -56,19 +62,24 @@ export interface Tool<I extends z.ZodObject, O extends z.ZodObject> {
 export type AnyTool = Tool<z.ZodObject, z.ZodObject>;
 
 /**
- * A tool as a function of the limits in force: its description and its
- * schema's bounds are built from them, so a server flag such as
- * --max-object-mb shows in what a model reads.
+ * A tool as a function of the limits in force and of the caller's access: its
+ * description and its schema's bounds are built from them, so a server flag
+ * such as --max-object-mb, or what a role may not do, shows in what a model reads.
  */
-export type ToolFactory = (limits: Limits) => AnyTool;
+export type ToolFactory = (limits: Limits, access: Access) => AnyTool;
 
 /**
- * Defines a tool with its types checked: `defineTool((limits: Limits) => ({ name, description, input, ... }))`,
+ * Defines a tool with its types checked: `defineTool((limits: Limits, access: Access) => ({ name, description, input, ... }))`,
  * reading every number a model should know (bounds, defaults, quotas) from `limits`.
  * Annotate `limits`: an untyped parameter stops TypeScript from inferring the handler's input type.
  */
-export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(define: (limits: Limits) => Tool<I, O>): ToolFactory {
-  return (limits) => define(limits) as unknown as AnyTool;
+export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(define: (limits: Limits, access: Access) => Tool<I, O>): ToolFactory {
+  return (limits, access) => define(limits, access) as unknown as AnyTool;
+}
+
+/** Whether `access` is offered `tool`. */
+export function offeredTo(tool: AnyTool, access: Access): boolean {
+  return tool.grants === undefined || tool.grants.some((g) => access.has(g));
 }
 
 /**

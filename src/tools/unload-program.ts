@@ -26,6 +26,7 @@ export const unloadProgramTool = defineTool(() => ({
     'made by this session are detached, and its programs and maps are released (a pinned program, map or link ' +
     'lives on until unpinned). Off by default; enabled with --enable-tools.',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  grants: ['unload'],
   input,
   output,
   async run(input, ctx) {

@@ -11,7 +11,8 @@ import { HostState } from '../../src/kernel/host.js';
 import { DEFAULT_LIMITS } from '../../src/policy/limits.js';
 import { createServer } from '../../src/server/server.js';
 import { Session } from '../../src/session/session.js';
-import { toolsFor } from '../../src/tools/registry.js';
+import { Access } from '../../src/policy/access.js';
+import { defaultPolicy } from '../../src/policy/policy.js';
 import { bpftoolIds, eventually } from '../helpers/bpftool.js';
 import { fixture } from '../helpers/fixtures.js';
 import { type RawServer, rawServer, toolCall } from '../helpers/raw.js';
@@ -52,10 +53,9 @@ test('calls past the in-flight cap are refused at once with RESOURCE_LIMIT_EXCEE
 });
 
 test('a result over the byte cap becomes RESOURCE_LIMIT_EXCEEDED result_bytes, saying how to ask for less; lists stop early to fit instead', async () => {
-  const limits = { ...DEFAULT_LIMITS, maxResultBytes: 4096 };
-  const { core } = toolsFor(limits);
+  const policy = { ...defaultPolicy(), limits: { ...DEFAULT_LIMITS, maxResultBytes: 4096 } };
   const session = new Session();
-  const server = createServer({ tools: core, limits, pinPrefix: '/sys/fs/bpf/ebpf-mcp' }, session, new HostState());
+  const server = createServer({ policy, optionalTools: [] }, session, new HostState(), new Access('admin', policy));
   const [a, b] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: 'bounds', version: '0' });
   await Promise.all([server.connect(a), client.connect(b)]);

@@ -1,0 +1,37 @@
+/**
+ * The server's MCP resources: documents a client may read without a tool
+ * call. `ebpf://policy` is the policy in force for the session, the same as
+ * info's `policy`.
+ */
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { ErrorCode, ListResourcesRequestSchema, McpError, ReadResourceRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Access } from '../policy/access.js';
+import { policyView } from '../policy/policy-view.js';
+
+/** One resource: its listing and how to read it now. */
+interface Resource {
+  uri: string;
+  name: string;
+  description: string;
+  read: () => unknown;
+}
+
+/** Serves resources/list and resources/read for `access`. */
+export function serveResources(server: Server, access: Access): void {
+  const resources: Resource[] = [
+    {
+      uri: 'ebpf://policy',
+      name: 'policy',
+      description: "This session's role, what it may and may not do, and the rules and limits in force",
+      read: () => policyView(access),
+    },
+  ];
+  server.setRequestHandler(ListResourcesRequestSchema, async () => ({
+    resources: resources.map(({ uri, name, description }) => ({ uri, name, description, mimeType: 'application/json' })),
+  }));
+  server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
+    const resource = resources.find((r) => r.uri === request.params.uri);
+    if (!resource) throw new McpError(ErrorCode.InvalidParams, `no resource ${JSON.stringify(request.params.uri.slice(0, 200))}; resources: ${resources.map((r) => r.uri).join(', ')}`);
+    return { contents: [{ uri: resource.uri, mimeType: 'application/json', text: JSON.stringify(resource.read(), null, 2) }] };
+  });
+}
