@@ -20,7 +20,7 @@ export npm_config_nodedir := /usr
 SETUP := $(if $(filter-out test-unit,$(or $(MAKECMDGOALS),build)),deps,unit-deps)
 # The BPF objects unit tests parse (test/unit/event-select, btf-fixture, btf-render).
 UNIT_BPF_OBJS := $(OUT)/fixtures/events.bpf.o $(OUT)/fixtures/multi.bpf.o $(OUT)/fixtures/btf_kinds.bpf.o $(OUT)/fixtures/params.bpf.o \
-  $(OUT)/catalog/tcp_states.bpf.o $(OUT)/catalog/syscall_counts.bpf.o
+  $(OUT)/catalog/tcp_states.bpf.o $(OUT)/catalog/syscall_counts.bpf.o $(OUT)/catalog/exec_events.bpf.o
 
 WORKLOAD := test/.output/workload
 

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { log, setLogLevel, type LogLevel } from '../log.js';
+import { AuditLog } from '../policy/audit-log.js';
 import { DEFAULT_LIMITS } from '../policy/limits.js';
 import { type Policy, defaultPolicy } from '../policy/policy.js';
 import { PolicyFileError, readPolicyFile } from '../policy/policy-file.js';
@@ -110,7 +111,16 @@ function main(): void {
   if (unknown.length) fail(`--enable-tools: unknown tool(s) ${unknown.join(', ')}; optional tools are ${OPTIONAL_TOOLS.join(', ')}`);
   const optionalTools = wanted.includes('all') ? OPTIONAL_TOOLS : wanted;
 
-  serveStdio({ policy, optionalTools }).catch((e: unknown) => {
+  let audit: AuditLog | undefined;
+  if (policy.auditLog !== null) {
+    try {
+      audit = AuditLog.open(policy.auditLog);
+    } catch (e) {
+      fail(`--audit-log: ${(e as Error).message}`);
+    }
+  }
+
+  serveStdio({ policy, optionalTools, ...(audit ? { audit } : {}) }).catch((e: unknown) => {
     log.error('failed to start', { error: e instanceof Error ? e.stack : String(e) });
     process.exit(1);
   });

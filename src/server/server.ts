@@ -10,6 +10,7 @@ import { ToolError, limitExceeded } from '../errors.js';
 import type { HostState } from '../kernel/host.js';
 import { log } from '../log.js';
 import type { Access } from '../policy/access.js';
+import type { AuditLog, AuditPrincipal } from '../policy/audit-log.js';
 import { CallRate } from '../policy/call-rate.js';
 import type { Limits } from '../policy/limits.js';
 import type { Policy } from '../policy/policy.js';
@@ -22,6 +23,7 @@ import { type AnyTool, errorResult, listedAnnotations, offeredTo, okResult, vali
 import { callBudget } from '../tools/result-size.js';
 import { wireError } from '../tools/wire-error.js';
 import { SERVER_VERSION } from '../version.js';
+import { CallAudit } from './call-audit.js';
 import { serveResources } from './resources.js';
 
 /** How a server is set up. */
@@ -29,6 +31,8 @@ export interface ServerOptions {
   policy: Policy;
   /** The optional tools to offer (--enable-tools), by name. */
   optionalTools: readonly string[];
+  /** Where every call is recorded (--audit-log). */
+  audit?: AuditLog;
 }
 
 const INSTRUCTIONS =
@@ -92,8 +96,14 @@ export function serverTools(opts: ServerOptions, access: Access): AnyTool[] {
   return [...core, ...optional.filter((t) => opts.optionalTools.includes(t.name))];
 }
 
+/** A server for one session, and its audit trail (when the server keeps an audit log). */
+export interface SessionServer {
+  server: Server;
+  audit: CallAudit | undefined;
+}
+
 /** Creates an MCP server whose calls act for `session`, with what `access` allows. */
-export function createServer(opts: ServerOptions, session: Session, host: HostState, access: Access): Server {
+export function createServer(opts: ServerOptions, session: Session, host: HostState, access: Access): SessionServer {
   const server = new Server(
     { name: 'ebpf-mcp', version: SERVER_VERSION },
     { capabilities: { tools: { listChanged: false }, resources: { listChanged: false } }, instructions: INSTRUCTIONS },
@@ -116,6 +126,8 @@ export function createServer(opts: ServerOptions, session: Session, host: HostSt
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listing }));
   let inFlight = 0;
   const rate = new CallRate(opts.policy.callsPerSecond);
+  const client = server.getClientVersion.bind(server);
+  const audit = opts.audit && new CallAudit(opts.audit, session, access.role, () => principalOf(client()));
   // tools/call is served here rather than through setRequestHandler: the SDK's own check of it answers
   // arguments that are not an object with a zod dump, where the contract wants a typed VALIDATION_ERROR.
   server.fallbackRequestHandler = async (request, extra) => {
@@ -126,6 +138,13 @@ export function createServer(opts: ServerOptions, session: Session, host: HostSt
     if (!tool) {
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool ${JSON.stringify(params.data.name.slice(0, 100))}; available: ${offered.map((t) => t.name).join(', ')}`);
     }
+    const call = () => answer(tool, params.data.arguments, extra, request.params?._meta?.progressToken);
+    return audit ? audit.call(tool.name, params.data.arguments, call) : call();
+  };
+  return { server, audit };
+
+  /** The answer to one call of a known tool. */
+  async function answer(tool: AnyTool, args: unknown, extra: Extra, token: string | number | undefined): Promise<CallToolResult> {
     if (!offered.includes(tool)) return errorResult(tool, access.denial(tool.grants?.[0] ?? 'load', '(tool)', `tool ${tool.name}`));
     const cap = limits.maxRequestsInFlight;
     if (inFlight >= cap) {
@@ -137,9 +156,8 @@ export function createServer(opts: ServerOptions, session: Session, host: HostSt
       return errorResult(tool, limitExceeded(`this session is over its ${perSecond} calls per second: call again in ${wait} ms`, 'calls_per_second', perSecond, perSecond + 1, { retry_after_ms: wait }));
     }
     inFlight++;
-    const token = request.params?._meta?.progressToken;
     try {
-      const result = await callTool(tool, marked.get(tool.name) ?? {}, params.data.arguments, {
+      return await callTool(tool, marked.get(tool.name) ?? {}, args, {
         session,
         host,
         limits,
@@ -156,10 +174,16 @@ export function createServer(opts: ServerOptions, session: Session, host: HostSt
           });
         },
       });
-      return result;
     } finally {
       inFlight--;
     }
-  };
-  return server;
+  }
+}
+
+/** What a request handler is given besides the request. */
+type Extra = Parameters<NonNullable<Server['fallbackRequestHandler']>>[1];
+
+/** A stdio principal: the server's uid (the local user who started it) and the client's name from initialize. */
+function principalOf(client: { name: string; version?: string } | undefined): AuditPrincipal {
+  return { uid: process.getuid?.() ?? -1, ...(client ? { client: { name: client.name, ...(client.version ? { version: client.version } : {}) } } : {}) };
 }

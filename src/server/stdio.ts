@@ -33,7 +33,7 @@ export async function serveStdio(opts: ServerOptions): Promise<void> {
   }
   const session = new Session();
   const access = new Access(opts.policy.role, opts.policy);
-  const server = createServer(opts, session, host, access);
+  const { server, audit } = createServer(opts, session, host, access);
   const transport = new LineTransport(process.stdin, process.stdout, messageBufferBytes(opts.policy.limits.maxObjectBytes));
 
   let stopping = false;
@@ -42,6 +42,7 @@ export async function serveStdio(opts: ServerOptions): Promise<void> {
     stopping = true;
     log.info('stopping', { why });
     session.close();
+    audit?.ended();
     // The session is released; whatever is still in flight (a stream's timer, an answer the client will not
     // read) must not keep the process: it exits by the deadline in any case.
     setTimeout(() => process.exit(code), EXIT_DEADLINE_MS).unref();

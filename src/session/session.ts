@@ -42,6 +42,15 @@ export interface HeldLink {
   onExpire?: (l: HeldLink) => void;
 }
 
+/** Kernel objects a session took or let go of, by id, and why: in a tool call, at a lease's end, or with the session. */
+export interface SessionChange {
+  change: 'created' | 'released';
+  cause: 'call' | 'lease' | 'close';
+  programs: number[];
+  maps: number[];
+  links: (number | null)[];
+}
+
 /** What a session owns, and its release. */
 export class Session {
   /** Unique id of the session, for logs and pin records. */
@@ -54,6 +63,19 @@ export class Session {
   private nextObject = 1;
   private nextLink = 1;
   private closed = false;
+  /** Why objects are being released right now, when not in a call. */
+  private releasing: SessionChange['cause'] = 'call';
+  private readonly watchers: ((c: SessionChange) => void)[] = [];
+
+  /** Calls `watcher` with every change of what the session holds (the audit log's created and released ids). */
+  watch(watcher: (c: SessionChange) => void): void {
+    this.watchers.push(watcher);
+  }
+
+  private tell(change: SessionChange['change'], ids: Partial<Pick<SessionChange, 'programs' | 'maps' | 'links'>>): void {
+    const c = { change, cause: change === 'created' ? 'call' : this.releasing, programs: ids.programs ?? [], maps: ids.maps ?? [], links: ids.links ?? [] } as const;
+    for (const w of this.watchers) w(c);
+  }
 
   /** Whether close() has run. */
   get isClosed(): boolean {
@@ -68,6 +90,7 @@ export class Session {
     }
     const owned = { ...entry, id: `obj-${this.nextObject++}` };
     this.objects.set(owned.id, owned);
+    this.tell('created', { programs: owned.programs.map((p) => p.id), maps: owned.maps.map((m) => m.id) });
     return owned;
   }
 
@@ -91,12 +114,19 @@ export class Session {
       held.timer.unref();
     }
     this.held.set(held.handle, held);
+    this.tell('created', { links: held.linkIds });
     return held;
   }
 
   /** Ends a lease: the link detached and unpinned, and its owner told. */
   private endLease(held: HeldLink): void {
-    if (this.releaseLink(held.handle, true)) held.onExpire?.(held);
+    const cause = this.releasing;
+    if (cause === 'call') this.releasing = 'lease';
+    try {
+      if (this.releaseLink(held.handle, true)) held.onExpire?.(held);
+    } finally {
+      this.releasing = cause;
+    }
   }
 
   /** The attachments this session holds, oldest first. */
@@ -126,6 +156,7 @@ export class Session {
         log.error('releasing link failed', { link: handle, error: String(e) });
       }
     }
+    this.tell('released', { links: held.linkIds });
     return true;
   }
 
@@ -152,6 +183,7 @@ export class Session {
     for (const l of this.heldLinks()) if (l.objectId === objectId) this.releaseLink(l.handle, false);
     this.objects.delete(objectId);
     entry.object.close();
+    this.tell('released', { programs: entry.programs.map((p) => p.id), maps: entry.maps.map((m) => m.id) });
     return true;
   }
 
@@ -174,6 +206,7 @@ export class Session {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.releasing = 'close';
     for (const stop of this.streams) stop();
     this.streams.clear();
     this.backgroundStreams.closeAll();
@@ -188,6 +221,7 @@ export class Session {
       } catch (e) {
         log.error('releasing object failed', { object: entry.id, error: String(e) });
       }
+      this.tell('released', { programs: entry.programs.map((p) => p.id), maps: entry.maps.map((m) => m.id) });
     }
     log.info('session released', { session: this.id, objects: this.objects.size });
     this.objects.clear();
