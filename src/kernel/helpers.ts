@@ -24,6 +24,11 @@ export function helperName(id: number): string {
   return helperNames().get(id) ?? `helper#${id}`;
 }
 
+/** Every helper name the running kernel knows (none without kernel BTF), for a did-you-mean. */
+export function knownHelperNames(): string[] {
+  return [...helperNames().values()];
+}
+
 /** The id of a helper given as `bpf_ktime_get_ns`, `ktime_get_ns` or its number. */
 export function helperId(name: string): number | undefined {
   if (/^\d+$/.test(name)) return Number(name);
