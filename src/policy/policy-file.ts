@@ -235,6 +235,7 @@ function applyFile(base: Policy, f: PolicyFile, names: ReturnType<typeof resolve
       maxLeaseSeconds: f.max_lease_seconds ?? base.limits.maxLeaseSeconds,
     },
     pinPrefix: f.pin_prefix?.replace(/\/+$/, '') ?? base.pinPrefix,
+    auditLog: base.auditLog,
     file,
   };
 }
@@ -258,6 +259,8 @@ function readText(path: string): { text: string; real: string } {
       const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
       throw refuse(`is writable by group or others (mode ${mode}), and whoever can write it can make themselves admin: chmod go-w it`);
     }
+    const uid = process.geteuid?.() ?? 0;
+    if (st.uid !== 0 && st.uid !== uid) throw refuse(`is owned by uid ${st.uid}, who can make themselves admin: it must be owned by root or by the server's user`);
     const tooBig = refuse(`is over ${MAX_FILE_BYTES >> 20} MiB, too large for a policy`);
     if (st.size > MAX_FILE_BYTES) throw tooBig;
     const buf = Buffer.alloc(MAX_FILE_BYTES + 1);

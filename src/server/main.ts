@@ -116,7 +116,7 @@ function main(): void {
     try {
       audit = AuditLog.open(policy.auditLog);
     } catch (e) {
-      fail(`--audit-log: ${(e as Error).message}`);
+      fail(`--audit-log: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 

@@ -9,7 +9,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { HostState } from '../../src/kernel/host.js';
 import { DEFAULT_LIMITS } from '../../src/policy/limits.js';
-import { createServer } from '../../src/server/server.js';
+import { createServer, serverTools } from '../../src/server/server.js';
 import { Session } from '../../src/session/session.js';
 import { Access } from '../../src/policy/access.js';
 import { defaultPolicy } from '../../src/policy/policy.js';
@@ -55,7 +55,10 @@ test('calls past the in-flight cap are refused at once with RESOURCE_LIMIT_EXCEE
 test('a result over the byte cap becomes RESOURCE_LIMIT_EXCEEDED result_bytes, saying how to ask for less; lists stop early to fit instead', async () => {
   const policy = { ...defaultPolicy(), limits: { ...DEFAULT_LIMITS, maxResultBytes: 4096 } };
   const session = new Session();
-  const server = createServer({ policy, optionalTools: [] }, session, new HostState(), new Access('admin', policy));
+  const opts = { policy, optionalTools: [] };
+  const access = new Access('admin', policy);
+  const core = serverTools(opts, access);
+  const { server } = createServer(opts, session, new HostState(), access);
   const [a, b] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: 'bounds', version: '0' });
   await Promise.all([server.connect(a), client.connect(b)]);

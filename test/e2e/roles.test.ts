@@ -102,10 +102,11 @@ test('observer: lists only info, inspect_state and stream_events; a load is refu
       ['inspect_state', true],
       ['stream_events', true],
     ]);
-    assert.deepEqual(lines[0].outcome, { ok: false, error: 'PERMISSION_DENIED', rule: 'load' });
-    assert.equal(lines[0].role, 'observer');
-    assert.equal(lines[0].principal.uid, process.getuid?.());
-    assert.equal(lines[0].principal.client.name, 'ebpf-mcp-test');
+    const denied = lines[0] as Record<string, any>;
+    assert.deepEqual(denied.outcome, { ok: false, error: 'PERMISSION_DENIED', rule: 'load' });
+    assert.equal(denied.role, 'observer');
+    assert.equal(denied.principal.uid, process.getuid?.());
+    assert.equal(denied.principal.client.name, 'ebpf-mcp-test');
     assert.equal(statSync(audit).mode & 0o777, 0o600);
   } finally {
     await c.close();
@@ -193,10 +194,11 @@ test('operator: traces with a tracepoint; xdp, pins, denied helpers, inline obje
       ['load_program', 'policy.sources.allow_inline'],
       ['load_program', 'ok'],
     ]);
-    assert.deepEqual(lines[1].created.programs.sort(), [ids.tp_getpid, ids.xdp_count].sort());
-    assert.deepEqual(lines[1].created.maps.sort(), loaded.maps.map((m: { id: number }) => m.id).sort());
-    assert.deepEqual(lines[2].created.links, [attached.link_id]);
-    const hashed = lines[10].arguments.source;
+    const [, load, attach] = lines as Record<string, any>[];
+    assert.deepEqual(load?.created.programs.sort(), [ids.tp_getpid, ids.xdp_count].sort());
+    assert.deepEqual(load?.created.maps.sort(), loaded.maps.map((m: { id: number }) => m.id).sort());
+    assert.deepEqual(attach?.created.links, [attached.link_id]);
+    const hashed = (lines[10] as Record<string, any>).arguments.source;
     assert.equal(hashed.blob, undefined, 'the blob itself is not logged');
     assert.equal(hashed.blob_sha256, createHash('sha256').update(readFileSync(fixture('counters'))).digest('hex'));
     assert.ok(lines.every((l) => l.role === 'operator' && typeof l.duration_ms === 'number' && !Number.isNaN(Date.parse(l.time))));

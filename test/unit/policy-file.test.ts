@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -123,6 +123,7 @@ function expected(file: string): Policy {
       maxLeaseSeconds: 3600,
     },
     pinPrefix: '/sys/fs/bpf/test-policy',
+    auditLog: null,
     file: realpathSync(file),
   };
 }
@@ -289,6 +290,13 @@ describe('a file that is not a policy', () => {
     const readable = policyFile('role: observer\n');
     chmodSync(readable, 0o644);
     assert.equal(readPolicyFile(readable, defaultPolicy()).role, 'observer');
+  });
+
+  it('owned by another user: refused, naming the uid', (t) => {
+    if (process.geteuid?.() !== 0) return t.skip('chown needs root');
+    const path = policyFile('role: admin\n');
+    chownSync(path, 65534, 65534);
+    refused(path, undefined, undefined, /^is owned by uid 65534, who can make themselves admin/);
   });
 
   it('over 1 MiB: refused', () => {
