@@ -146,7 +146,7 @@ test('operator: traces with a tracepoint; xdp, pins, denied helpers, inline obje
     const counts = loaded.maps.find((m: { name: string }) => m.name === 'tp_counts').id;
     assert.equal(mapValue(counts, runWorkload(['getpid', '200'])), 200);
 
-    const xdp = await refused(c, 'attach_program', { program_id: ids.xdp_count, attachment: { xdp: { ifname: 'lo' } } });
+    const xdp = await refused(c, 'attach_program', { program_id: ids.xdp_count, attachment: { xdp: { interface: 'lo' } } });
     assert.equal(xdp.context.rule, 'attach:network');
     assert.equal(xdp.context.field, 'attachment.xdp');
     assert.equal(xdp.context.allowed_for, 'admin');
@@ -220,7 +220,7 @@ test('admin: attaches xdp, loads inline, from any path, and lifts a denied helpe
     const blob = readFileSync(fixture('counters')).toString('base64');
     const loaded = (await c.call('load_program', { source: { type: 'data', blob }, programs: ['xdp_count'] })).structuredContent;
     assert.equal(loaded.success, true, JSON.stringify(loaded.error));
-    const xdp = (await c.call('attach_program', { program_id: loaded.program_id, attachment: { xdp: { ifname: 'lo' } } })).structuredContent;
+    const xdp = (await c.call('attach_program', { program_id: loaded.program_id, attachment: { xdp: { interface: 'lo', mode: 'generic' } } })).structuredContent;
     assert.equal(xdp.success, true, JSON.stringify(xdp.error));
     assert.equal(typeof xdp.link_id, 'number');
 
