@@ -97,9 +97,8 @@ export const infoTool = defineTool(() => ({
   version: '1.0.0',
   description:
     'What eBPF can do on this host, probed live: kernel, BTF, mounts, capabilities (and how to grant missing ones), ' +
-    'program and map types, the attach kinds that work here (or why not), versions, the catalog objects\' paths, and the ' +
-    'policy: this session\'s role and what it may do. ' +
-    'Call it first.',
+    'program and map types, the attach kinds that work here (or why not), versions, the catalog objects\' paths, and ' +
+    'this session\'s role and policy. Call it first.',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: z.strictObject({}),
   output,

@@ -85,7 +85,7 @@ const inputFor = (limits: Limits, access: Access) => z.strictObject({
           .array(z.string().min(1).max(64))
           .max(16)
           .optional()
-          .describe(`Lift the policy's denial of these helpers for this load (denied: ${access.policy.deniedHelpers.join(', ') || 'none'})`),
+          .describe("Denied helpers (info's policy) this load may call"),
         'lift_helpers',
       ),
     })

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { bpftoolPrograms } from '../helpers/bpftool.js';
+import { bpftoolPrograms, eventually } from '../helpers/bpftool.js';
 import { type Connected, connect } from '../helpers/client.js';
 import { SERVER_BIN, catalogObject, fixture } from '../helpers/fixtures.js';
 import { addToSet, mapValue, pausedWorkload, runWorkload, scratchNetns } from '../helpers/kernel.js';
@@ -236,6 +236,49 @@ test('admin: attaches xdp, loads inline, from any path, and lifts a denied helpe
   } finally {
     await c.close();
     net.cleanup();
+  }
+});
+
+test("the policy's rules: allowed digests (the catalog exempt), allowed program types, calls per second, and a lease's end in the audit log", async () => {
+  const audit = join(dir, 'rules.audit');
+  const counters = createHash('sha256').update(readFileSync(fixture('counters'))).digest('hex');
+  const policy = policyFile(
+    'rules.json',
+    JSON.stringify({ role: 'operator', sources: { allowed_dirs: [allowed], allowed_sha256: [counters] }, allowed_program_types: ['tracepoint'], rate_limits: { calls_per_second: 5 } }),
+  );
+  const c = await connect(['-t', 'stdio', '--policy', policy, '--audit-log', audit]);
+  try {
+    const digest = await refused(c, 'load_program', { source: { type: 'file', path: join(allowed, 'write_user.bpf.o') } });
+    assert.equal(digest.context.rule, 'policy.sources.allowed_sha256');
+    const type = await refused(c, 'load_program', { source: { type: 'file', path: join(allowed, 'counters.bpf.o') }, programs: ['xdp_count'] });
+    assert.equal(type.context.rule, 'policy.allowed_program_types');
+    assert.equal(type.context.program_type, 'xdp');
+    const loaded = (await c.call('load_program', { source: { type: 'file', path: join(allowed, 'counters.bpf.o') }, programs: ['tp_getpid'] })).structuredContent;
+    assert.equal(loaded.success, true, JSON.stringify(loaded.error));
+    assert.equal(loaded.sha256, counters);
+    const held = (await c.call('inspect_state', { fields: ['programs'], filters: { owned_only: true } })).structuredContent;
+    assert.deepEqual(held.programs.map((p: { id: number; object_sha256: string }) => [p.id, p.object_sha256]), [[loaded.program_id, counters]]);
+    const leased = (await c.call('attach_program', { program_id: loaded.program_id, attachment: GETPID, ttl_seconds: 1 })).structuredContent;
+    assert.equal(leased.success, true, JSON.stringify(leased.error));
+
+    const catalog = (await c.call('load_program', { source: { type: 'file', path: catalogObject('exec_events') } })).structuredContent;
+    assert.equal(catalog.success, true, `the catalog is exempt from allowed_sha256: ${JSON.stringify(catalog.error)}`);
+
+    // A burst of ten calls passes (six are spent above), then five a second: of a flood of 30 at once, at least ten are refused, saying when to call again.
+    const flood = await Promise.all(Array.from({ length: 30 }, () => c.call('inspect_state', { fields: ['system'] })));
+    const limited = flood.filter((r) => r.isError).map((r) => r.structuredContent.error);
+    assert.ok(limited.length >= 10 && limited.length <= 29, `${limited.length} of 30 refused`);
+    for (const e of limited) {
+      assert.equal(e.type, 'RESOURCE_LIMIT_EXCEEDED');
+      assert.equal(e.context.resource, 'calls_per_second');
+      assert.ok(e.context.retry_after_ms > 0 && e.context.retry_after_ms <= 200);
+    }
+    assert.ok(await eventually(() => auditLines(audit).some((l) => l.event === 'lease_expired'), 3000), 'no lease_expired line');
+    const lease = auditLines(audit).find((l) => l.event === 'lease_expired') as Record<string, any>;
+    assert.deepEqual(lease.released.links, [leased.link_id]);
+    assert.equal(lease.tool, undefined);
+  } finally {
+    await c.close();
   }
 });
 
