@@ -36,10 +36,10 @@ const INSTRUCTIONS =
 async function callTool(tool: AnyTool, args: unknown, ctx: Omit<Parameters<AnyTool['run']>[1], 'maxBytes'>): Promise<CallToolResult> {
   if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
     const got = args === null ? 'null' : Array.isArray(args) ? 'an array' : `a ${typeof args}`;
-    return errorResult(tool, new ToolError('VALIDATION_ERROR', `invalid input at (input): arguments must be an object, got ${got}`, { field: '(input)', issues: [{ field: '(input)', message: `expected an object, got ${got}` }] }));
+    return errorResult(tool, new ToolError('VALIDATION_ERROR', `invalid input at (input): arguments must be an object, got ${got}`, { field: '(input)', issues: [{ field: '(input)', message: `expected an object, got ${got}` }] }), ctx.limits.maxResultBytes);
   }
   const parsed = tool.input.safeParse(args ?? {});
-  if (!parsed.success) return errorResult(tool, validationError(parsed.error, tool.input));
+  if (!parsed.success) return errorResult(tool, validationError(parsed.error, tool.input), ctx.limits.maxResultBytes);
   const maxBytes = callBudget(parsed.data, ctx.limits);
   return bounded(tool, await run(tool, parsed.data, { ...ctx, maxBytes }), maxBytes);
 }
@@ -52,9 +52,9 @@ async function run(tool: AnyTool, input: Record<string, unknown>, ctx: Parameter
     const err = wireError(e);
     if (err.type === 'SYSTEM_ERROR' && !(e instanceof ToolError)) {
       log.error('tool failed unexpectedly', { tool: tool.name, error: e instanceof Error ? e.stack : String(e) });
-      return errorResult(tool, new ToolError('SYSTEM_ERROR', `${tool.name} failed: ${err.message}`, err.context));
+      return errorResult(tool, new ToolError('SYSTEM_ERROR', `${tool.name} failed: ${err.message}`, err.context), ctx.maxBytes);
     }
-    return errorResult(tool, err);
+    return errorResult(tool, err, ctx.maxBytes);
   }
 }
 
@@ -72,6 +72,7 @@ function bounded(tool: AnyTool, result: CallToolResult, maxBytes: number): CallT
       maxBytes,
       bytes,
     ),
+    maxBytes,
   );
 }
 
@@ -108,7 +109,7 @@ export function createServer(opts: ServerOptions, session: Session, host: HostSt
     }
     const cap = opts.limits.maxRequestsInFlight;
     if (inFlight >= cap) {
-      return errorResult(tool, limitExceeded(`${cap} tool calls of this session are already running: wait for their answers, then call again`, 'requests_in_flight', cap, inFlight + 1));
+      return errorResult(tool, limitExceeded(`${cap} tool calls of this session are already running: wait for their answers, then call again`, 'requests_in_flight', cap, inFlight + 1), opts.limits.maxResultBytes);
     }
     inFlight++;
     const token = request.params?._meta?.progressToken;
