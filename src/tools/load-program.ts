@@ -12,7 +12,7 @@ import { programTypeNames, programTypeValue } from '../kernel/types.js';
 import { enforceConstraints, type ProgramUsage } from '../policy/constraints.js';
 import { type Limits, formatBytes, maxInlineObjectChars, tailBytes } from '../policy/limits.js';
 import { readObjectSource } from '../policy/object-source.js';
-import { applyParameters, parametersText } from './object-parameters.js';
+import { applyParameters } from './object-parameters.js';
 import { mapFields, mapRow, programFields } from './shapes.js';
 import { type ToolContext, defineTool } from './tool.js';
 
@@ -248,10 +248,11 @@ export const loadProgramTool = defineTool((limits: Limits) => ({
         ...(log !== undefined ? { verifier_log: log } : {}),
       };
       const summary = kept
-        ? `Loaded object ${data.object_name} as ${objectId}: ${loaded.length} program(s) (ids ${loaded.map((p) => p.id).join(', ')}) and ` +
+        ? `Loaded the object as ${objectId}: ${loaded.length} program(s) (ids ${loaded.map((p) => p.id).join(', ')}) and ` +
           `${maps.length} map(s) (ids ${maps.map((m) => m.id).join(', ')}). They stay loaded until this session ends. ${attachHint(objectId, loaded)}`
-        : `Verified ${loaded.length} program(s) of object ${data.object_name}: the verifier accepted them; they were unloaded (verify_only).`;
-      return { data, summary: summary + parametersText(parameters) };
+        : `Verified ${loaded.length} program(s) of the object: the verifier accepted them; they were unloaded (verify_only).`;
+      const withParameters = parameters.length ? ` The object has ${parameters.length} parameter(s); their values in force are in parameters.` : '';
+      return { data, summary: summary + withParameters };
     } finally {
       if (!adopted) obj.close();
     }
