@@ -50,14 +50,14 @@ export function enforceConstraints(programs: readonly ProgramCode[], subprogramI
   return programs.map((program) => {
     const { summary, count } = usage(program, subprograms);
     if (c.max_instructions !== undefined && count > c.max_instructions) {
-      throw limitExceeded(`program ${program.name} has ${count} instructions, over max_instructions ${c.max_instructions}`, 'instructions', c.max_instructions, count, {
+      throw limitExceeded(`program context.program has ${count} instructions, over max_instructions ${c.max_instructions}`, 'instructions', c.max_instructions, count, {
         program: program.name,
       });
     }
     if (allowed) {
       for (const [id, at] of summary.helperCalls) {
         if (!allowed.includes(id)) {
-          throw new ToolError('PERMISSION_DENIED', `program ${program.name} calls ${helperName(id)}, which allowed_helpers does not allow`, {
+          throw new ToolError('PERMISSION_DENIED', `program context.program calls ${helperName(id)}, which allowed_helpers does not allow`, {
             program: program.name,
             helper: helperName(id),
             helper_id: id,
