@@ -5,7 +5,7 @@
 import { ERROR_TYPES } from '../src/errors.js';
 import { DEFAULT_LIMITS, formatBytes } from '../src/policy/limits.js';
 import { type JsonSchema, inputJsonSchema, outputJsonSchema } from '../src/tools/json-schema.js';
-import type { AnyTool } from '../src/tools/tool.js';
+import { type AnyTool, DATA_HEADING } from '../src/tools/tool.js';
 
 /** File name (under schemas/) to content, for every tool. */
 export function renderSchemas(tools: readonly AnyTool[]): Map<string, string> {
@@ -91,14 +91,14 @@ export function renderToolSpecs(tools: readonly AnyTool[]): string {
     `Every call is bounded: at most ${DEFAULT_LIMITS.maxRequestsInFlight} calls of a session run at once (the excess is answered at once with`,
     '`RESOURCE_LIMIT_EXCEEDED`, `resource: "requests_in_flight"`), and one result is at most',
     `${formatBytes(DEFAULT_LIMITS.maxResultBytes)} serialized by default, up to ${formatBytes(DEFAULT_LIMITS.maxResultBytesMax)} with \`max_bytes\` where a tool takes it (its events and lists stop early to fit, and say so; any other larger result becomes \`RESOURCE_LIMIT_EXCEEDED\`, \`resource: "result_bytes"\`).`,
-    'The text content of a result is its summary, then the data rendered compactly (lists as tables), bounded, with what it left out said.',
+    `The text content of a result is its summary (or the error's type and message), then the line \`${DATA_HEADING}\` and the data (or the error's \`context\`) rendered compactly: lists as tables, every value as JSON, strings quoted with control, invisible and bidi characters escaped as \`\\uXXXX\`, bounded, with what it left out said. Summaries and messages name objects by id; names and other strings from the host are only below that line.`,
     '',
     'Each error type\'s `context` has one shape (members that do not apply are absent):',
     '',
     '| type | context |',
     '|---|---|',
     '| `VALIDATION_ERROR` | `field` (the input path, e.g. `attachment.cgroup.path`), `issues` [{field, message, unknown_fields?, allowed_fields?, did_you_mean?}] for schema failures (an unknown field first, with `allowed_fields` at its level and `did_you_mean` {unknown: closest} also at the top); what exists instead (`known`, `fits`, `sections`); for a malformed object, `object_part` (the rule that failed: `elf_header`, `section_headers`, `section`, `strings`, `symbols`, `relocations`, `btf`, `btf_ext`, `maps`, `instructions`) and `section`; for an object that crashed libbpf in the probe process, `parser_signal` (or `parser_timeout_ms` when it hung) |',
-    '| `UNSUPPORTED_BPF_FEATURE` | `feature`, `kernel_requirement`, `alternatives` [{kind, settings?}] (kinds or program types that work here), `field`; `program`, `section` for load refusals |',
+    '| `UNSUPPORTED_BPF_FEATURE` | `feature`, `kernel_requirement`, `alternatives` [{kind, settings?}] (kinds or program types that work here), `field`; `program`, `section` for load refusals; `point` for a kprobe this kernel cannot attach |',
     '| `ATTACHMENT_FAILED` | a missing target: `field`, `target_kind`, `target`, `suggestions` (the closest that exist); a kernel refusal: `syscall_errno`, `errno_name`, `operation`, `libbpf_log`, `hint` |',
     '| `RESOURCE_LIMIT_EXCEEDED` | `resource`, `limit` (a number), `current_usage` {resource: count, ...} |',
     '| `VERIFIER_ERROR` | `program`, `reason`, `instruction_offset`, `instruction`, `source_line`, `verifier_log`, `syscall_errno`, `errno_name` |',

@@ -142,10 +142,10 @@ function chars(b: Uint8Array, p: number, n: number, signed: boolean): string | n
   return ascii || !CONTROL.test(s) ? s : byteList(b, p, n, signed);
 }
 
-function recordTooShort(bytes: unknown, offset: unknown, size: number, ctype: string): never {
-  if (!(bytes instanceof Uint8Array)) throw new BtfError(`decode ${ctype}: expected a Uint8Array, got ${typeof bytes}`);
-  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) throw new BtfError(`decode ${ctype}: invalid offset ${String(offset)}`);
-  throw new BtfError(`decode ${ctype}: record has ${Math.max(bytes.length - offset, 0)} bytes at offset ${offset}, the type needs ${size}`);
+function recordTooShort(bytes: unknown, offset: unknown, size: number): never {
+  if (!(bytes instanceof Uint8Array)) throw new BtfError(`decode: expected a Uint8Array, got ${typeof bytes}`);
+  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) throw new BtfError(`decode: invalid offset ${String(offset)}`);
+  throw new BtfError(`decode: record has ${Math.max(bytes.length - offset, 0)} bytes at offset ${offset}, the type needs ${size}`);
 }
 
 const HELPERS = { u64, s64, wide, ptr, float, enumName, chars, recordTooShort };
@@ -254,7 +254,7 @@ function nodeCount(plan: Plan): number {
 }
 
 /** The generated source and its constants, for a record plan. */
-function generate(rec: RecordPlan, ctype: string): { source: string; consts: unknown[] } {
+function generate(rec: RecordPlan): { source: string; consts: unknown[] } {
   const gen = new CodeGen(rec.littleEndian);
   const body = gen.expr(rec.plan, 'o', 0);
   const source = `"use strict";
@@ -262,7 +262,7 @@ const { ${Object.keys(HELPERS).join(', ')} } = H;
 ${gen.fns.join('\n')}
 return function decode(b, o) {
   if (o === undefined) o = 0;
-  if (!(b instanceof Uint8Array) || !Number.isInteger(o) || o < 0 || o + ${rec.size} > b.length) recordTooShort(b, o, ${rec.size}, ${JSON.stringify(ctype)});
+  if (!(b instanceof Uint8Array) || !Number.isInteger(o) || o < 0 || o + ${rec.size} > b.length) recordTooShort(b, o, ${rec.size});
   return ${body};
 };`;
   return { source, consts: gen.consts };
@@ -287,7 +287,7 @@ return function decode(b, o) {
  */
 export function compileDecoder(btf: Btf, typeId: number, opts?: DecodeOptions): Decoder {
   const rec = planType(btf, typeId, opts);
-  const { source, consts } = generate(rec, btf.format(typeId));
+  const { source, consts } = generate(rec);
   const make = new Function('H', 'K', source) as (h: typeof HELPERS, k: unknown[]) => (bytes: Uint8Array, offset?: number) => unknown;
   return Object.assign(make(HELPERS, consts), { size: rec.size, truncated: rec.truncated });
 }

@@ -9,7 +9,10 @@ import { BtfError } from './error.js';
 import { qualifiers } from './globals.js';
 import type { Btf } from './parse.js';
 
-/** A value that does not fit its type: `path` is where inside the value (`""`, `.field`, `[2]`), `ctype` the type there. */
+/**
+ * A value that does not fit its type: `path` is where inside the value (`""`, `.field`, `[2]`), `ctype` the type there.
+ * The message says "its type": a type's name comes from the object, so it is in `ctype` only, never in the prose.
+ */
 export class EncodeError extends BtfError {
   constructor(
     readonly path: string,
@@ -40,15 +43,15 @@ function integer(value: unknown, bits: number, signed: boolean, path: string, ct
   const limits = { min: json(min), max: json(max) };
   let v: bigint;
   if (typeof value === 'number') {
-    if (!Number.isInteger(value)) throw new EncodeError(path, ctype, `${ctype} takes an integer, not ${value}`, limits);
+    if (!Number.isInteger(value)) throw new EncodeError(path, ctype, `its type takes an integer, not ${value}`, limits);
     if (!Number.isSafeInteger(value)) throw new EncodeError(path, ctype, `${value} is past 2^53, where a JSON number is not exact: give it as a decimal string`, limits);
     v = BigInt(value);
   } else if (typeof value === 'string' && /^-?[0-9]{1,40}$/.test(value)) {
     v = BigInt(value);
   } else {
-    throw new EncodeError(path, ctype, `${ctype} takes an integer (a number, or a decimal string), not ${describe(value)}`, limits);
+    throw new EncodeError(path, ctype, `its type takes an integer (a number, or a decimal string), not ${describe(value)}`, limits);
   }
-  if (v < min || v > max) throw new EncodeError(path, ctype, `${String(value)} is out of range for ${ctype} (${min}..${max})`, limits);
+  if (v < min || v > max) throw new EncodeError(path, ctype, `${String(value)} is out of range for its type (${min}..${max})`, limits);
   return v;
 }
 
@@ -93,7 +96,7 @@ class Writer {
         const bits = bitfield || t.bits;
         const at = bitfield ? bit : bit + t.bitOffset;
         if (t.bool) {
-          if (typeof value !== 'boolean') throw new EncodeError(path, ctype, `${ctype} takes true or false, not ${describe(value)}`);
+          if (typeof value !== 'boolean') throw new EncodeError(path, ctype, `its type takes true or false, not ${describe(value)}`);
           return putBits(this.b, base, at, bits, value ? 1n : 0n, le);
         }
         return putBits(this.b, base, at, bits, integer(value, bits, t.signed, path, ctype), le);
@@ -104,13 +107,13 @@ class Writer {
         const names = t.values.map((e) => e.name);
         const named = typeof value === 'string' ? t.values.find((e) => e.name === value) : undefined;
         if (typeof value === 'string' && !named && !/^-?[0-9]+$/.test(value)) {
-          throw new EncodeError(path, ctype, `${ctype} has no enumerator ${JSON.stringify(value)}`, { enumerators: names.slice(0, 64) });
+          throw new EncodeError(path, ctype, `its type has no enumerator ${JSON.stringify(value)}`, { enumerators: names.slice(0, 64) });
         }
         return putBits(this.b, base, bit, bits, named ? named.value : integer(value, bits, t.signed, path, ctype), le);
       }
       case 'float': {
         if (t.size !== 4 && t.size !== 8) throw new EncodeError(path, ctype, `a ${t.size}-byte float cannot be set`);
-        if (typeof value !== 'number') throw new EncodeError(path, ctype, `${ctype} takes a number, not ${describe(value)}`);
+        if (typeof value !== 'number') throw new EncodeError(path, ctype, `its type takes a number, not ${describe(value)}`);
         const dv = new DataView(this.b.buffer, this.b.byteOffset, this.b.byteLength);
         if (t.size === 4) dv.setFloat32(base + this.byteOf(bit, path, ctype), value, le);
         else dv.setFloat64(base + this.byteOf(bit, path, ctype), value, le);
@@ -121,8 +124,8 @@ class Writer {
         const at = base + this.byteOf(bit, path, ctype);
         const elem = this.btf.resolve(t.type);
         if (elem.kind === 'int' && elem.size === 1 && elem.bits === 8 && !elem.bool) return this.chars(at, t.nelems, elem.signed, value, path, ctype);
-        if (!Array.isArray(value)) throw new EncodeError(path, ctype, `${ctype} takes an array, not ${describe(value)}`);
-        if (value.length > t.nelems) throw new EncodeError(path, ctype, `${ctype} holds ${t.nelems} elements, not ${value.length}`, { max_items: t.nelems });
+        if (!Array.isArray(value)) throw new EncodeError(path, ctype, `its type takes an array, not ${describe(value)}`);
+        if (value.length > t.nelems) throw new EncodeError(path, ctype, `its type holds ${t.nelems} elements, not ${value.length}`, { max_items: t.nelems });
         const stride = this.btf.sizeof(t.type);
         this.b.fill(0, at + value.length * stride, at + t.nelems * stride);
         value.forEach((v, i) => this.write(t.type, at + i * stride, 0, 0, v, `${path}[${i}]`, depth + 1));
@@ -131,12 +134,12 @@ class Writer {
       case 'struct':
       case 'union': {
         this.deeper(depth, path, ctype);
-        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new EncodeError(path, ctype, `${ctype} takes an object, not ${describe(value)}`);
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new EncodeError(path, ctype, `its type takes an object, not ${describe(value)}`);
         const at = base + this.byteOf(bit, path, ctype);
         const fields = this.fields(t.id, 0);
         for (const [key, v] of Object.entries(value)) {
           const f = fields.find((m) => m.name === key);
-          if (!f) throw new EncodeError(`${path}.${key}`, ctype, `${ctype} has no field ${JSON.stringify(key)}`, { fields: fields.map((m) => m.name) });
+          if (!f) throw new EncodeError(`${path}.${key}`, ctype, `its type has no field ${JSON.stringify(key)}`, { fields: fields.map((m) => m.name) });
           this.write(f.type, at, f.bitOffset, f.bitfieldSize, v, `${path}.${key}`, depth + 1);
         }
         return;
@@ -144,7 +147,7 @@ class Writer {
       case 'var':
         return this.write(t.type, base, bit, bitfield, value, path, depth);
       default:
-        throw new EncodeError(path, ctype, `a value of ${ctype} (${t.kind}) cannot be set from JSON`);
+        throw new EncodeError(path, ctype, `a value of its type (a ${t.kind}) cannot be set from JSON`);
     }
   }
 
@@ -153,13 +156,13 @@ class Writer {
     let bytes: Uint8Array;
     if (typeof value === 'string') {
       bytes = utf8.encode(value);
-      if (bytes.includes(0)) throw new EncodeError(path, ctype, `${ctype} takes a string without NUL characters`);
-      if (bytes.length >= n) throw new EncodeError(path, ctype, `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)} is ${bytes.length} bytes; ${ctype} holds at most ${n - 1} and the NUL`, { max_bytes: n - 1 });
+      if (bytes.includes(0)) throw new EncodeError(path, ctype, `its type takes a string without NUL characters`);
+      if (bytes.length >= n) throw new EncodeError(path, ctype, `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)} is ${bytes.length} bytes; its type holds at most ${n - 1} and the NUL`, { max_bytes: n - 1 });
     } else if (Array.isArray(value)) {
-      if (value.length > n) throw new EncodeError(path, ctype, `${ctype} holds ${n} bytes, not ${value.length}`, { max_items: n });
+      if (value.length > n) throw new EncodeError(path, ctype, `its type holds ${n} bytes, not ${value.length}`, { max_items: n });
       bytes = Uint8Array.from(value.map((v, i) => Number(integer(v, 8, signed, `${path}[${i}]`, signed ? 'char' : 'unsigned char')) & 0xff));
     } else {
-      throw new EncodeError(path, ctype, `${ctype} takes a string (or an array of byte values), not ${describe(value)}`);
+      throw new EncodeError(path, ctype, `its type takes a string (or an array of byte values), not ${describe(value)}`);
     }
     this.b.set(bytes, at);
     this.b.fill(0, at + bytes.length, at + n);
@@ -175,7 +178,7 @@ class Writer {
   }
 
   private byteOf(bit: number, path: string, ctype: string): number {
-    if (bit % 8 !== 0) throw new EncodeError(path, ctype, `${ctype} starts at bit ${bit}, not on a byte boundary`);
+    if (bit % 8 !== 0) throw new EncodeError(path, ctype, `it starts at bit ${bit}, not on a byte boundary`);
     return bit / 8;
   }
 
@@ -197,7 +200,7 @@ class Writer {
 export function encodeValue(btf: Btf, typeId: number, value: unknown, bytes: Uint8Array, offset = 0): void {
   const size = btf.sizeof(typeId);
   if (!Number.isInteger(offset) || offset < 0 || offset + size > bytes.length) {
-    throw new BtfError(`encode ${btf.format(typeId)}: ${size} bytes do not fit at offset ${offset} of ${bytes.length}`);
+    throw new BtfError(`encode type ${typeId}: ${size} bytes do not fit at offset ${offset} of ${bytes.length}`);
   }
   new Writer(btf, bytes).write(typeId, offset, 0, 0, value, '', 0);
 }

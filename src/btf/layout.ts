@@ -124,7 +124,7 @@ export function planType(btf: Btf, typeId: number, opts: DecodeOptions = {}): Re
   };
 
   const plan = (id: number, bit: number, bitfield: number, depth: number, budget: Budget | undefined, path: string, ctype: string): Plan => {
-    if (++nodes > MAX_PLAN_NODES) throw new BtfError(`type ${btf.format(typeId)} is too large to decode (over ${MAX_PLAN_NODES} fields)`);
+    if (++nodes > MAX_PLAN_NODES) throw new BtfError(`type ${typeId} is too large to decode (over ${MAX_PLAN_NODES} fields)`);
     const t = btf.resolve(id);
     switch (t.kind) {
       case 'int': {
@@ -136,20 +136,20 @@ export function planType(btf: Btf, typeId: number, opts: DecodeOptions = {}): Re
         return { t: 'enum', ctype, bit, bits: bitfield || t.size * 8, signed: t.signed, names: enumNames(t) };
       case 'float':
       case 'ptr': {
-        const byte = aligned(bit, path);
+        const byte = aligned(bit);
         return t.kind === 'float' && t.size > 8 ? { t: 'null', ctype } : { t: t.kind, ctype, byte, size: t.kind === 'ptr' ? btf.pointerSize : t.size };
       }
       case 'struct':
       case 'union':
       case 'datasec': {
-        checkDepth(depth, path);
+        checkDepth(depth);
         const fields: { key: string; plan: Plan }[] = [];
-        addFields(t, aligned(bit, path) * 8, depth + 1, budget, path, fields);
+        addFields(t, aligned(bit) * 8, depth + 1, budget, path, fields);
         return { t: 'object', ctype, fields };
       }
       case 'array': {
-        checkDepth(depth, path);
-        const byte = aligned(bit, path);
+        checkDepth(depth);
+        const byte = aligned(bit);
         const own = budget ?? { left: maxElems };
         const elemType = btf.resolve(t.type);
         const elemCtype = btf.format(t.type);
@@ -177,12 +177,13 @@ export function planType(btf: Btf, typeId: number, opts: DecodeOptions = {}): Re
     }
   };
 
-  const checkDepth = (depth: number, path: string): void => {
-    if (depth >= maxDepth) throw new BtfError(`type ${btf.format(typeId)} nests deeper than maxDepth ${maxDepth} at ${path || '(top)'}`);
+  // Messages name types by id: their names and member names come from the object or the kernel.
+  const checkDepth = (depth: number): void => {
+    if (depth >= maxDepth) throw new BtfError(`type ${typeId} nests deeper than maxDepth ${maxDepth}`);
   };
 
-  const aligned = (bit: number, path: string): number => {
-    if (bit % 8 !== 0) throw new BtfError(`type ${btf.format(typeId)}: ${path || '(top)'} starts at bit ${bit}, not on a byte boundary`);
+  const aligned = (bit: number): number => {
+    if (bit % 8 !== 0) throw new BtfError(`type ${typeId}: a member starts at bit ${bit}, not on a byte boundary`);
     return bit / 8;
   };
 
@@ -196,13 +197,13 @@ export function planType(btf: Btf, typeId: number, opts: DecodeOptions = {}): Re
       // Bits the member occupies; an int with its own width (pre-kind_flag bitfields) uses only those.
       const bits = m.bitfieldSize || (inner.kind === 'int' ? inner.bitOffset + inner.bits : sizeOrZero(m.type) * 8);
       if (m.bitOffset + bits > limit) {
-        throw new BtfError(`type ${btf.format(typeId)}: member ${JSON.stringify(m.name)} of ${btf.format(t.id)} (bits ${m.bitOffset}..${m.bitOffset + bits}) exceeds its ${t.size} bytes`);
+        throw new BtfError(`type ${typeId}: a member of type ${t.id} (bits ${m.bitOffset}..${m.bitOffset + bits}) exceeds its ${t.size} bytes`);
       }
       if (m.name === '') {
         // An anonymous struct/union is flattened into its parent, as C does; other unnamed members are padding.
         if (inner.kind === 'struct' || inner.kind === 'union') {
-          checkDepth(depth, path);
-          addFields(inner, base + aligned(m.bitOffset, path) * 8, depth + 1, budget, path, fields);
+          checkDepth(depth);
+          addFields(inner, base + aligned(m.bitOffset) * 8, depth + 1, budget, path, fields);
         }
         continue;
       }

@@ -215,7 +215,7 @@ export class Btf {
       case 'var':
         return this.sizeof(t.type);
       default:
-        throw new BtfError(`BTF: type ${id} (${t.kind}${t.name ? ` ${t.name}` : ''}) has no size`);
+        throw new BtfError(`BTF: type ${id} (${t.kind}) has no size`);
     }
   }
 

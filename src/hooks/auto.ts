@@ -25,7 +25,7 @@ const EXPLICIT: Record<string, { kind: string; settings: Record<string, string>;
 
 /** Refuses, before libbpf tries, what auto cannot attach here: a hook this kernel lacks, or a section naming no target. */
 function checkSection(target: AttachTarget): void {
-  const { section, name } = target.program;
+  const { section, name, id } = target.program;
   const slash = section.indexOf('/');
   const prefix = slash < 0 ? section : section.slice(0, slash);
   const rest = slash < 0 ? '' : section.slice(slash + 1);
@@ -34,7 +34,7 @@ function checkSection(target: AttachTarget): void {
     const t = trampolines();
     if (!t.usable) {
       const { needs, alternatives } = btfTracingRequirement(target.program);
-      throw new NotSupported(`${t.reason}; ${section} cannot attach here`, prefix.replace(/\.s$/, ''), needs, alternatives, { program: name, section });
+      throw new NotSupported(`${t.reason}; program ${id}'s section (context.section) cannot attach here`, prefix.replace(/\.s$/, ''), needs, alternatives, { program: name, section });
     }
   }
   const kind = KPROBE.includes(prefix) ? 'kprobe' : UPROBE.includes(prefix) ? 'uprobe' : prefix === 'usdt' ? 'usdt' : undefined;
@@ -43,7 +43,7 @@ function checkSection(target: AttachTarget): void {
     const use = { [explicit.kind]: explicit.settings };
     throw new InvalidRequest(
       undefined,
-      `program ${name}'s section "${section}" names no target, so auto cannot attach it: a ${explicit.kind} needs ${explicit.needs}; give them with attachment ${JSON.stringify(use)}`,
+      `program ${id}'s section (context.section) names no target, so auto cannot attach it: a ${explicit.kind} needs ${explicit.needs}; give them with attachment ${JSON.stringify(use)}`,
       { section, use },
     );
   }

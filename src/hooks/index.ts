@@ -105,7 +105,7 @@ export function attachProgram(target: AttachTarget, attachment: Attachment): Att
   const { hook, settings } = kindOf(parsed.data);
   const type = target.program.typeName;
   if (hook.programTypes.length && !hook.programTypes.includes(type)) {
-    throw new InvalidRequest(undefined, `program ${target.program.name} is of type ${type}, which cannot attach as ${hook.kind}`, {
+    throw new InvalidRequest(undefined, `program ${target.program.id} is of type ${type}, which cannot attach as ${hook.kind}`, {
       program_type: type,
       fits: hook.programTypes,
     });

@@ -26,7 +26,7 @@ export const iter = defineHook({
   available: iterators,
   attach(target, s) {
     if (target.program.expectedAttachType !== 'trace_iter') {
-      throw new InvalidRequest(undefined, `program ${target.program.name} attaches as ${target.program.expectedAttachType}, not as an iterator: its section must be iter/<target>`, {
+      throw new InvalidRequest(undefined, `program ${target.program.id} attaches as ${target.program.expectedAttachType}, not as an iterator: its section must be iter/<target>`, {
         expected_attach_type: target.program.expectedAttachType,
       });
     }

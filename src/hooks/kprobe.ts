@@ -7,17 +7,18 @@ import { tracepointAlternatives } from '../kernel/targets.js';
 import { defineHook } from './hook.js';
 import { name } from './settings.js';
 
-/** The refusal of a kprobe at `point` on a kernel without the kprobe PMU, with the tracepoints that cover `fn`'s ground. */
+/** The refusal of a kprobe at `point` (in the context: for auto it is the object's section) on a kernel without the kprobe PMU, with the tracepoints that cover `fn`'s ground. */
 export function noKprobes(point: string, fn: string): NotSupported {
   const alternatives = tracepointAlternatives(fn).map((t) => {
     const [category, tp] = t.split(':');
     return { kind: 'tracepoint', settings: { category, name: tp } };
   });
   return new NotSupported(
-    `this kernel cannot attach kprobes (no kprobe PMU); ${point} is not possible here: attach a tracepoint or raw_tracepoint program instead`,
+    'this kernel cannot attach kprobes (no kprobe PMU), so context.point is not possible here: attach a tracepoint or raw_tracepoint program instead',
     'kprobe',
     'CONFIG_KPROBES and CONFIG_KPROBE_EVENTS',
     alternatives,
+    { point },
   );
 }
 

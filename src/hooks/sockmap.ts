@@ -25,14 +25,14 @@ function sockmapOf(target: AttachTarget, wanted: string | number): MapTarget {
   const candidates = typeof wanted === 'string' ? own : all;
   const found = candidates.find((m) => (typeof wanted === 'string' ? m.name === wanted : m.id === wanted));
   const sockmaps = candidates.filter((m) => SOCKMAPS.includes(m.typeName));
-  const where = typeof wanted === 'string' ? `the object of ${target.program.name}` : 'the maps this session loaded';
+  const where = typeof wanted === 'string' ? `the object of program ${target.program.id}` : 'the maps this session loaded';
   if (!found) {
     throw new InvalidRequest('map', `no map ${JSON.stringify(wanted)} in ${where}`, {
       sockmaps: sockmaps.map((m) => (typeof wanted === 'string' ? m.name : m.id)),
     });
   }
   if (!SOCKMAPS.includes(found.typeName)) {
-    throw new InvalidRequest('map', `map ${found.name} (id ${found.id}) is a ${found.typeName}, not a sockmap or sockhash`, {
+    throw new InvalidRequest('map', `map ${found.id} is a ${found.typeName}, not a sockmap or sockhash`, {
       sockmaps: sockmaps.map((m) => (typeof wanted === 'string' ? m.name : m.id)),
     });
   }

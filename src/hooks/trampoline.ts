@@ -27,7 +27,7 @@ function trampolineHook(kind: keyof typeof KINDS): AnyHook {
     available: trampolines,
     attach(target) {
       if (target.program.expectedAttachType !== attachType) {
-        throw new InvalidRequest(undefined, `program ${target.program.name} attaches as ${target.program.expectedAttachType}, not ${kind}: use {"auto": {}}`, {
+        throw new InvalidRequest(undefined, `program ${target.program.id} attaches as ${target.program.expectedAttachType}, not ${kind}: use {"auto": {}}`, {
           expected_attach_type: target.program.expectedAttachType,
         });
       }

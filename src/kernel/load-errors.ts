@@ -2,7 +2,9 @@
  * What a failed load means, for the caller's next step: a verifier rejection
  * (with the failing instruction), a BTF-typed tracing program this kernel
  * refuses (fentry, fexit, lsm need trampolines or the BPF LSM), or a target
- * function missing from kernel BTF (with the nearest names).
+ * function missing from kernel BTF (with the nearest names). The program has
+ * no kernel id yet: messages point at its name in the details (`program`), as
+ * they do at the verifier's reason, never quoting what came from the object.
  */
 import { closest } from '../suggest.js';
 import { type Alternative, KernelError, type NativeError, NotSupported, TargetNotFound, isNativeError, kernelFailure } from './errors.js';
@@ -32,7 +34,7 @@ function refusedTracing(e: NativeError, program: ProgramSpec): NotSupported | un
   if (!caps.includes('CAP_SYS_ADMIN') && !(caps.includes('CAP_BPF') && caps.includes('CAP_PERFMON'))) return undefined;
   const { needs, alternatives } = btfTracingRequirement(program);
   const kind = program.section.split('/')[0] ?? program.typeName;
-  return new NotSupported(`this kernel refuses ${kind} programs (EPERM with CAP_BPF and CAP_PERFMON held): ${program.name} cannot load here`, kind, needs, alternatives, {
+  return new NotSupported(`this kernel refuses ${program.typeName} programs (EPERM with CAP_BPF and CAP_PERFMON held): program context.program cannot load here`, kind, needs, alternatives, {
     program: program.name,
     program_type: program.typeName,
     section: program.section,
@@ -47,8 +49,9 @@ function missingTarget(e: NativeError, program: ProgramSpec): TargetNotFound | u
   const btf = kernelBtf();
   const functions: string[] = [];
   for (let id = btf?.firstId ?? 1; btf && id < btf.count; id++) if (btf.type(id).kind === 'func') functions.push(btf.name(id));
-  return new TargetNotFound(`the kernel's BTF has no function ${m[1]}, the target of ${program.name} (${program.section})`, 'function', m[1], closest(m[1], functions), {
+  return new TargetNotFound("the kernel's BTF has no function context.function, the target of program context.program", 'function', m[1], closest(m[1], functions), {
     program: program.name,
+    section: program.section,
     function: m[1],
     errno_name: e.code,
   });
@@ -72,7 +75,7 @@ export function loadError(e: unknown, program: ProgramSpec | undefined, log: str
         source_line: failure.source_line,
         verifier_log: failure.excerpt.join('\n'),
       };
-      return new KernelError(`the verifier rejected program ${program.name}: ${failure.reason}`, 'verifier', reading, e);
+      return new KernelError('the verifier rejected program context.program: see context.reason and context.verifier_log', 'verifier', reading, e);
     }
   }
   // libbpf's own error codes (LIBBPF_RELOC, ...) and its messages about the object's contents mean the object is at fault.

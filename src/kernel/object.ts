@@ -117,13 +117,13 @@ export class BpfObject {
   }
 
   private get h(): ObjectHandle {
-    if (!this.handle) throw new KernelError(`object ${this.name} is closed`, 'released');
+    if (!this.handle) throw new KernelError('the object is closed', 'released');
     return this.handle;
   }
 
   /** The specs while the object is open; a closed object refuses. */
   private openSpecs(): { programs: ProgramSpec[]; maps: MapSpec[] } {
-    if (!this.handle) throw new KernelError(`object ${this.name} is closed`, 'released');
+    if (!this.handle) throw new KernelError('the object is closed', 'released');
     return this.specs;
   }
 

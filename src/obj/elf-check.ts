@@ -10,14 +10,17 @@ import { type Btf, BtfError, parseBtf } from '../btf/index.js';
 /** The parts of an object the check looks at, one per rule family. */
 export type ObjectPart = 'elf_header' | 'section_headers' | 'section' | 'strings' | 'symbols' | 'relocations' | 'btf' | 'btf_ext' | 'maps' | 'instructions';
 
-/** An object that fails the structural check: `part` says which rule, `section` where (when one section is at fault). */
+/**
+ * An object that fails the structural check: `part` says which rule, `section` where (when one section is at fault).
+ * Messages name sections, symbols and maps by index, never by a name from the object: `section` carries its name.
+ */
 export class MalformedObject extends Error {
   constructor(
     readonly part: ObjectPart,
     message: string,
     readonly section?: string,
   ) {
-    super(section === undefined ? `malformed object: ${message}` : `malformed object: section ${section}: ${message}`);
+    super(section === undefined ? `malformed object: ${message}` : `malformed object (section in context.section): ${message}`);
     this.name = 'MalformedObject';
   }
 }
@@ -159,13 +162,13 @@ function readSections(r: Reader): ElfSection[] {
     const h = shoff + i * SHDR_SIZE;
     return { nameOff: r.u32(h), type: r.u32(h + 4), flags: r.u64(h + 8), offset: r.u64(h + 24), size: r.u64(h + 32), link: r.u32(h + 40), info: r.u32(h + 44), entsize: r.u64(h + 56) };
   };
-  const bounds = (i: number, s: ReturnType<typeof raw>, label: string): void => {
+  const bounds = (i: number, s: ReturnType<typeof raw>): void => {
     if (s.type === SHT_NOBITS) return;
-    if (s.offset > size || s.size > size - s.offset) throw new MalformedObject('section', `section ${i}${label} (offset ${s.offset}, size ${s.size}) lies past the end of the file (${size} bytes)`);
+    if (s.offset > size || s.size > size - s.offset) throw new MalformedObject('section', `section ${i} (offset ${s.offset}, size ${s.size}) lies past the end of the file (${size} bytes)`);
   };
   const names = raw(shstrndx);
   if (names.type !== SHT_STRTAB) throw new MalformedObject('strings', `section name table (section ${shstrndx}) has type ${names.type}, not SHT_STRTAB`);
-  bounds(shstrndx, names, ' (section names)');
+  bounds(shstrndx, names);
   const table = r.bytes.subarray(names.offset, names.offset + names.size);
   if (table.length === 0 || table[table.length - 1] !== 0) throw new MalformedObject('strings', 'section name table is empty or not NUL-terminated');
 
@@ -174,7 +177,7 @@ function readSections(r: Reader): ElfSection[] {
     const s = raw(i);
     if (!terminatedAt(table, s.nameOff)) throw new MalformedObject('strings', `section ${i} name offset ${s.nameOff} is outside the section name table (${table.length} bytes)`);
     const name = new TextDecoder().decode(table.subarray(s.nameOff, table.indexOf(0, s.nameOff)));
-    bounds(i, s, ` (${name})`);
+    bounds(i, s);
     if (s.link >= shnum) throw new MalformedObject('section_headers', `sh_link ${s.link} is out of range (${shnum} sections)`, name);
     sections.push({ index: i, header: shoff + i * SHDR_SIZE, name, ...s });
   }
@@ -202,7 +205,7 @@ function checkSymbols(r: Reader, symtab: ElfSection, sections: readonly ElfSecti
       const value = r.u64(at + 8);
       const size = r.u64(at + 16);
       if (value % INSN_SIZE !== 0 || value > target.size || size > target.size - value) {
-        throw new MalformedObject('symbols', `function symbol ${i} (offset ${value}, size ${size}) does not fit section ${target.name} (${target.size} bytes)`, symtab.name);
+        throw new MalformedObject('symbols', `function symbol ${i} (offset ${value}, size ${size}) does not fit section ${target.index} (${target.size} bytes)`, symtab.name);
       }
     }
   }
@@ -221,8 +224,8 @@ function checkRelocations(r: Reader, rel: ElfSection, sections: readonly ElfSect
     const offset = r.u64(at);
     const sym = r.u32(at + (r.le ? 12 : 8));
     if (sym >= symbols) throw new MalformedObject('relocations', `relocation at ${offset} names symbol ${sym}, out of range (${symbols} symbols)`, rel.name);
-    if (target.type !== SHT_NOBITS && offset >= target.size) throw new MalformedObject('relocations', `relocation offset ${offset} is outside ${target.name} (${target.size} bytes)`, rel.name);
-    if (exec && offset % INSN_SIZE !== 0) throw new MalformedObject('relocations', `relocation offset ${offset} in ${target.name} is not on an instruction boundary`, rel.name);
+    if (target.type !== SHT_NOBITS && offset >= target.size) throw new MalformedObject('relocations', `relocation offset ${offset} is outside section ${target.index} (${target.size} bytes)`, rel.name);
+    if (exec && offset % INSN_SIZE !== 0) throw new MalformedObject('relocations', `relocation offset ${offset} in section ${target.index} is not on an instruction boundary`, rel.name);
   }
 }
 
@@ -266,9 +269,9 @@ function checkBtfExt(data: Uint8Array, le: boolean, btf: Btf): void {
       const secName = r.u32(at);
       const count = r.u32(at + 4);
       if (secName >= strEnd) fail(`${what} section name offset ${secName} is outside the BTF string section (${strEnd} bytes)`);
-      if (count === 0) fail(`${what} for section "${btf.string(secName)}" has no records`);
+      if (count === 0) fail(`${what} for the section named at string offset ${secName} has no records`);
       at += 8;
-      if (count * record > end - at) fail(`${what} for section "${btf.string(secName)}": ${count} records of ${record} bytes overrun the subsection`);
+      if (count * record > end - at) fail(`${what} for the section named at string offset ${secName}: ${count} records of ${record} bytes overrun the subsection`);
       for (let i = 0; i < count; i++, at += record) checkExtRecord(what, r, at, btf, strEnd, fail);
     }
   }
@@ -294,7 +297,7 @@ function checkExtRecord(what: string, r: Reader, at: number, btf: Btf, strEnd: n
     str(access);
     const kind = r.u32(at + 12);
     if (kind > MAX_CORE_RELO_KIND) fail(`core_relo record kind ${kind} is unknown (0..${MAX_CORE_RELO_KIND})`);
-    if (!CORE_ACCESS.test(btf.string(access))) fail(`core_relo access string ${JSON.stringify(btf.string(access).slice(0, 64))} is not a colon-separated list of indices`);
+    if (!CORE_ACCESS.test(btf.string(access))) fail(`core_relo access string at offset ${access} is not a colon-separated list of indices`);
   }
 }
 
@@ -309,14 +312,14 @@ function checkMaps(maps: ElfSection, btf: Btf | undefined): void {
   for (const v of sec!.vars) {
     const variable = btf!.type(v.type);
     if (variable.kind !== 'var') fail(`datasec entry ${v.type} is ${variable.kind}, not a variable`);
-    if (v.offset > maps.size || v.size > maps.size - v.offset) fail(`map ${variable.name} (offset ${v.offset}, size ${v.size}) lies outside the section (${maps.size} bytes)`);
+    if (v.offset > maps.size || v.size > maps.size - v.offset) fail(`map (BTF var ${v.type}) (offset ${v.offset}, size ${v.size}) lies outside the section (${maps.size} bytes)`);
     const def = btf!.resolve((variable as { type: number }).type);
-    if (def.kind !== 'struct') fail(`map ${variable.name} is defined by a ${def.kind}, not a struct`);
+    if (def.kind !== 'struct') fail(`map (BTF var ${v.type}) is defined by a ${def.kind}, not a struct`);
     for (const m of (def as { members: readonly { name: string; type: number }[] }).members) {
       if (!MAP_UINT_FIELDS.has(m.name)) continue;
       const ptr = btf!.resolve(m.type);
       const arr = ptr.kind === 'ptr' ? btf!.resolve(ptr.type) : undefined;
-      if (arr?.kind !== 'array') fail(`map ${variable.name} field ${m.name} is not a __uint() (a pointer to an array)`);
+      if (arr?.kind !== 'array') fail(`map (BTF var ${v.type}) field ${m.name} is not a __uint() (a pointer to an array)`);
     }
   }
 }

@@ -62,7 +62,7 @@ export function enforceConstraints(programs: readonly ProgramCode[], subprogramI
   return programs.map((program) => {
     const { summary, count } = usage(program, subprograms);
     if (c.max_instructions !== undefined && count > c.max_instructions) {
-      throw limitExceeded(`program ${program.name} has ${count} instructions, over max_instructions ${c.max_instructions}`, 'instructions', c.max_instructions, count, {
+      throw limitExceeded(`program context.program has ${count} instructions, over max_instructions ${c.max_instructions}`, 'instructions', c.max_instructions, count, {
         program: program.name,
       });
     }
@@ -74,7 +74,7 @@ export function enforceConstraints(programs: readonly ProgramCode[], subprogramI
       throw access.denial(
         'policy.denied_helpers',
         'source',
-        `program ${program.name} calling ${helperName(id)} (instruction ${at[0]})`,
+        `a program (context.program) calling ${helperName(id)} (instruction ${at[0]})`,
         { program: program.name, helper: helperName(id), helper_id: id, instruction_offset: at[0], denied_helpers: access.policy.deniedHelpers },
         next,
       );
@@ -82,7 +82,7 @@ export function enforceConstraints(programs: readonly ProgramCode[], subprogramI
     if (allowed) {
       for (const [id, at] of summary.helperCalls) {
         if (!allowed.includes(id)) {
-          throw new ToolError('PERMISSION_DENIED', `program ${program.name} calls ${helperName(id)}, which allowed_helpers does not allow`, {
+          throw new ToolError('PERMISSION_DENIED', `program context.program calls ${helperName(id)}, which allowed_helpers does not allow`, {
             program: program.name,
             helper: helperName(id),
             helper_id: id,

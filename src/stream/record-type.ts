@@ -8,6 +8,9 @@
 import { type Btf, type Decoder, type EventTypeChoice, type Renderer, chooseEventType, compileDecoder, compileRenderer, schemaFor } from '../btf/index.js';
 import { type RecordPlan, planType } from '../btf/layout.js';
 
+/** Types a result lists that might fit the records, at most. */
+const MAX_CANDIDATES = 10;
+
 /** The record type of one stream and its decoder. */
 export class RecordType {
   /** What was chosen and how; `how: 'none'` until (and unless) a type is found. */
@@ -69,11 +72,17 @@ export class RecordType {
     return this.btf && this.choice.typeId !== undefined ? planType(this.btf, this.choice.typeId) : undefined;
   }
 
-  /** Why records were not decoded, or undefined when they were. */
-  get note(): string | undefined {
-    if (this.decoder) return undefined;
-    if (!this.btf) return 'no BTF for this map: records are raw';
-    const candidates = this.choice.candidates?.length ? ` (candidates: ${this.choice.candidates.slice(0, 10).join(', ')})` : '';
-    return `no single BTF type fits the records${candidates}; pass decode.type_name`;
+  /**
+   * The result fields that say why records were not decoded (none when they were): `decode_note`, and the
+   * types that might fit in `decode_candidates` (names from the program's BTF, so not in the note).
+   */
+  get undecoded(): { decode_note?: string; decode_candidates?: string[] } {
+    if (this.decoder) return {};
+    if (!this.btf) return { decode_note: 'no BTF for this map: records are raw' };
+    const candidates = this.choice.candidates?.slice(0, MAX_CANDIDATES) ?? [];
+    return {
+      decode_note: `no single BTF type fits the records${candidates.length ? ' (some might: decode_candidates)' : ''}; pass decode.type_name`,
+      ...(candidates.length ? { decode_candidates: candidates } : {}),
+    };
   }
 }

@@ -14,12 +14,11 @@ export function streamSummary(buffer: EventBuffer, recordType: RecordType, pipel
   const { groups, received, matched, filtered } = pipeline;
   const kept = groups?.top(top);
   const returned = groups ? 0 : pipeline.returned;
-  const note = recordType.note;
   const data = {
     map_id: buffer.mapId,
     buffer: buffer.kind,
     decoded_type: recordType.decodedType,
-    ...(note === undefined ? {} : { decode_note: note }),
+    ...recordType.undecoded,
     schema: pipeline.schema(),
     ...(groups ? { groups: kept } : pipeline.table ? { table: pipeline.table } : { events: pipeline.events }),
     stats: {
@@ -44,6 +43,6 @@ export function streamSummary(buffer: EventBuffer, recordType: RecordType, pipel
     (run.lost === null ? ' Loss in the kernel is not known for this ring (its object has no lost_events counter).' : '') +
     (run.backlog?.records ? ` ${run.backlog.records} record(s) (${run.backlog.matched} matching) were already waiting when it began.` : '') +
     (run.backlog?.ring_full ? ' The ring was full when it began: see stats.backlog.note.' : '') +
-    (recordType.decoder ? ` Decoded as ${data.decoded_type}.` : ' Not decoded: see decode_note.');
+    (recordType.decoder ? ' Decoded from BTF (the type is in decoded_type).' : ' Not decoded: see decode_note.');
   return { data, summary };
 }

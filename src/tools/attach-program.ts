@@ -163,12 +163,12 @@ function attachOne(ctx: ToolContext, { owner, program }: Target, attachment: Inp
   }
 }
 
-/** The error of an object's attach, naming the program that failed and the links this call detached again. */
+/** The error of an object's attach: the id of the program that failed (its name and section in the context) and the links this call detached again. */
 function failedProgram(e: ToolError, program: ProgramSpec, detached: readonly Made[]): ToolError {
   const undone = detached.flatMap((m) => m.entry.linkIds);
   return new ToolError(
     e.type,
-    `program ${program.name} (id ${program.id}, section ${program.section}) did not attach: ${e.message}. ` +
+    `program ${program.id} did not attach: ${e.message}. ` +
       `Nothing stays attached: ${undone.length ? `the ${detached.length} program(s) this call had attached were detached` : 'it was the first'}.`,
     { ...e.context, program: program.name, program_id: program.id, section: program.section, detached_link_ids: undone },
   );
@@ -235,7 +235,7 @@ export const attachProgramTool = defineTool((limits: Limits, access: Access) => 
     };
     const what =
       made.length > 1
-        ? `Attached all ${made.length} programs of ${input.object_id}: ${made.map((m) => `${m.name} (id ${m.entry.programId}) to ${m.attached.point}, link id ${m.entry.linkIds[0] ?? 'none'}`).join('; ')}. `
+        ? `Attached all ${made.length} programs of ${input.object_id} (ids ${made.map((m) => m.entry.programId).join(', ')}; link ids ${made.map((m) => m.entry.linkIds[0] ?? 'none').join(', ')}): see attachments. `
         : `Attached program ${entry.programId} (${entry.linkIds.length} link${entry.linkIds.length > 1 ? 's' : ''}, ` +
           `link id ${data.link_id ?? 'none'}, handle ${entry.handle}). `;
     const they = made.length > 1 ? 'They run' : 'It runs';

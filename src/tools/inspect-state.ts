@@ -293,7 +293,7 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
     const parts = Object.entries(sel.counts).map(([name, m]) => `${m.total} ${name}${m.truncated ? ` (showing ${m.returned})` : ''}`);
     const owned = ctx.session.loadedObjects();
     const noted = (data.maps ?? []).filter((m) => m.note !== undefined && m.id !== input.maps?.id);
-    const notes = noted.length > 3 ? [`${noted.length} maps have no attached program writing them (see each map's note).`] : noted.map((m) => `Map ${m.name}: ${m.note}`);
+    const notes = noted.length > 3 ? [`${noted.length} maps have no attached program writing them (see each map's note).`] : noted.flatMap((m) => m.note ?? []);
     const summary =
       `${parts.join(', ') || 'No lists requested'}${sel.truncated ? `; ${cutHint(sel)}` : ''}. ` +
       `This session owns ${owned.length} loaded object(s).` +

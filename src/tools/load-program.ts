@@ -15,7 +15,7 @@ import { type Limits, formatBytes, maxInlineObjectChars, tailBytes } from '../po
 import { readObjectSource } from '../policy/object-source.js';
 import { allowedSourceDirs, checkSourceDigest, checkSourcePath } from '../policy/source-rules.js';
 import { granted } from './grant-fields.js';
-import { applyParameters, parametersText } from './object-parameters.js';
+import { applyParameters } from './object-parameters.js';
 import { mapFields, mapRow, programFields } from './shapes.js';
 import { type ToolContext, defineTool } from './tool.js';
 
@@ -127,7 +127,7 @@ function checkProgramTypes(access: Access, chosen: readonly ProgramSpec[], overr
   const refused = chosen.find((p) => !allowed.includes(override ?? p.typeName));
   if (refused) {
     const type = override ?? refused.typeName;
-    throw access.denial('policy.allowed_program_types', override ? 'program_type' : 'source', `loading program ${refused.name} of type ${type}`, {
+    throw access.denial('policy.allowed_program_types', override ? 'program_type' : 'source', `loading a program (context.program) of type ${type}`, {
       program: refused.name,
       program_type: type,
       allowed_program_types: allowed,
@@ -285,10 +285,11 @@ export const loadProgramTool = defineTool((limits: Limits, access: Access) => ({
         ...(log !== undefined ? { verifier_log: log } : {}),
       };
       const summary = kept
-        ? `Loaded object ${data.object_name} as ${objectId}: ${loaded.length} program(s) (ids ${loaded.map((p) => p.id).join(', ')}) and ` +
+        ? `Loaded the object as ${objectId}: ${loaded.length} program(s) (ids ${loaded.map((p) => p.id).join(', ')}) and ` +
           `${maps.length} map(s) (ids ${maps.map((m) => m.id).join(', ')}). They stay loaded until this session ends. ${attachHint(objectId, loaded)}`
-        : `Verified ${loaded.length} program(s) of object ${data.object_name}: the verifier accepted them; they were unloaded (verify_only).`;
-      return { data, summary: summary + parametersText(parameters) };
+        : `Verified ${loaded.length} program(s) of the object: the verifier accepted them; they were unloaded (verify_only).`;
+      const withParameters = parameters.length ? ` The object has ${parameters.length} parameter(s); their values in force are in parameters.` : '';
+      return { data, summary: summary + withParameters };
     } finally {
       if (!adopted) obj.close();
     }

@@ -21,20 +21,21 @@ export interface ParameterRow {
 /** The section whose `const volatile` globals are parameters. */
 const RODATA = '.rodata';
 
-/** Parameters a message names at most; the error's context lists them all. */
-const LISTED = 32;
-
-/** Why `name` cannot be set: it is not a parameter, or no global of that name exists. */
+/** Why `name` cannot be set: it is not a parameter, or no global of that name exists. The object's names are in the context only. */
 function notAParameter(name: string, globals: readonly DataGlobal[], params: readonly ParameterRow[]) {
   const known = params.map((p) => ({ name: p.name, type: p.type }));
   const other = globals.find((g) => g.name === name);
   if (other) {
-    return invalid(`parameters.${name}`, `${name} is ${other.constVolatile ? 'a const volatile' : 'a'} global of ${other.section}, not a const volatile global of ${RODATA}: only those can be set before load`, { parameters: known });
+    return invalid(`parameters.${name}`, `${name} is ${other.constVolatile ? 'a const volatile' : 'a'} global of the section in context.section, not a const volatile global of ${RODATA}: only those can be set before load`, {
+      section: other.section,
+      parameters: known,
+    });
   }
   const near = closestName(name, params.map((p) => p.name));
-  const shown = known.slice(0, LISTED).map((p) => `${p.name} (${p.type})`).join(', ') + (known.length > LISTED ? `, and ${known.length - LISTED} more` : '');
-  const list = known.length ? `its parameters: ${shown}` : 'it has no parameters (no const volatile globals in .rodata)';
-  return invalid(`parameters.${name}`, `the object has no parameter ${name}${near ? ` (did you mean ${near}?)` : ''}; ${list}`, {
+  const list = known.length
+    ? `its ${known.length} parameter(s) are in context.parameters${near ? ', the closest name in context.did_you_mean' : ''}`
+    : 'it has no parameters (no const volatile globals in .rodata)';
+  return invalid(`parameters.${name}`, `the object has no parameter ${name}; ${list}`, {
     parameters: known,
     ...(near ? { did_you_mean: near } : {}),
   });
@@ -66,18 +67,4 @@ export function applyParameters(obj: BpfObject, elf: Uint8Array, given: Readonly
   }
   obj.setInitialValue(RODATA, bytes);
   return rows();
-}
-
-/** Parameters shown in a summary at most (each value cut at 64 characters); the structured result has them all. */
-const SUMMARY_PARAMETERS = 16;
-
-/** The parameters in force for a summary: ` Parameters: target_tgid=1234.` ("" when there are none). */
-export function parametersText(rows: readonly ParameterRow[]): string {
-  if (rows.length === 0) return '';
-  const shown = rows.slice(0, SUMMARY_PARAMETERS).map((r) => {
-    const value = JSON.stringify(r.value);
-    return `${r.name}=${value.length > 64 ? `${value.slice(0, 61)}...` : value}`;
-  });
-  const more = rows.length > SUMMARY_PARAMETERS ? ` and ${rows.length - SUMMARY_PARAMETERS} more` : '';
-  return ` Parameters: ${shown.join(', ')}${more}.`;
 }

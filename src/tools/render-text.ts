@@ -5,6 +5,15 @@
  * column names, then one row per item, nested objects flattened into dotted
  * columns); other values compact JSON. What does not fit is said, never cut
  * silently.
+ *
+ * Every value is written as JSON, strings as JSON string literals, so a
+ * string from the traced host is always quoted and can neither end its line
+ * nor pass for a column, a heading or prose. JSON escapes the C0 controls
+ * already (`\n`, `\u001b`); what it leaves as it is but a reader could take
+ * for layout or not see at all (Unicode Cc, Cf, Zl, Zp: DEL and the C1
+ * controls, zero-width and bidi controls, U+2028/U+2029, U+FEFF, tag
+ * characters) is escaped the same way, `\uXXXX` (a UTF-16 pair past
+ * U+FFFF), so every value still parses as JSON.
  */
 
 type Row = Record<string, unknown>;
@@ -14,12 +23,22 @@ const LONG_TEXT = 200;
 
 const isPlainObject = (v: unknown): v is Row => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** One cell: strings as they are (newlines escaped), everything else as compact JSON. */
-function cell(v: unknown): string {
-  if (v === undefined) return '';
-  const text = typeof v === 'string' ? v : JSON.stringify(v);
-  return text.replace(/\r?\n/g, '\\n').replace(/\|/g, '\\|');
+/** The characters JSON.stringify leaves as they are that the text escapes too: invisible, format and separator characters. */
+const UNSEEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+
+/** A character as JSON escapes it: `\uXXXX`, a UTF-16 pair of them past U+FFFF. */
+const escaped = (c: string): string => [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
+
+/** A value as compact JSON with every unseen character escaped: what the text shows of any value. */
+function jsonText(v: unknown): string {
+  return (JSON.stringify(v) ?? 'null').replace(UNSEEN, escaped);
 }
+
+/** One cell: compact JSON (strings quoted), empty for a missing value. */
+const cell = (v: unknown): string => (v === undefined ? '' : jsonText(v));
+
+/** A column name: bare when it is a dotted identifier (`data.pid`), else quoted like a value (a name from a record's BTF). */
+const column = (name: string): string => (/^[A-Za-z_][\w.]*$/.test(name) ? name : jsonText(name));
 
 /** A row's columns: nested objects flattened one level deep into dotted names (`data.pid`). */
 function flatten(row: Row): Row {
@@ -74,14 +93,14 @@ export function renderData(data: Row, budget: number): string {
   const rest = entries.filter(([k, v]) => !short(v) && !tables.some(([t]) => t === k)).sort((a, b) => size(a[1]) - size(b[1]));
   if (scalars.length && !out.add(scalars.map(([k, v]) => `${k}: ${cell(v)}`).join('; '))) out.left.push(scalars.map(([k]) => k).join(', '));
   for (const [name, t] of tables) {
-    if (out.left.length || !out.add(`${name} (${t.rows.length}):`) || !out.add(t.columns.join(' | '))) {
+    if (out.left.length || !out.add(`${name} (${t.rows.length}):`) || !out.add(t.columns.map(column).join(' | '))) {
       out.left.push(`\`${name}\` (${t.rows.length} rows)`);
       continue;
     }
     const shown = t.rows.findIndex((r) => !out.add(r.map(cell).join(' | ')));
     if (shown >= 0) out.left.push(`${t.rows.length - shown} of the ${t.rows.length} rows of \`${name}\``);
   }
-  for (const [name, v] of rest) if (!out.add(`${name}: ${JSON.stringify(v)}`)) out.left.push(`\`${name}\``);
+  for (const [name, v] of rest) if (!out.add(`${name}: ${jsonText(v)}`)) out.left.push(`\`${name}\``);
   if (out.left.length) out.lines.push(`[text cut at ${budget} bytes; left out here: ${out.left.join(', ')}; all of it is in structuredContent]`);
   return out.lines.join('\n');
 }

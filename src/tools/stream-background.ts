@@ -97,7 +97,6 @@ export async function callBackground(call: BackgroundCall, session: Session) {
 function shape(held: HeldStream, figures: RunFigures, events: StreamEvent[], queued: number) {
   const { buffer, recordType, pipeline } = held.stream;
   const groups = pipeline.groups;
-  const note = recordType.note;
   return {
     map_id: buffer.mapId,
     buffer: buffer.kind,
@@ -105,7 +104,7 @@ function shape(held: HeldStream, figures: RunFigures, events: StreamEvent[], que
     lease_expires_at: held.expiresAt.toISOString(),
     running: held.stream.running,
     decoded_type: recordType.decodedType,
-    ...(note === undefined ? {} : { decode_note: note }),
+    ...recordType.undecoded,
     schema: recordType.schema(),
     ...(groups ? { groups: groups.top(held.stream.top) } : { events }),
     stats: {

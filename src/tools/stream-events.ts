@@ -110,6 +110,7 @@ const output = z.strictObject({
   buffer: z.enum(['ringbuf', 'perfbuf']),
   decoded_type: z.string().nullable().describe('The BTF type records were decoded as, or null for raw'),
   decode_note: z.string().optional(),
+  decode_candidates: z.array(z.string()).optional().describe('Record types that might fit: one as decode.type_name'),
   schema: z.record(z.string(), z.unknown()).nullable().describe('JSON Schema of `data`'),
   events: z.array(event).optional(),
   table: z

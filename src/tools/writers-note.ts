@@ -12,17 +12,17 @@ export function attachedBySession(session: Session): (programId: number) => bool
   return (id) => held.has(id);
 }
 
-const names = (ps: readonly ProgramRef[]) => ps.map((p) => `${p.name} (id ${p.id})`).join(', ');
-
 /**
- * One sentence when no program that uses map `mapId` is attached, naming those that are not and how to
- * attach them (`objectId`: the session's object that holds them); undefined when one runs.
+ * One sentence when no program that uses map `mapId` is attached, with the ids of those that are not (their
+ * names, data from the kernel, are in the result's list of them) and how to attach them (`objectId`: the
+ * session's object that holds them); undefined when one runs.
  */
 export function writersNote(mapId: number, w: MapWriters, objectId?: string): string | undefined {
   if (w.attached.length > 0) return undefined;
   if (w.writers.length === 0) return `No loaded program uses map ${mapId}, so nothing writes it.`;
   const how = objectId ? `attach_program {object_id: "${objectId}", attachment: {auto: {}}}` : 'attach_program';
-  return `No attached program writes map ${mapId}: not attached: ${names(w.unattached)}. Attach with ${how}.`;
+  const ids = w.unattached.map((p) => p.id);
+  return `No attached program writes map ${mapId}: program${ids.length > 1 ? 's' : ''} ${ids.join(', ')} use${ids.length > 1 ? '' : 's'} it but ${ids.length > 1 ? 'are' : 'is'} not attached. Attach with ${how}.`;
 }
 
 /** stream_events' answer on who writes the buffer: the fields for its result and the sentence for its summary, empty when a writer runs. */

@@ -35,8 +35,9 @@ test('auto on a kprobe or kretprobe section: attaches where the kernel has kprob
             assert.equal(e.type, 'UNSUPPORTED_BPF_FEATURE', JSON.stringify(e));
             assert.equal(
               e.message,
-              `this kernel cannot attach kprobes (no kprobe PMU); ${section} is not possible here: attach a tracepoint or raw_tracepoint program instead`,
+              'this kernel cannot attach kprobes (no kprobe PMU), so context.point is not possible here: attach a tracepoint or raw_tracepoint program instead',
             );
+            assert.equal(e.context.point, section, "the section, from the object, is in the context, not the message");
             assert.equal(e.context.field, 'attachment.auto');
             assert.equal(e.context.feature, 'kprobe');
             assert.deepEqual(
@@ -64,7 +65,7 @@ test('auto on a bare uprobe section: VALIDATION_ERROR saying a binary and a func
     assert.equal(e.type, 'VALIDATION_ERROR', JSON.stringify(e));
     assert.equal(
       e.message,
-      'program uprobe_hit\'s section "uprobe" names no target, so auto cannot attach it: a uprobe needs a binary and a function; ' +
+      `program ${progs.uprobe_hit}'s section (context.section) names no target, so auto cannot attach it: a uprobe needs a binary and a function; ` +
         'give them with attachment {"uprobe":{"binary":"<absolute path of the executable or library>","function":"<symbol>"}}',
     );
     assert.equal(e.context.field, 'attachment.auto');

@@ -5,13 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Connected, connect } from '../helpers/client.js';
+import { type Connected, connect, textParts } from '../helpers/client.js';
 import { fixture } from '../helpers/fixtures.js';
 import { WORKLOAD, pausedWorkload, runWorkload } from '../helpers/kernel.js';
 
 /** The summary of a result's text: what comes before the rendered data. */
-const summaryOf = (text: string) => text.split('\n--- data')[0] ?? '';
-
 /** Loads a fixture through the client; returns program and map ids by name. */
 async function load(c: Connected, name: string, programs?: string[]): Promise<{ progs: Record<string, number>; maps: Record<string, number> }> {
   const s = (await c.call('load_program', { source: { type: 'file', path: fixture(name) }, ...(programs ? { programs } : {}) })).structuredContent;
@@ -54,7 +52,7 @@ test('a hash map read through inspect_state: {key: pid, value: 200}, bounded by 
     assert.equal(me.truncated, false);
     const text = (r.content[0] as { text: string }).text;
     assert.match(text, new RegExp(`Map ${id} \\(hash\\): ${me.count} entries\\.`));
-    assert.ok(!summaryOf(text).includes('tp_counts'), 'a map name reached the summary');
+    assert.ok(!textParts(r).prose.includes('tp_counts'), 'a map name reached the summary');
 
     const one = (await c.call('inspect_state', { fields: ['maps'], filters: { map_id: id }, maps: { id, limit: 1 } })).structuredContent.map_entries;
     assert.equal(one.count, 1);
@@ -108,7 +106,7 @@ test('a libbpf-tools histogram through MCP: buckets in map_entries, the drawing 
     assert.equal(me.entries[0].key, 0);
     assert.ok(text.includes(`Histogram at key 0 (total 200):\n${h.drawing}`), text);
     assert.equal(h.drawing.split('\n').filter((l: string) => l.includes(' -> ')).length, 8);
-    assert.ok(!summaryOf(text).includes('hists'), 'a map name reached the summary');
+    assert.ok(!textParts(r).prose.includes('hists'), 'a map name reached the summary');
   } finally {
     await c.close();
   }

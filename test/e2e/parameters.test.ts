@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type Connected, connect } from '../helpers/client.js';
+import { type Connected, connect, textParts } from '../helpers/client.js';
 import { catalogObject, fixture } from '../helpers/fixtures.js';
 import { pausedWorkload, runWorkload } from '../helpers/kernel.js';
 
@@ -72,7 +72,10 @@ test('load_program lists the parameters in force, with verify_only too, and by d
   assert.deepEqual(r.parameters, [{ name: 'target_tgid', type: '__u32', value: 0 }]);
   const set = await c.call('load_program', { source: { type: 'file', path: catalogObject('syscall_counts') }, parameters: { target_tgid: 4321 }, constraints: { verify_only: true } });
   assert.deepEqual(set.structuredContent.parameters, [{ name: 'target_tgid', type: '__u32', value: 4321 }]);
-  assert.match((set.content[0] as { text: string }).text, /Parameters: target_tgid=4321\./);
+  const { prose, data } = textParts(set);
+  assert.match(prose, / The object has 1 parameter\(s\); their values in force are in parameters\.$/);
+  assert.ok(!prose.includes('target_tgid'), 'a parameter name comes from the object: data, not prose');
+  assert.ok(data.includes('"target_tgid" | "__u32" | 4321'), data.join('\n'));
 });
 
 test('a wrong parameter name, type or value is a VALIDATION_ERROR at parameters.<name> with the parameters the object has', async () => {
@@ -86,17 +89,17 @@ test('a wrong parameter name, type or value is a VALIDATION_ERROR at parameters.
   const name = await refuse({ target_tgd: 1 });
   assert.equal(name.context.field, 'parameters.target_tgd');
   assert.equal(name.context.did_you_mean, 'target_tgid');
-  assert.match(name.message, /no parameter target_tgd \(did you mean target_tgid\?\); its parameters: target_tgid \(__u32\)/);
+  assert.equal(name.message, 'parameters.target_tgd: the object has no parameter target_tgd; its 1 parameter(s) are in context.parameters, the closest name in context.did_you_mean');
 
   const type = await refuse({ target_tgid: 'me' });
   assert.equal(type.context.field, 'parameters.target_tgid');
   assert.equal(type.context.expected, '__u32');
-  assert.match(type.message, /__u32 takes an integer/);
+  assert.match(type.message, /its type takes an integer/);
 
   const range = await refuse({ target_tgid: 4294967296 });
   assert.equal(range.context.field, 'parameters.target_tgid');
   assert.equal(range.context.max, 4294967295);
-  assert.match(range.message, /^parameters\.target_tgid: 4294967296 is out of range for __u32 \(0\.\.4294967295\)/);
+  assert.match(range.message, /^parameters\.target_tgid: 4294967296 is out of range for its type \(0\.\.4294967295\)/);
 
   const negative = await refuse({ target_tgid: -1 });
   assert.equal(negative.context.min, 0);
@@ -137,8 +140,12 @@ test('only const volatile globals of .rodata are parameters; enums and char arra
     );
     return r.structuredContent.error as { message: string; context: Record<string, unknown> };
   };
-  assert.match((await refuse({ hits: 1 })).message, /^parameters\.hits: hits is a global of \.bss, not a const volatile global of \.rodata/);
-  assert.match((await refuse({ fixed: 1 })).message, /^parameters\.fixed: fixed is a global of \.rodata, not a const volatile/);
+  const hits = await refuse({ hits: 1 });
+  assert.match(hits.message, /^parameters\.hits: hits is a global of the section in context\.section, not a const volatile global of \.rodata/);
+  assert.equal(hits.context.section, '.bss');
+  const fixed = await refuse({ fixed: 1 });
+  assert.match(fixed.message, /^parameters\.fixed: fixed is a global of the section in context\.section, not a const volatile/);
+  assert.equal(fixed.context.section, '.rodata');
   const mode = await refuse({ mode: 'PARAMS_NONE' });
   assert.equal(mode.context.field, 'parameters.mode');
   assert.deepEqual(mode.context.enumerators, ['PARAMS_COUNT', 'PARAMS_TIME', 'PARAMS_BOTH']);
@@ -148,5 +155,6 @@ test('only const volatile globals of .rodata are parameters; enums and char arra
   const big = await refuse({ min_ns: 2 ** 60 });
   assert.match(big.message, /past 2\^53.*decimal string/);
   const flag = await refuse({ enabled: 1 });
-  assert.match(flag.message, /^parameters\.enabled: bool takes true or false/);
+  assert.match(flag.message, /^parameters\.enabled: its type takes true or false/);
+  assert.equal(flag.context.expected, 'bool');
 });

@@ -161,7 +161,7 @@ test('operator: traces with a tracepoint; xdp, pins, denied helpers, inline obje
     assert.equal(helper.context.helper, 'bpf_probe_write_user');
     assert.equal(helper.context.program, 'write_user');
     assert.equal(typeof helper.context.instruction_offset, 'number');
-    assert.match(helper.message, /program write_user calling bpf_probe_write_user \(instruction \d+\) is denied/);
+    assert.match(helper.message, /a program \(context\.program\) calling bpf_probe_write_user \(instruction \d+\) is denied/);
     assert.deepEqual(bpftoolPrograms().filter((p) => !before.has(p.id) && p.name === 'write_user'), [], 'the kernel saw the object');
     assert.equal(
       (await refused(c, 'load_program', { source: { type: 'file', path: join(allowed, 'write_user.bpf.o') }, constraints: { permit_helpers: ['bpf_probe_write_user'] } })).context.rule,

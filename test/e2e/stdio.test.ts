@@ -168,7 +168,7 @@ test('every bad input gets its typed error and the same connection answers the n
     ['truncated ELF', 'load_program', { source: { type: 'file', path: truncated } }, 'VALIDATION_ERROR', /not a loadable BPF object/],
     ['invalid base64', 'load_program', { source: { type: 'data', blob: '@@@@' } }, 'VALIDATION_ERROR', /base64/],
     ['over the size limit', 'load_program', { source: { type: 'data', blob: Buffer.alloc(17 << 20).toString('base64') } }, 'RESOURCE_LIMIT_EXCEEDED', /limit/],
-    ['verifier rejection', 'load_program', { source: { type: 'file', path: fixture('rejected') } }, 'VERIFIER_ERROR', /map_value_or_null/],
+    ['verifier rejection', 'load_program', { source: { type: 'file', path: fixture('rejected') } }, 'VERIFIER_ERROR', /^the verifier rejected program context\.program: see context\.reason/],
     ['helper not allowed', 'load_program', { source: { type: 'file', path: fixture('multi') }, constraints: { allowed_helpers: ['bpf_map_lookup_elem'] } }, 'PERMISSION_DENIED', /bpf_get_current_pid_tgid/],
     ['too many instructions', 'load_program', { source: { type: 'file', path: fixture('multi') }, constraints: { max_instructions: 5 } }, 'RESOURCE_LIMIT_EXCEEDED', /max_instructions 5/],
     ['unknown program', 'load_program', { source: { type: 'file', path: fixture('multi') }, programs: ['nope'] }, 'VALIDATION_ERROR', /no program "nope"/],
@@ -200,6 +200,7 @@ test('every bad input gets its typed error and the same connection answers the n
     }
     const rejected = (await c.call('load_program', { source: { type: 'file', path: fixture('rejected') } })).structuredContent;
     assert.equal(rejected.error.context.instruction_offset, 7);
+    assert.match(rejected.error.context.reason, /map_value_or_null/);
     assert.match(rejected.error.context.verifier_log, /R0 invalid mem access/);
     const owned = (await c.call('inspect_state', { fields: ['programs'], filters: { owned_only: true } })).structuredContent;
     assert.equal(owned.programs.length, 0, 'a failed load left programs behind');

@@ -5,6 +5,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { DATA_HEADING } from '../../src/tools/tool.js';
 import { SERVER_BIN } from './fixtures.js';
 
 /** A connected client and the server process behind it. */
@@ -52,4 +53,16 @@ export async function connect(args: string[] = ['-t', 'stdio'], options: Connect
     stderr: () => err,
     close: () => client.close(),
   };
+}
+
+/**
+ * A result's text content split at the data heading: the prose above it (summary or error message) and the lines
+ * of data below it (none when the result has no data). Throws when more than one line is the heading.
+ */
+export function textParts(r: CallToolResult): { prose: string; data: string[] } {
+  const text = (r.content[0] as { text: string }).text;
+  const lines = text.split('\n');
+  const at = lines.indexOf(DATA_HEADING);
+  if (lines.lastIndexOf(DATA_HEADING) !== at) throw new Error(`the data heading is on more than one line:\n${text}`);
+  return at < 0 ? { prose: text, data: [] } : { prose: lines.slice(0, at).join('\n'), data: lines.slice(at + 1) };
 }

@@ -100,7 +100,7 @@ test('a BTF type id past the last type is refused naming the type and the id', (
   const b = new BtfBuilder();
   b.int('int', 4);
   b.typedef('broken', 9);
-  refused(elf([btfSection(b)]), 'btf', '.BTF', /^malformed object: section \.BTF: BTF: type 2 \(typedef\) refers to type id 9, out of range \(3 types\)$/);
+  refused(elf([btfSection(b)]), 'btf', '.BTF', /^malformed object \(section in context\.section\): BTF: type 2 \(typedef\) refers to type id 9, out of range \(3 types\)$/);
 });
 
 test('a BTF name offset past the string section is refused', () => {
@@ -114,7 +114,7 @@ test('a section past the end of the file is refused with its offset and size', (
   const b = new BtfBuilder();
   b.int('int', 4);
   const bytes = elf([{ ...btfSection(b), offset: 1 << 20 }]);
-  refused(bytes, 'section', undefined, new RegExp(`section 1 \\(\\.BTF\\) \\(offset ${1 << 20}, size \\d+\\) lies past the end of the file \\(${bytes.length} bytes\\)$`));
+  refused(bytes, 'section', undefined, new RegExp(`^malformed object: section 1 \\(offset ${1 << 20}, size \\d+\\) lies past the end of the file \\(${bytes.length} bytes\\)$`));
 });
 
 test('a truncated section header table, a wrong ELF type and a short file are refused', () => {

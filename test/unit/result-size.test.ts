@@ -17,7 +17,7 @@ test('the default result is 64 KiB, max_bytes may raise it to 1 MiB; text gets a
   assert.equal(dataBudget(65536, { a: 1 }), 65536 - 16384 - 2048 - 7);
 });
 
-test('renderData: scalars on a line, lists as tables with nested fields flattened, the rest compact JSON smallest first', () => {
+test('renderData: scalars on a line, lists as tables with nested fields flattened, the rest compact JSON smallest first; strings quoted', () => {
   const text = renderData(
     {
       success: true,
@@ -36,11 +36,11 @@ test('renderData: scalars on a line, lists as tables with nested fields flattene
   assert.equal(
     text,
     [
-      'map_id: 7; stopped: duration',
+      'map_id: 7; stopped: "duration"',
       'events (2):',
       'data.pid | data.comm | cpu',
-      '10 | cat | ',
-      '11 | a\\|b | 1',
+      '10 | "cat" | ',
+      '11 | "a|b" | 1',
       'stats: {"matched":2}',
       'schema: {"type":"object","properties":{"pid":{"type":"integer"}}}',
     ].join('\n'),
@@ -48,7 +48,7 @@ test('renderData: scalars on a line, lists as tables with nested fields flattene
 });
 
 test('renderData: {columns, rows} is a table as it is', () => {
-  assert.equal(renderData({ events: { columns: ['pid', 'comm'], rows: [[1, 'sh']] } }, 1000), 'events (1):\npid | comm\n1 | sh');
+  assert.equal(renderData({ events: { columns: ['pid', 'comm'], rows: [[1, 'sh']] } }, 1000), 'events (1):\npid | comm\n1 | "sh"');
 });
 
 test('renderData: what does not fit is said, with how much was left out', () => {
@@ -56,8 +56,8 @@ test('renderData: what does not fit is said, with how much was left out', () => 
   const text = renderData({ total: 100, programs: rows, counts: { programs: 100 } }, 200);
   assert.ok(Buffer.byteLength(text) < 400, text);
   const lines = text.split('\n');
-  assert.deepEqual(lines.slice(0, 4), ['total: 100', 'programs (100):', 'id | name', '0 | prog0']);
-  const shown = lines.filter((l) => /^\d+ \| prog/.test(l)).length;
+  assert.deepEqual(lines.slice(0, 4), ['total: 100', 'programs (100):', 'id | name', '0 | "prog0"']);
+  const shown = lines.filter((l) => /^\d+ \| "prog/.test(l)).length;
   assert.equal(lines.at(-1), `[text cut at 200 bytes; left out here: ${100 - shown} of the 100 rows of \`programs\`, \`counts\`; all of it is in structuredContent]`);
 });
 
@@ -79,5 +79,5 @@ test('Selection.fit keeps the leading rows that fit the byte budget and records 
 
 test('renderData: a long string (a verifier log) comes after the lists and is the one left out when it does not fit', () => {
   const text = renderData({ object_id: 'obj-1', programs: [{ id: 1, name: 'p' }], verifier_log: 'x'.repeat(5000) }, 1000);
-  assert.equal(text, 'object_id: obj-1\nprograms (1):\nid | name\n1 | p\n[text cut at 1000 bytes; left out here: `verifier_log`; all of it is in structuredContent]');
+  assert.equal(text, 'object_id: "obj-1"\nprograms (1):\nid | name\n1 | "p"\n[text cut at 1000 bytes; left out here: `verifier_log`; all of it is in structuredContent]');
 });
