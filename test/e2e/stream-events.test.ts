@@ -37,18 +37,26 @@ async function targeted(maps: Record<string, number>, args: string[], prefix: st
 
 /**
  * Starts the workload paused and targeted (so its pid is known), streams with the arguments built from that pid,
- * lets the workload run once the stream is reading, runs `after` if given, and returns the result.
+ * lets the workload run once the stream is reading, runs `after` if given, and returns the result. With `stall`,
+ * the server is stopped (SIGSTOP) while the workload runs, so its reader drains nothing until the workload is done:
+ * a burst then overflows the buffer however fast the reader would have been.
  */
 async function streamWhile(
   maps: Record<string, number>,
   workload: string[],
   args: (pid: number) => Record<string, unknown>,
   after?: () => Promise<void> | void,
+  stall = false,
 ): Promise<{ s: Record<string, any>; pid: number; text: string }> {
   const w = await targeted(maps, workload);
   const pending = c.call('stream_events', args(w.pid));
   await new Promise((r) => setTimeout(r, 250));
-  await w.go();
+  if (stall) process.kill(c.pid, 'SIGSTOP');
+  try {
+    await w.go();
+  } finally {
+    if (stall) process.kill(c.pid, 'SIGCONT');
+  }
   await after?.();
   const r = await pending;
   assert.equal(r.structuredContent.success, true, JSON.stringify(r.structuredContent.error));
@@ -184,8 +192,8 @@ test('a burst bigger than the buffer: perf reports kernel-side losses, ring stay
   const started = Date.now();
   const flush = () => Promise.all(onlineCpus().map((cpu) => targeted(perf.maps, ['getpid', '1'], ['taskset', '-c', String(cpu)])));
   const rounds = [await flush(), await flush()];
-  // Four bursts: eight times what both CPUs' rings hold, and few enough for a reader slowed by a busy machine to
-  // take in (or see counted lost) within the duration.
+  // Four bursts, written while the server is stopped: eight times what both CPUs' rings hold, so some are lost
+  // however fast the reader, and few enough for a reader slowed by a busy machine to take in within the duration.
   const { s: p } = await streamWhile(
     perf.maps,
     ['getpid', '4'],
@@ -198,6 +206,7 @@ test('a burst bigger than the buffer: perf reports kernel-side losses, ring stay
         for (const w of round) await w.go();
       }
     },
+    true,
   );
   const emitted = 4 * BURST;
   assert.ok(p.stats.lost > 0, `a ${emitted}-record burst into 256 KiB per CPU must lose some: ${JSON.stringify(p.stats)}`);
@@ -211,7 +220,7 @@ test('a burst bigger than the buffer: perf reports kernel-side losses, ring stay
     duration_ms: 3000,
     filters: { pid },
     aggregate: { group_by: ['tgid'] },
-  }));
+  }), undefined, true);
   assert.equal(r.stats.lost, null, 'ring buffers cannot report kernel-side drops');
   const written = mapValue(ring.maps.seqs as number, ringPid) as number;
   assert.ok(written < 40 * BURST, `the burst overflowed the ring (${written} of ${40 * BURST} reserved)`);

@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect as tcpConnect, createServer } from 'node:net';
 import { after, before, test } from 'node:test';
+import { bpftoolPerfPids, eventually } from '../helpers/bpftool.js';
 import { type Connected, connect } from '../helpers/client.js';
 import { catalogObject } from '../helpers/fixtures.js';
 import { pausedWorkload, waitingShell } from '../helpers/kernel.js';
@@ -156,8 +157,11 @@ test('which BPF programs run here and who holds them? The test\'s own program wi
   const hasBpftrace = spawnSync('bpftrace', ['--version']).status === 0;
   const bpftrace = hasBpftrace ? spawn('bpftrace', ['-e', 'tracepoint:syscalls:sys_enter_getppid { @c = count(); }'], { stdio: ['ignore', 'pipe', 'ignore'] }) : undefined;
   try {
-    if (bpftrace) await new Promise((r) => bpftrace.stdout.once('data', r)); // "Attaching 1 probe..." once attached
-    else t.diagnostic('bpftrace is not installed: only the test\'s own program is checked');
+    if (bpftrace) {
+      // bpftrace says "Attaching 1 probe..." before it attaches: wait until bpftool sees its program on the tracepoint.
+      await new Promise((r) => bpftrace.stdout.once('data', r));
+      assert.ok(await eventually(() => bpftoolPerfPids().has(bpftrace.pid as number), 10_000), 'bpftrace never attached');
+    } else t.diagnostic('bpftrace is not installed: only the test\'s own program is checked');
     const s = await task.call('inspect_state', { fields: ['programs'] });
     const mine = s.programs.find((p: { id: number }) => p.id === loaded.program_id);
     assert.ok(mine, JSON.stringify(s.programs));

@@ -31,6 +31,12 @@ export function bpftoolIds(kind: 'prog' | 'map' | 'link'): Set<number> {
   return new Set(list.map((x) => x.id));
 }
 
+/** Pids of the processes whose programs bpftool sees attached through perf events (bpftrace, BCC, perf). */
+export function bpftoolPerfPids(): Set<number> {
+  const list = JSON.parse(execFileSync('bpftool', ['-j', 'perf', 'show'], { encoding: 'utf8' }) || '[]') as { pid: number }[];
+  return new Set(list.map((p) => p.pid));
+}
+
 /** Ids of the links bpftool sees for program `progId`. */
 export function bpftoolLinksOf(progId: number): number[] {
   const list = JSON.parse(execFileSync('bpftool', ['-j', 'link', 'show'], { encoding: 'utf8' }) || '[]') as { id: number; prog_id: number }[];
