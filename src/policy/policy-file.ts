@@ -5,7 +5,7 @@
  * guessing; a file others may write is refused, since whoever can edit it
  * can make themselves admin.
  */
-import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { type Document, LineCounter, isMap, isNode, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import { z } from 'zod';
@@ -14,6 +14,7 @@ import { canonicalProgramType, programTypeNames } from '../kernel/types.js';
 import { closestName } from '../suggest.js';
 import type { Policy } from './policy.js';
 import { ROLES } from './roles.js';
+import { type StartFileRules, readStartFile, unreadable } from './start-file.js';
 
 /** A policy file that cannot be used: `message` is `FILE:LINE: field: what is wrong` (LINE omitted when the file as a whole is bad). */
 export class PolicyFileError extends Error {
@@ -31,9 +32,6 @@ export class PolicyFileError extends Error {
     this.name = 'PolicyFileError';
   }
 }
-
-/** Largest policy file read: a policy is a few lines; anything near this is a mistake. */
-const MAX_FILE_BYTES = 1 << 20;
 
 /** Bytes in a MiB, the unit of the file's sizes. */
 const MIB = 1 << 20;
@@ -162,12 +160,6 @@ function problemsOf(issues: readonly z.core.$ZodIssue[]): Problem[] {
 /** A did-you-mean suffix for an unknown name. */
 const suggestion = (near: string | undefined): string => (near === undefined ? '' : ` (did you mean ${near}?)`);
 
-/** What an errno from reading the file means, in a few words. */
-function unreadable(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(e)})`;
-}
-
 /** The helpers, program types and directories named, checked against this kernel and filesystem; their canonical forms. */
 function resolveNames(f: PolicyFile, problems: Problem[]): { helpers?: string[]; programTypes?: string[] | null; dirs?: string[] } {
   const out: { helpers?: string[]; programTypes?: string[] | null; dirs?: string[] } = {};
@@ -240,44 +232,13 @@ function applyFile(base: Policy, f: PolicyFile, names: ReturnType<typeof resolve
   };
 }
 
-/** The file's text and resolved path, after checking it is a regular file of at most 1 MiB that only its owner may write. */
-function readText(path: string): { text: string; real: string } {
-  const refuse = (reason: string) => new PolicyFileError(path, undefined, undefined, reason);
-  let real: string;
-  let fd: number;
-  try {
-    real = realpathSync(path);
-    // Non-blocking, so a FIFO named by mistake is refused below instead of hanging the start.
-    fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-  } catch (e) {
-    throw refuse(unreadable(e));
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw refuse('is not a regular file');
-    if (st.mode & 0o022) {
-      const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
-      throw refuse(`is writable by group or others (mode ${mode}), and whoever can write it can make themselves admin: chmod go-w it`);
-    }
-    const uid = process.geteuid?.() ?? 0;
-    if (st.uid !== 0 && st.uid !== uid) throw refuse(`is owned by uid ${st.uid}, who can make themselves admin: it must be owned by root or by the server's user`);
-    const tooBig = refuse(`is over ${MAX_FILE_BYTES >> 20} MiB, too large for a policy`);
-    if (st.size > MAX_FILE_BYTES) throw tooBig;
-    const buf = Buffer.alloc(MAX_FILE_BYTES + 1);
-    let size = 0;
-    for (let n = -1; n !== 0 && size < buf.length; size += n) n = readSync(fd, buf, size, buf.length - size, null);
-    if (size > MAX_FILE_BYTES) throw tooBig;
-    try {
-      return { text: new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, size)), real };
-    } catch {
-      throw refuse('is not UTF-8 text');
-    }
-  } catch (e) {
-    throw e instanceof PolicyFileError ? e : refuse(unreadable(e));
-  } finally {
-    closeSync(fd);
-  }
-}
+/** How a policy file is checked before it is read: others may read it, but only its owner may write it. */
+const POLICY_FILE_RULES: StartFileRules = {
+  deniedMode: 0o022,
+  modeReason: (mode) => `is writable by group or others (mode ${mode}), and whoever can write it can make themselves admin: chmod go-w it`,
+  ownerReason: (uid) => `is owned by uid ${uid}, who can make themselves admin: it must be owned by root or by the server's user`,
+  kind: 'a policy',
+};
 
 /** The problem first in the file, as the error to throw. */
 function firstProblem(path: string, doc: Document, lines: LineCounter, problems: readonly Problem[]): PolicyFileError {
@@ -302,7 +263,7 @@ function badKeyLine(doc: Document, lines: LineCounter): number | undefined {
 
 /** Reads and checks a policy file, returning `base` with the file's settings applied (and `file` set to its resolved path). */
 export function readPolicyFile(path: string, base: Policy): Policy {
-  const { text, real } = readText(path);
+  const { text, real } = readStartFile(path, POLICY_FILE_RULES, (reason) => new PolicyFileError(path, undefined, undefined, reason));
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const syntax = doc.errors[0] ?? doc.warnings[0];
