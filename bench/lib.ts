@@ -6,8 +6,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { PACKAGE_ROOT } from '../src/paths.js';
 
 /** Where `make bench-build` puts the benchmark's BPF objects and C consumers. */
@@ -63,7 +63,7 @@ export async function startServer(args: string[] = []): Promise<{ server: Server
   const client = new Client({ name: 'ebpf-mcp-bench', version: '0.0.0' });
   const t0 = nowMs();
   await client.connect(transport);
-  // The answer's arrival on the client's stdio, before the SDK client compiles validators for the tools it lists.
+  // The answer's arrival on the client's stdio, before the SDK client parses and caches the list.
   let answeredAt = 0;
   const deliver = transport.onmessage;
   transport.onmessage = (message) => {
@@ -77,7 +77,7 @@ export async function startServer(args: string[] = []): Promise<{ server: Server
   const server: Server = {
     pid,
     async call(name, a, timeoutMs = 600_000) {
-      const r = await client.callTool({ name, arguments: a }, undefined, { timeout: timeoutMs });
+      const r = await client.callTool({ name, arguments: a }, { timeout: timeoutMs });
       const s = r.structuredContent as Structured | undefined;
       if (r.isError || !s || s.success !== true) {
         throw new Error(`${name} failed: ${JSON.stringify(s?.error ?? r.content)}\nserver stderr: ${stderr}`);

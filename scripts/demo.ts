@@ -4,8 +4,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { BPF_OBJECT_DIR, PACKAGE_ROOT } from '../src/paths.js';
 
 type Result = { structuredContent?: Record<string, any>; content?: { type: string; text?: string }[]; isError?: boolean };

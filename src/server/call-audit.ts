@@ -6,7 +6,7 @@
  * running out, the session ending.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import { type AuditLog, type AuditObjects, type AuditPrincipal, type AuditRecord, auditArguments } from '../policy/audit-log.js';
 import type { Session, SessionChange } from '../session/session.js';
 

@@ -3,10 +3,10 @@
  * call. `ebpf://policy` is the policy in force for the session, the same as
  * info's `policy`.
  */
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { ErrorCode, ListResourcesRequestSchema, McpError, ReadResourceRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolErrorCode, type Server } from '@modelcontextprotocol/server';
 import type { Access } from '../policy/access.js';
 import { policyView } from '../policy/policy-view.js';
+import { protocolError } from './protocol-error.js';
 
 /** One resource: its listing and how to read it now. */
 interface Resource {
@@ -26,12 +26,12 @@ export function serveResources(server: Server, access: Access): void {
       read: () => policyView(access),
     },
   ];
-  server.setRequestHandler(ListResourcesRequestSchema, async () => ({
+  server.setRequestHandler('resources/list', async () => ({
     resources: resources.map(({ uri, name, description }) => ({ uri, name, description, mimeType: 'application/json' })),
   }));
-  server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
+  server.setRequestHandler('resources/read', async (request) => {
     const resource = resources.find((r) => r.uri === request.params.uri);
-    if (!resource) throw new McpError(ErrorCode.InvalidParams, `no resource ${JSON.stringify(request.params.uri.slice(0, 200))}; resources: ${resources.map((r) => r.uri).join(', ')}`);
+    if (!resource) throw protocolError(ProtocolErrorCode.InvalidParams, `no resource ${JSON.stringify(request.params.uri.slice(0, 200))}; resources: ${resources.map((r) => r.uri).join(', ')}`);
     return { contents: [{ uri: resource.uri, mimeType: 'application/json', text: JSON.stringify(resource.read(), null, 2) }] };
   });
 }

@@ -3,8 +3,7 @@
  * session. Input is validated against each tool's strict schema, and every
  * failure, bad input included, comes back in the typed error form.
  */
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { type CallToolResult, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, ProtocolErrorCode, Server, type ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { ToolError, limitExceeded } from '../errors.js';
 import type { HostState } from '../kernel/host.js';
@@ -24,6 +23,7 @@ import { callBudget } from '../tools/result-size.js';
 import { wireError } from '../tools/wire-error.js';
 import { SERVER_VERSION } from '../version.js';
 import { CallAudit } from './call-audit.js';
+import { protocolError } from './protocol-error.js';
 import { serveResources } from './resources.js';
 
 /** How a server is set up. */
@@ -124,28 +124,28 @@ export function createServer(opts: ServerOptions, session: Session, host: HostSt
   }));
 
   const pins = new PinRegistry();
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listing }));
+  server.setRequestHandler('tools/list', async () => ({ tools: listing }));
   let inFlight = 0;
   const rate = new CallRate(opts.policy.callsPerSecond);
   const client = server.getClientVersion.bind(server);
   const audit = opts.audit && new CallAudit(opts.audit, session, access.role, () => principalOf(client()));
   // tools/call is served here rather than through setRequestHandler: the SDK's own check of it answers
   // arguments that are not an object with a zod dump, where the contract wants a typed VALIDATION_ERROR.
-  server.fallbackRequestHandler = async (request, extra) => {
-    if (request.method !== 'tools/call') throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
+  server.fallbackRequestHandler = async (request, ctx) => {
+    if (request.method !== 'tools/call') throw protocolError(ProtocolErrorCode.MethodNotFound, `Method not found: ${request.method}`);
     const params = callParams.safeParse(request.params);
-    if (!params.success) throw new McpError(ErrorCode.InvalidParams, 'tools/call needs params with a string `name` (and an `arguments` object)');
+    if (!params.success) throw protocolError(ProtocolErrorCode.InvalidParams, 'tools/call needs params with a string `name` (and an `arguments` object)');
     const tool = tools.find((t) => t.name === params.data.name);
     if (!tool) {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool ${JSON.stringify(params.data.name.slice(0, 100))}; available: ${offered.map((t) => t.name).join(', ')}`);
+      throw protocolError(ProtocolErrorCode.InvalidParams, `Unknown tool ${JSON.stringify(params.data.name.slice(0, 100))}; available: ${offered.map((t) => t.name).join(', ')}`);
     }
-    const call = () => answer(tool, params.data.arguments, extra, request.params?._meta?.progressToken);
+    const call = () => answer(tool, params.data.arguments, ctx);
     return audit ? audit.call(tool.name, params.data.arguments, call) : call();
   };
   return { server, audit };
 
   /** The answer to one call of a known tool. */
-  async function answer(tool: AnyTool, args: unknown, extra: Extra, token: string | number | undefined): Promise<CallToolResult> {
+  async function answer(tool: AnyTool, args: unknown, ctx: ServerContext): Promise<CallToolResult> {
     if (!offered.includes(tool)) return errorResult(tool, access.denial(tool.grants?.[0] ?? 'load', '(tool)', `tool ${tool.name}`), limits.maxResultBytes);
     const cap = limits.maxRequestsInFlight;
     if (inFlight >= cap) {
@@ -166,10 +166,11 @@ export function createServer(opts: ServerOptions, session: Session, host: HostSt
         pinPrefix: opts.policy.pinPrefix,
         pins,
         tools: () => offered,
-        signal: extra.signal,
+        signal: ctx.mcpReq.signal,
         progress: async (progress, total, message) => {
+          const token = ctx.mcpReq._meta?.progressToken;
           if (token === undefined) return;
-          await extra.sendNotification({
+          await ctx.mcpReq.notify({
             method: 'notifications/progress',
             params: { progressToken: token, progress, ...(total !== undefined ? { total } : {}), ...(message ? { message } : {}) },
           });
@@ -180,9 +181,6 @@ export function createServer(opts: ServerOptions, session: Session, host: HostSt
     }
   }
 }
-
-/** What a request handler is given besides the request. */
-type Extra = Parameters<NonNullable<Server['fallbackRequestHandler']>>[1];
 
 /** A stdio principal: the server's uid (the local user who started it) and the client's name from initialize. */
 function principalOf(client: { name: string; version?: string } | undefined): AuditPrincipal {

@@ -8,8 +8,7 @@
  * memory. A failed output (EPIPE, ENOBUFS) closes the transport.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { type JSONRPCMessage, ProtocolErrorCode, type Transport, parseJSONRPCMessage } from '@modelcontextprotocol/server';
 
 const NEWLINE = 0x0a;
 /** Where a request id is looked for in an oversized message, to answer it. */
@@ -125,7 +124,7 @@ export class LineTransport implements Transport {
     const message = `message exceeds the ${this.maxMessageBytes}-byte limit of this server`;
     this.onerror?.(new Error(message));
     if (id !== undefined) {
-      void this.send({ jsonrpc: '2.0', id: JSON.parse(id) as string | number, error: { code: ErrorCode.InvalidRequest, message } });
+      void this.send({ jsonrpc: '2.0', id: JSON.parse(id) as string | number, error: { code: ProtocolErrorCode.InvalidRequest, message } });
     }
   }
 
@@ -139,16 +138,18 @@ export class LineTransport implements Transport {
       this.onerror?.(new Error(`not JSON: ${(e as Error).message.slice(0, 200)}`));
       return;
     }
-    const message = JSONRPCMessageSchema.safeParse(json);
-    if (message.success) {
-      this.onmessage?.(message.data);
+    let message: JSONRPCMessage;
+    try {
+      message = parseJSONRPCMessage(json);
+    } catch {
+      this.onerror?.(new Error('not a JSON-RPC message'));
+      // A request that names its id gets an answer, so a client waiting on it is not left hanging.
+      const id = (json as { id?: unknown } | null)?.id;
+      if (typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id))) {
+        void this.send({ jsonrpc: '2.0', id, error: { code: ProtocolErrorCode.InvalidRequest, message: 'not a valid JSON-RPC 2.0 request: it needs "jsonrpc": "2.0", a string "method" and an object or array "params"' } });
+      }
       return;
     }
-    this.onerror?.(new Error('not a JSON-RPC message'));
-    // A request that names its id gets an answer, so a client waiting on it is not left hanging.
-    const id = (json as { id?: unknown } | null)?.id;
-    if (typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id))) {
-      void this.send({ jsonrpc: '2.0', id, error: { code: ErrorCode.InvalidRequest, message: 'not a valid JSON-RPC 2.0 request: it needs "jsonrpc": "2.0", a string "method" and an object or array "params"' } });
-    }
+    this.onmessage?.(message);
   }
 }

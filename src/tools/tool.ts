@@ -4,7 +4,7 @@
  * built from the limits in force. The result shaping shared by all tools
  * lives here too.
  */
-import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { ERROR_TYPES, ToolError } from '../errors.js';
 import type { Access } from '../policy/access.js';

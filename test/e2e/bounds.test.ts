@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { Client } from '@modelcontextprotocol/client';
+import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { HostState } from '../../src/kernel/host.js';
 import { DEFAULT_LIMITS } from '../../src/policy/limits.js';
 import { createServer, serverTools } from '../../src/server/server.js';

@@ -242,7 +242,6 @@ test('progress notifications arrive about once a second; cancelled streams free 
   const seen: number[] = [];
   const r = await c.client.callTool(
     { name: 'stream_events', arguments: { source: { object_id: objectId, map: 'ring_events' }, duration_ms: 2600 } },
-    undefined,
     { onprogress: (p) => seen.push(p.progress), timeout: 20000 },
   );
   assert.equal((r.structuredContent as { stopped: string }).stopped, 'duration');
@@ -251,7 +250,7 @@ test('progress notifications arrive about once a second; cancelled streams free 
   // Nine cancelled 50 s streams in a row: a stream that ignored cancellation would hold one of the 8 slots.
   for (let i = 0; i < 9; i++) {
     const abort = new AbortController();
-    const call = c.client.callTool({ name: 'stream_events', arguments: { source: { object_id: objectId, map: 'ring_events' }, duration_ms: 50000 } }, undefined, { signal: abort.signal });
+    const call = c.client.callTool({ name: 'stream_events', arguments: { source: { object_id: objectId, map: 'ring_events' }, duration_ms: 50000 } }, { signal: abort.signal });
     await new Promise((res) => setTimeout(res, 100));
     abort.abort();
     await assert.rejects(call);

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/client';
 import { type Connected, connect, textParts } from '../helpers/client.js';
 import { catalogObject, fixture } from '../helpers/fixtures.js';
 import { waitingShell } from '../helpers/kernel.js';

@@ -2,9 +2,8 @@
  * A real MCP client (the SDK's) talking to ./bin/ebpf-mcp-server over stdio,
  * the way Claude Desktop or any MCP client does.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { DATA_HEADING } from '../../src/tools/tool.js';
 import { SERVER_BIN } from './fixtures.js';
 
