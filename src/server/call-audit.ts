@@ -41,7 +41,7 @@ export class CallAudit {
     private readonly log: AuditLog,
     private readonly session: Session,
     private readonly role: string,
-    private readonly principal: () => AuditPrincipal,
+    private readonly principal: AuditPrincipal,
   ) {
     session.watch((c) => this.changed(c));
   }
@@ -56,11 +56,11 @@ export class CallAudit {
     this.write('lease_expired', new Date(), performance.now(), lease, { ok: true });
   }
 
-  private write(event: AuditRecord['event'], time: Date, started: number, changes: Changes, result: AuditRecord['outcome'], call?: { tool: string; args: unknown }): void {
+  private write(event: AuditRecord['event'], time: Date, started: number, changes: Changes, result: AuditRecord['outcome'], call?: { tool: string; args: unknown; client: AuditPrincipal['client'] }): void {
     this.log.write({
       time: time.toISOString(),
       session: this.session.id,
-      principal: this.principal(),
+      principal: { ...this.principal, ...(call?.client ? { client: call.client } : {}) },
       role: this.role,
       event,
       ...(call ? { tool: call.tool, arguments: auditArguments(call.args) } : {}),
@@ -70,13 +70,13 @@ export class CallAudit {
     });
   }
 
-  /** Runs a call and writes its line (before the answer goes out). */
-  async call(tool: string, args: unknown, run: () => Promise<CallToolResult>): Promise<CallToolResult> {
+  /** Runs a call by `client` (its name from initialize or the request) and writes its line before the answer goes out. */
+  async call(tool: string, args: unknown, client: AuditPrincipal['client'], run: () => Promise<CallToolResult>): Promise<CallToolResult> {
     const time = new Date();
     const started = performance.now();
     const changes = { created: none(), released: none() };
     const result = await this.current.run(changes, run);
-    this.write('call', time, started, changes, outcome(result), { tool, args });
+    this.write('call', time, started, changes, outcome(result), { tool, args, client });
     return result;
   }
 

@@ -3,7 +3,7 @@
  * session. Input is validated against each tool's strict schema, and every
  * failure, bad input included, comes back in the typed error form.
  */
-import { type CallToolResult, ProtocolErrorCode, Server, type ServerContext } from '@modelcontextprotocol/server';
+import { type CallToolResult, ProtocolErrorCode, Server, type ServerContext, type ToolAnnotations } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { ToolError, limitExceeded } from '../errors.js';
 import type { HostState } from '../kernel/host.js';
@@ -11,7 +11,6 @@ import { log } from '../log.js';
 import type { Access } from '../policy/access.js';
 import type { AuditLog, AuditPrincipal } from '../policy/audit-log.js';
 import { CallRate } from '../policy/call-rate.js';
-import type { Limits } from '../policy/limits.js';
 import type { Policy } from '../policy/policy.js';
 import { PinRegistry } from '../session/pin-registry.js';
 import type { Session } from '../session/session.js';
@@ -97,75 +96,87 @@ export function serverTools(opts: ServerOptions, access: Access): AnyTool[] {
   return [...core, ...optional.filter((t) => opts.optionalTools.includes(t.name))];
 }
 
-/** A server for one session, and its audit trail (when the server keeps an audit log). */
-export interface SessionServer {
-  server: Server;
-  audit: CallAudit | undefined;
-}
+/**
+ * One session as the server serves it: what it owns, who it acts for and what it may do, its tools, its pins,
+ * calls in flight and call rate, and its audit trail. It outlives the MCP server instances that serve it: one per
+ * connection on stdio and for a 2025-11-25 HTTP session, one per request for a stateless 2026-07-28 client.
+ */
+export class ServedSession {
+  readonly tools: readonly AnyTool[];
+  /** The tools its role is offered, in tools/list order. */
+  readonly offered: readonly AnyTool[];
+  /** tools/list's answer. */
+  readonly listing: { name: string; title: string; description: string; inputSchema: { type: 'object' }; outputSchema: { type: 'object' }; annotations: ToolAnnotations }[];
+  private readonly marked: Map<string, JsonSchema>;
+  private readonly pins = new PinRegistry();
+  private readonly rate: CallRate;
+  private readonly audit: CallAudit | undefined;
+  private inFlight = 0;
 
-/** Creates an MCP server whose calls act for `session`, with what `access` allows. */
-export function createServer(opts: ServerOptions, session: Session, host: HostState, access: Access): SessionServer {
-  const server = new Server(
-    { name: 'ebpf-mcp', version: SERVER_VERSION },
-    { capabilities: { tools: { listChanged: false }, resources: { listChanged: false } }, instructions: INSTRUCTIONS },
-  );
-  serveResources(server, access);
-  const limits: Limits = opts.policy.limits;
-  const tools = serverTools(opts, access);
-  const offered = tools.filter((t) => offeredTo(t, access));
-  const marked = new Map(tools.map((t) => [t.name, markedInputSchema(t)]));
-  const listing = offered.map((t) => ({
-    name: t.name,
-    title: t.title,
-    description: t.description,
-    inputSchema: listedInputSchema(t, access.grants) as { type: 'object' },
-    outputSchema: listedOutputSchema(t) as { type: 'object' },
-    annotations: listedAnnotations(t),
-  }));
+  constructor(
+    private readonly opts: ServerOptions,
+    readonly session: Session,
+    private readonly host: HostState,
+    readonly access: Access,
+    principal: AuditPrincipal,
+  ) {
+    this.tools = serverTools(opts, access);
+    this.offered = this.tools.filter((t) => offeredTo(t, access));
+    this.marked = new Map(this.tools.map((t) => [t.name, markedInputSchema(t)]));
+    this.listing = this.offered.map((t) => ({
+      name: t.name,
+      title: t.title,
+      description: t.description,
+      inputSchema: listedInputSchema(t, access.grants) as { type: 'object' },
+      outputSchema: listedOutputSchema(t) as { type: 'object' },
+      annotations: listedAnnotations(t),
+    }));
+    this.rate = new CallRate(opts.policy.callsPerSecond);
+    this.audit = opts.audit && new CallAudit(opts.audit, session, access.role, principal);
+  }
 
-  const pins = new PinRegistry();
-  server.setRequestHandler('tools/list', async () => ({ tools: listing }));
-  let inFlight = 0;
-  const rate = new CallRate(opts.policy.callsPerSecond);
-  const client = server.getClientVersion.bind(server);
-  const audit = opts.audit && new CallAudit(opts.audit, session, access.role, () => principalOf(client()));
-  // tools/call is served here rather than through setRequestHandler: the SDK's own check of it answers
-  // arguments that are not an object with a zod dump, where the contract wants a typed VALIDATION_ERROR.
-  server.fallbackRequestHandler = async (request, ctx) => {
-    if (request.method !== 'tools/call') throw protocolError(ProtocolErrorCode.MethodNotFound, `Method not found: ${request.method}`);
-    const params = callParams.safeParse(request.params);
-    if (!params.success) throw protocolError(ProtocolErrorCode.InvalidParams, 'tools/call needs params with a string `name` (and an `arguments` object)');
-    const tool = tools.find((t) => t.name === params.data.name);
+  /** Answers one tools/call (writing its audit line first); throws a protocol error for a malformed request or an unknown tool. */
+  async call(params: unknown, ctx: ServerContext, client: AuditPrincipal['client']): Promise<CallToolResult> {
+    const parsed = callParams.safeParse(params);
+    if (!parsed.success) throw protocolError(ProtocolErrorCode.InvalidParams, 'tools/call needs params with a string `name` (and an `arguments` object)');
+    const tool = this.tools.find((t) => t.name === parsed.data.name);
     if (!tool) {
-      throw protocolError(ProtocolErrorCode.InvalidParams, `Unknown tool ${JSON.stringify(params.data.name.slice(0, 100))}; available: ${offered.map((t) => t.name).join(', ')}`);
+      throw protocolError(ProtocolErrorCode.InvalidParams, `Unknown tool ${JSON.stringify(parsed.data.name.slice(0, 100))}; available: ${this.offered.map((t) => t.name).join(', ')}`);
     }
-    const call = () => answer(tool, params.data.arguments, ctx);
-    return audit ? audit.call(tool.name, params.data.arguments, call) : call();
-  };
-  return { server, audit };
+    const answer = () => this.answer(tool, parsed.data.arguments, ctx);
+    return this.audit ? this.audit.call(tool.name, parsed.data.arguments, client, answer) : answer();
+  }
+
+  /** Releases everything the session owns and writes its end to the audit log. */
+  end(): void {
+    if (this.session.isClosed) return;
+    this.session.close();
+    this.audit?.ended();
+  }
 
   /** The answer to one call of a known tool. */
-  async function answer(tool: AnyTool, args: unknown, ctx: ServerContext): Promise<CallToolResult> {
-    if (!offered.includes(tool)) return errorResult(tool, access.denial(tool.grants?.[0] ?? 'load', '(tool)', `tool ${tool.name}`), limits.maxResultBytes);
+  private async answer(tool: AnyTool, args: unknown, ctx: ServerContext): Promise<CallToolResult> {
+    const { limits } = this.opts.policy;
+    if (!this.offered.includes(tool)) return errorResult(tool, this.access.denial(tool.grants?.[0] ?? 'load', '(tool)', `tool ${tool.name}`), limits.maxResultBytes);
     const cap = limits.maxRequestsInFlight;
-    if (inFlight >= cap) {
-      return errorResult(tool, limitExceeded(`${cap} tool calls of this session are already running: wait for their answers, then call again`, 'requests_in_flight', cap, inFlight + 1), limits.maxResultBytes);
+    if (this.inFlight >= cap) {
+      return errorResult(tool, limitExceeded(`${cap} tool calls of this session are already running: wait for their answers, then call again`, 'requests_in_flight', cap, this.inFlight + 1), limits.maxResultBytes);
     }
-    const wait = rate.take();
+    const wait = this.rate.take();
     if (wait !== undefined) {
-      const perSecond = opts.policy.callsPerSecond;
+      const perSecond = this.opts.policy.callsPerSecond;
       return errorResult(tool, limitExceeded(`this session is over its ${perSecond} calls per second: call again in ${wait} ms`, 'calls_per_second', perSecond, perSecond + 1, { retry_after_ms: wait }), limits.maxResultBytes);
     }
-    inFlight++;
+    this.inFlight++;
     try {
-      return await callTool(tool, marked.get(tool.name) ?? {}, args, {
-        session,
-        host,
+      return await callTool(tool, this.marked.get(tool.name) ?? {}, args, {
+        session: this.session,
+        host: this.host,
         limits,
-        access,
-        pinPrefix: opts.policy.pinPrefix,
-        pins,
-        tools: () => offered,
+        access: this.access,
+        pinPrefix: this.opts.policy.pinPrefix,
+        pins: this.pins,
+        tools: () => this.offered,
         signal: ctx.mcpReq.signal,
         progress: async (progress, total, message) => {
           const token = ctx.mcpReq._meta?.progressToken;
@@ -177,12 +188,39 @@ export function createServer(opts: ServerOptions, session: Session, host: HostSt
         },
       });
     } finally {
-      inFlight--;
+      this.inFlight--;
     }
   }
 }
 
-/** A stdio principal: the server's uid (the local user who started it) and the client's name from initialize. */
-function principalOf(client: { name: string; version?: string } | undefined): AuditPrincipal {
-  return { uid: process.getuid?.() ?? -1, ...(client ? { client: { name: client.name, ...(client.version ? { version: client.version } : {}) } } : {}) };
+/** The envelope key under which a 2026-07-28 request names its client. */
+const CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
+
+/** The client's name and version: from initialize (2025-11-25), or from the request's envelope (2026-07-28). */
+function clientOf(server: Server, ctx: ServerContext): AuditPrincipal['client'] {
+  const envelope = (ctx.mcpReq as { envelope?: Record<string, unknown> }).envelope?.[CLIENT_INFO] as { name?: unknown; version?: unknown } | undefined;
+  const info = server.getClientVersion() ?? (typeof envelope?.name === 'string' ? { name: envelope.name, ...(typeof envelope.version === 'string' ? { version: envelope.version } : {}) } : undefined);
+  return info && { name: info.name.slice(0, 128), ...(info.version ? { version: info.version.slice(0, 64) } : {}) };
+}
+
+/** Creates an MCP server instance whose calls act for `served`. */
+export function createServer(served: ServedSession): Server {
+  const server = new Server(
+    { name: 'ebpf-mcp', version: SERVER_VERSION },
+    { capabilities: { tools: { listChanged: false }, resources: { listChanged: false } }, instructions: INSTRUCTIONS },
+  );
+  serveResources(server, served.access);
+  server.setRequestHandler('tools/list', async () => ({ tools: [...served.listing] }));
+  // tools/call is served here rather than through setRequestHandler: the SDK's own check of it answers
+  // arguments that are not an object with a zod dump, where the contract wants a typed VALIDATION_ERROR.
+  server.fallbackRequestHandler = async (request, ctx) => {
+    if (request.method !== 'tools/call') throw protocolError(ProtocolErrorCode.MethodNotFound, `Method not found: ${request.method}`);
+    return served.call(request.params, ctx, clientOf(server, ctx));
+  };
+  return server;
+}
+
+/** A stdio principal: the uid of the local user who started the server. */
+export function stdioPrincipal(): AuditPrincipal {
+  return { uid: process.getuid?.() ?? -1 };
 }

@@ -9,7 +9,7 @@ import { log } from '../log.js';
 import { Access } from '../policy/access.js';
 import { maxInlineObjectChars } from '../policy/limits.js';
 import { Session } from '../session/session.js';
-import { type ServerOptions, createServer } from './server.js';
+import { ServedSession, type ServerOptions, createServer, stdioPrincipal } from './server.js';
 import { LineTransport } from './stdio-transport.js';
 
 /**
@@ -31,9 +31,8 @@ export async function serveStdio(opts: ServerOptions): Promise<void> {
     if (m.mounted_by_server) log.info(`mounted ${fs}`, { path: m.path });
     if (!m.mounted) log.warn(`${fs} is not mounted`, { path: m.path, error: m.error });
   }
-  const session = new Session();
-  const access = new Access(opts.policy.role, opts.policy);
-  const { server, audit } = createServer(opts, session, host, access);
+  const served = new ServedSession(opts, new Session(), host, new Access(opts.policy.role, opts.policy), stdioPrincipal());
+  const server = createServer(served);
   const transport = new LineTransport(process.stdin, process.stdout, messageBufferBytes(opts.policy.limits.maxObjectBytes));
 
   let stopping = false;
@@ -41,8 +40,7 @@ export async function serveStdio(opts: ServerOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { why });
-    session.close();
-    audit?.ended();
+    served.end();
     // The session is released; whatever is still in flight (a stream's timer, an answer the client will not
     // read) must not keep the process: it exits by the deadline in any case.
     setTimeout(() => process.exit(code), EXIT_DEADLINE_MS).unref();
@@ -54,5 +52,5 @@ export async function serveStdio(opts: ServerOptions): Promise<void> {
   process.stderr.on('error', () => undefined);
   transport.onerror = (e) => log.warn('transport error', { error: e.message });
   await server.connect(transport);
-  log.info('serving on stdio', { session: session.id, role: access.role, policy: opts.policy.file ?? 'defaults' });
+  log.info('serving on stdio', { session: served.session.id, role: served.access.role, policy: opts.policy.file ?? 'defaults' });
 }

@@ -9,7 +9,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { HostState } from '../../src/kernel/host.js';
 import { DEFAULT_LIMITS } from '../../src/policy/limits.js';
-import { createServer, serverTools } from '../../src/server/server.js';
+import { ServedSession, createServer, serverTools, stdioPrincipal } from '../../src/server/server.js';
 import { Session } from '../../src/session/session.js';
 import { Access } from '../../src/policy/access.js';
 import { defaultPolicy } from '../../src/policy/policy.js';
@@ -58,7 +58,7 @@ test('a result over the byte cap becomes RESOURCE_LIMIT_EXCEEDED result_bytes, s
   const opts = { policy, optionalTools: [] };
   const access = new Access('admin', policy);
   const core = serverTools(opts, access);
-  const { server } = createServer(opts, session, new HostState(), access);
+  const server = createServer(new ServedSession(opts, session, new HostState(), access, stdioPrincipal()));
   const [a, b] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: 'bounds', version: '0' });
   await Promise.all([server.connect(a), client.connect(b)]);
