@@ -12,14 +12,28 @@ import { PolicyFileError, readPolicyFile } from '../policy/policy-file.js';
 import { ROLES, isRole } from '../policy/roles.js';
 import { OPTIONAL_TOOLS } from '../tools/registry.js';
 import { SERVER_VERSION } from '../version.js';
+import { type HttpOptions, httpStartProblem, serveHttp } from './http.js';
+import type { ServerOptions } from './server.js';
 import { serveStdio } from './stdio.js';
+import { TokenFileError, Tokens } from './tokens.js';
 
 const USAGE = `Usage: ebpf-mcp-server [options]
 
 An MCP server for eBPF: load, attach, inspect and stream real eBPF programs.
 
 Options:
-  -t, --transport <stdio>    transport to serve (default: stdio)
+  -t, --transport <t>        stdio (default) or http (Streamable HTTP at /mcp)
+      --host <addr>          http: address to listen on (default: 127.0.0.1)
+      --port <n>             http: port (default: 8585; 0 picks a free one)
+      --token-file <file>    http: bearer tokens, one "name role token" or "name role sha256:HEX"
+                             a line; the file must not be readable by others (needed off loopback)
+      --tls-cert <file>      http: serve HTTPS with this PEM certificate ...
+      --tls-key <file>       ... and this PEM key
+      --allowed-hosts <list> http: more host names a request's Host and Origin may name
+      --idle-timeout <s>     http: end a session idle this long (default: 600)
+      --lease <s>            http: keep a stateless client's objects this long after its
+                             last request (default: 600)
+      --max-sessions <n>     http: sessions open at once (default: 100)
       --policy <file>        policy file (YAML or JSON): role, allowed sources, denied
                              helpers, program types, quotas, rate limits (see SECURITY.md)
       --role <role>          observer | operator | admin: the stdio client's role
@@ -40,12 +54,60 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** A whole number of `flag` from `min` to `max`. */
+function integer(flag: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) fail(`--${flag} must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+/** The HTTP transport's options from the flags; refuses what cannot start (a bad token file, a public address without tokens). */
+function httpOptions(v: Record<string, string | boolean | undefined>): Omit<HttpOptions, keyof ServerOptions> {
+  const str = (k: string) => v[k] as string | undefined;
+  let tokens: Tokens | undefined;
+  const file = str('token-file');
+  if (file !== undefined) {
+    try {
+      tokens = Tokens.read(file);
+    } catch (e) {
+      if (!(e instanceof TokenFileError)) throw e;
+      process.stderr.write(`ebpf-mcp-server: token file ${e.message}\n`);
+      process.exit(2);
+    }
+  }
+  const cert = str('tls-cert');
+  const key = str('tls-key');
+  if ((cert === undefined) !== (key === undefined)) fail('--tls-cert and --tls-key go together');
+  const opts = {
+    host: str('host') as string,
+    port: integer('port', str('port') as string, 0, 65535),
+    allowedHosts: (str('allowed-hosts') ?? '').split(',').map((h) => h.trim()).filter(Boolean),
+    ...(cert !== undefined && key !== undefined ? { tls: { cert, key } } : {}),
+    ...(tokens ? { tokens } : {}),
+    idleTimeoutMs: integer('idle-timeout', str('idle-timeout') as string, 1, 86_400) * 1000,
+    leaseMs: integer('lease', str('lease') as string, 1, 86_400) * 1000,
+    maxSessions: integer('max-sessions', str('max-sessions') as string, 1, 10_000),
+  };
+  const problem = httpStartProblem(opts);
+  if (problem) fail(problem);
+  return opts;
+}
+
 function main(): void {
   let values;
   try {
     ({ values } = parseArgs({
       options: {
         transport: { type: 'string', short: 't', default: 'stdio' },
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'string', default: '8585' },
+        'token-file': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'allowed-hosts': { type: 'string' },
+        'idle-timeout': { type: 'string', default: '600' },
+        lease: { type: 'string', default: '600' },
+        'max-sessions': { type: 'string', default: '100' },
         policy: { type: 'string' },
         role: { type: 'string' },
         'audit-log': { type: 'string' },
@@ -104,7 +166,7 @@ function main(): void {
     if (!pinPrefix.startsWith('/sys/fs/bpf/')) fail('--pin-prefix must be a directory under /sys/fs/bpf/');
     policy.pinPrefix = pinPrefix.replace(/\/+$/, '');
   }
-  if (values.transport !== 'stdio') fail(`unsupported transport ${JSON.stringify(values.transport)} (this version serves stdio)`);
+  if (values.transport !== 'stdio' && values.transport !== 'http') fail(`unsupported transport ${JSON.stringify(values.transport)}: stdio or http`);
 
   const wanted = (values['enable-tools'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = wanted.filter((w) => w !== 'all' && !OPTIONAL_TOOLS.includes(w));
@@ -120,7 +182,9 @@ function main(): void {
     }
   }
 
-  serveStdio({ policy, optionalTools, ...(audit ? { audit } : {}) }).catch((e: unknown) => {
+  const server = { policy, optionalTools, ...(audit ? { audit } : {}) };
+  const started = values.transport === 'http' ? serveHttp({ ...server, ...httpOptions(values) }) : serveStdio(server);
+  started.catch((e: unknown) => {
     log.error('failed to start', { error: e instanceof Error ? e.stack : String(e) });
     process.exit(1);
   });
