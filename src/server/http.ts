@@ -109,22 +109,26 @@ export async function serveHttp(opts: HttpOptions): Promise<void> {
   const served = (principal: TokenPrincipal) =>
     new ServedSession(opts, new Session(), host, new Access(principal.role, opts.policy), { token: principal.name });
 
-  /** The principal's lease, renewed (or begun). */
-  const lease = (principal: TokenPrincipal): Leased => {
-    let entry = leased.get(principal.name);
-    if (!entry) {
-      entry = { served: served(principal), timer: setTimeout(() => undefined, 0), active: 0 };
-      leased.set(principal.name, entry);
-    }
-    const held = entry;
+  /** Restarts a lease's clock: its objects go `leaseMs` after the last of its requests ends. */
+  const renew = (principal: string, held: Leased) => {
     clearTimeout(held.timer);
     held.timer = setTimeout(() => {
-      if (held.active > 0) return;
-      log.info('stateless lease ended', { principal: principal.name, session: held.served.session.id });
-      leased.delete(principal.name);
+      if (held.active > 0 || leased.get(principal) !== held) return;
+      log.info('stateless lease ended', { principal, session: held.served.session.id });
+      leased.delete(principal);
       held.served.end();
     }, opts.leaseMs);
     held.timer.unref();
+  };
+
+  /** The principal's lease, begun if it has none, renewed. */
+  const lease = (principal: TokenPrincipal): Leased => {
+    let held = leased.get(principal.name);
+    if (!held) {
+      held = { served: served(principal), timer: setTimeout(() => undefined, 0), active: 0 };
+      leased.set(principal.name, held);
+    }
+    renew(principal.name, held);
     return held;
   };
 
@@ -221,7 +225,7 @@ export async function serveHttp(opts: HttpOptions): Promise<void> {
     held.active++;
     res.once('close', () => {
       held.active--;
-      lease(principal);
+      if (leased.get(principal.name) === held) renew(principal.name, held);
     });
     // The token itself never travels past this point: the handler sees the principal's name and role.
     req.auth = { token: principal.name, clientId: principal.name, scopes: [], expiresAt: Math.floor(Date.now() / 1000) + 3600, extra: { role: principal.role } };
