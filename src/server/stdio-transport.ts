@@ -20,6 +20,8 @@ export class LineTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
+  /** Called once it has closed (input ended, output failed, or closed by its owner), beside `onclose`, which belongs to whoever serves on it. */
+  onended?: () => void;
 
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -69,6 +71,7 @@ export class LineTransport implements Transport {
     this.releaseDrained?.();
     this.pending = [];
     this.onclose?.();
+    this.onended?.();
   }
 
   private readonly onEnd = () => void this.close();

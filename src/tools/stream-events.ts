@@ -4,7 +4,7 @@
  * filtered, bounded, or aggregated into counts per group.
  */
 import { z } from 'zod';
-import { ToolError, invalid } from '../errors.js';
+import { invalid, limitExceeded } from '../errors.js';
 import type { Limits } from '../policy/limits.js';
 import type { Session } from '../session/session.js';
 import { eventBuffer } from '../stream/buffer.js';
@@ -239,7 +239,7 @@ export const streamEventsTool = defineTool((limits: Limits) => ({
     if (input.filters.cpu && buffer.kind === 'ringbuf') throw invalid('filters.cpu', 'ring buffers do not record the CPU; only perf buffers can be filtered by cpu');
     const active = ctx.session.activeStreams;
     if (active >= limits.maxReadersPerSession) {
-      throw new ToolError('RESOURCE_LIMIT_EXCEEDED', `this session already runs ${active} streams, the limit`, { current_usage: { streams: active }, limit: limits.maxReadersPerSession });
+      throw limitExceeded(`this session already runs ${active} streams, the limit: stop one (a background stream with {stream_id, stop: true}) or wait for one to end`, 'streams', limits.maxReadersPerSession, active);
     }
     const recordType = new RecordType(buffer.btf, input.decode.type_name, input.format !== 'json-raw');
     if (input.decode.type_name !== undefined && recordType.choice.typeId === undefined) {

@@ -4,6 +4,9 @@
  * objects) on SIGTERM or stdin EOF with calls still running.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { Client } from '@modelcontextprotocol/client';
 import { InMemoryTransport } from '@modelcontextprotocol/server';
@@ -27,7 +30,12 @@ async function loadEvents(s: RawServer): Promise<{ progs: number[]; maps: number
 }
 
 test('calls past the in-flight cap are refused at once with RESOURCE_LIMIT_EXCEEDED requests_in_flight', async () => {
-  const s = await rawServer();
+  // Streams enough that the session's stream quota is not what refuses them.
+  const dir = mkdtempSync(join(tmpdir(), 'emcp-bounds-'));
+  const policy = join(dir, 'policy.yaml');
+  writeFileSync(policy, 'rate_limits: { concurrent_streams: 200 }\n', { mode: 0o600 });
+  const s = await rawServer(['-t', 'stdio', '--policy', policy]);
+  rmSync(dir, { recursive: true, force: true });
   try {
     const { ring } = await loadEvents(s);
     const n = 100;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { bpftoolIds, eventually, newProgramsNamed } from '../helpers/bpftool.js';
-import { connect } from '../helpers/client.js';
+import { MODERN, connect } from '../helpers/client.js';
 import { rawServer, toolCall } from '../helpers/raw.js';
 import { SERVER_BIN, fixture } from '../helpers/fixtures.js';
 import { HOOKS } from '../../src/hooks/index.js';
@@ -74,8 +74,9 @@ test('info reports this kernel as probed', async () => {
   }
 });
 
-test('a multi-program object loads, stays loaded across calls, and is gone within a second of disconnect', async () => {
-  const c = await connect();
+for (const era of ['legacy', 'modern'] as const) test(`a multi-program object loads, stays loaded across calls, and is gone within a second of disconnect (${era === 'modern' ? 'stateless 2026-07-28' : '2025-11-25 with initialize'})`, async () => {
+  const c = await connect(['-t', 'stdio'], { era });
+  assert.equal(c.client.getNegotiatedProtocolVersion(), era === 'modern' ? MODERN : '2025-11-25');
   let ids: number[] = [];
   let mapIds: number[] = [];
   try {

@@ -28,7 +28,12 @@ export interface ConnectOptions {
   exec?: string[];
   /** Environment variables for the server, beside the test's own. */
   env?: Record<string, string>;
+  /** The protocol era: 2025-11-25 with initialize (the default), or stateless 2026-07-28. */
+  era?: 'legacy' | 'modern';
 }
+
+/** The 2026-07-28 protocol revision: stateless requests with their version in `_meta`. */
+export const MODERN = '2026-07-28';
 
 /** Spawns the server and connects a client to it. */
 export async function connect(args: string[] = ['-t', 'stdio'], options: ConnectOptions = {}): Promise<Connected> {
@@ -39,7 +44,7 @@ export async function connect(args: string[] = ['-t', 'stdio'], options: Connect
     : new StdioClientTransport({ command: SERVER_BIN, args, stderr: 'pipe', ...env });
   let err = '';
   transport.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const client = new Client({ name: 'ebpf-mcp-test', version: '0.0.0' });
+  const client = new Client({ name: 'ebpf-mcp-test', version: '0.0.0' }, { versionNegotiation: { mode: options.era === 'modern' ? { pin: MODERN } : 'legacy' } });
   await client.connect(transport);
   const pid = transport.pid;
   if (pid === null) throw new Error('server did not start');
