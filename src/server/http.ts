@@ -21,7 +21,7 @@ import { Access } from '../policy/access.js';
 import { maxInlineObjectChars } from '../policy/limits.js';
 import type { Role } from '../policy/roles.js';
 import { Session } from '../session/session.js';
-import { ServedSession, type ServerOptions, createServer } from './server.js';
+import { ServedSession, type ServerOptions, ToolSet, createServer } from './server.js';
 import { type TokenPrincipal, type Tokens, wwwAuthenticate } from './tokens.js';
 
 /** How the HTTP transport is set up. */
@@ -106,8 +106,13 @@ export async function serveHttp(opts: HttpOptions): Promise<void> {
   const leased = new Map<string, Leased>();
   const inFlight = new Map<string, number>();
 
-  const served = (principal: TokenPrincipal) =>
-    new ServedSession(opts, new Session(), host, new Access(principal.role, opts.policy), { token: principal.name });
+  const toolSets = new Map<Role, ToolSet>();
+  const served = (principal: TokenPrincipal) => {
+    const access = new Access(principal.role, opts.policy);
+    let tools = toolSets.get(principal.role);
+    if (!tools) toolSets.set(principal.role, (tools = new ToolSet(opts, access)));
+    return new ServedSession(opts, new Session(), host, access, { token: principal.name }, tools);
+  };
 
   /** Restarts a lease's clock: its objects go `leaseMs` after the last of its requests ends. */
   const renew = (principal: string, held: Leased) => {

@@ -96,30 +96,16 @@ export function serverTools(opts: ServerOptions, access: Access): AnyTool[] {
   return [...core, ...optional.filter((t) => opts.optionalTools.includes(t.name))];
 }
 
-/**
- * One session as the server serves it: what it owns, who it acts for and what it may do, its tools, its pins,
- * calls in flight and call rate, and its audit trail. It outlives the MCP server instances that serve it: one per
- * connection on stdio and for a 2025-11-25 HTTP session, one per request for a stateless 2026-07-28 client.
- */
-export class ServedSession {
+/** The tools one role is offered under the server's options, with their listing: built once per role and shared by its sessions. */
+export class ToolSet {
   readonly tools: readonly AnyTool[];
-  /** The tools its role is offered, in tools/list order. */
+  /** The tools the role is offered, in tools/list order. */
   readonly offered: readonly AnyTool[];
   /** tools/list's answer. */
   readonly listing: { name: string; title: string; description: string; inputSchema: { type: 'object' }; outputSchema: { type: 'object' }; annotations: ToolAnnotations }[];
   private readonly marked: Map<string, JsonSchema>;
-  private readonly pins = new PinRegistry();
-  private readonly rate: CallRate;
-  private readonly audit: CallAudit | undefined;
-  private inFlight = 0;
 
-  constructor(
-    private readonly opts: ServerOptions,
-    readonly session: Session,
-    private readonly host: HostState,
-    readonly access: Access,
-    principal: AuditPrincipal,
-  ) {
+  constructor(opts: ServerOptions, access: Access) {
     this.tools = serverTools(opts, access);
     this.offered = this.tools.filter((t) => offeredTo(t, access));
     this.marked = new Map(this.tools.map((t) => [t.name, markedInputSchema(t)]));
@@ -131,6 +117,33 @@ export class ServedSession {
       outputSchema: listedOutputSchema(t) as { type: 'object' },
       annotations: listedAnnotations(t),
     }));
+  }
+
+  /** A tool's input schema with the grants its fields need marked. */
+  markedSchema(tool: AnyTool): JsonSchema {
+    return this.marked.get(tool.name) ?? {};
+  }
+}
+
+/**
+ * One session as the server serves it: what it owns, who it acts for and what it may do, its pins, calls in flight
+ * and call rate, and its audit trail. It outlives the MCP server instances that serve it: one per connection on
+ * stdio and for a 2025-11-25 HTTP session, one per request for a stateless 2026-07-28 client.
+ */
+export class ServedSession {
+  private readonly pins = new PinRegistry();
+  private readonly rate: CallRate;
+  private readonly audit: CallAudit | undefined;
+  private inFlight = 0;
+
+  constructor(
+    private readonly opts: ServerOptions,
+    readonly session: Session,
+    private readonly host: HostState,
+    readonly access: Access,
+    principal: AuditPrincipal,
+    readonly toolSet = new ToolSet(opts, access),
+  ) {
     this.rate = new CallRate(opts.policy.callsPerSecond);
     this.audit = opts.audit && new CallAudit(opts.audit, session, access.role, principal);
   }
@@ -139,9 +152,9 @@ export class ServedSession {
   async call(params: unknown, ctx: ServerContext, client: AuditPrincipal['client']): Promise<CallToolResult> {
     const parsed = callParams.safeParse(params);
     if (!parsed.success) throw protocolError(ProtocolErrorCode.InvalidParams, 'tools/call needs params with a string `name` (and an `arguments` object)');
-    const tool = this.tools.find((t) => t.name === parsed.data.name);
+    const tool = this.toolSet.tools.find((t) => t.name === parsed.data.name);
     if (!tool) {
-      throw protocolError(ProtocolErrorCode.InvalidParams, `Unknown tool ${JSON.stringify(parsed.data.name.slice(0, 100))}; available: ${this.offered.map((t) => t.name).join(', ')}`);
+      throw protocolError(ProtocolErrorCode.InvalidParams, `Unknown tool ${JSON.stringify(parsed.data.name.slice(0, 100))}; available: ${this.toolSet.offered.map((t) => t.name).join(', ')}`);
     }
     const answer = () => this.answer(tool, parsed.data.arguments, ctx);
     return this.audit ? this.audit.call(tool.name, parsed.data.arguments, client, answer) : answer();
@@ -157,7 +170,8 @@ export class ServedSession {
   /** The answer to one call of a known tool. */
   private async answer(tool: AnyTool, args: unknown, ctx: ServerContext): Promise<CallToolResult> {
     const { limits } = this.opts.policy;
-    if (!this.offered.includes(tool)) return errorResult(tool, this.access.denial(tool.grants?.[0] ?? 'load', '(tool)', `tool ${tool.name}`), limits.maxResultBytes);
+    const { offered } = this.toolSet;
+    if (!offered.includes(tool)) return errorResult(tool, this.access.denial(tool.grants?.[0] ?? 'load', '(tool)', `tool ${tool.name}`), limits.maxResultBytes);
     const cap = limits.maxRequestsInFlight;
     if (this.inFlight >= cap) {
       return errorResult(tool, limitExceeded(`${cap} tool calls of this session are already running: wait for their answers, then call again`, 'requests_in_flight', cap, this.inFlight + 1), limits.maxResultBytes);
@@ -169,14 +183,14 @@ export class ServedSession {
     }
     this.inFlight++;
     try {
-      return await callTool(tool, this.marked.get(tool.name) ?? {}, args, {
+      return await callTool(tool, this.toolSet.markedSchema(tool), args, {
         session: this.session,
         host: this.host,
         limits,
         access: this.access,
         pinPrefix: this.opts.policy.pinPrefix,
         pins: this.pins,
-        tools: () => this.offered,
+        tools: () => offered,
         signal: ctx.mcpReq.signal,
         progress: async (progress, total, message) => {
           const token = ctx.mcpReq._meta?.progressToken;
@@ -210,7 +224,7 @@ export function createServer(served: ServedSession): Server {
     { capabilities: { tools: { listChanged: false }, resources: { listChanged: false } }, instructions: INSTRUCTIONS },
   );
   serveResources(server, served.access);
-  server.setRequestHandler('tools/list', async () => ({ tools: [...served.listing] }));
+  server.setRequestHandler('tools/list', async () => ({ tools: [...served.toolSet.listing] }));
   // tools/call is served here rather than through setRequestHandler: the SDK's own check of it answers
   // arguments that are not an object with a zod dump, where the contract wants a typed VALIDATION_ERROR.
   server.fallbackRequestHandler = async (request, ctx) => {
