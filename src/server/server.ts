@@ -217,11 +217,19 @@ function clientOf(server: Server, ctx: ServerContext): AuditPrincipal['client'] 
   return info && { name: info.name.slice(0, 128), ...(info.version ? { version: info.version.slice(0, 64) } : {}) };
 }
 
+/**
+ * How long a 2026-07-28 client may keep a list: the tools, resources and the server's description do not change
+ * while a server runs, but differ by role, so only the client itself may cache them.
+ */
+const CACHE_HINTS = Object.fromEntries(
+  (['tools/list', 'resources/list', 'server/discover'] as const).map((m) => [m, { ttlMs: 3_600_000, cacheScope: 'private' as const }]),
+);
+
 /** Creates an MCP server instance whose calls act for `served`. */
 export function createServer(served: ServedSession): Server {
   const server = new Server(
     { name: 'ebpf-mcp', version: SERVER_VERSION },
-    { capabilities: { tools: { listChanged: false }, resources: { listChanged: false } }, instructions: INSTRUCTIONS },
+    { capabilities: { tools: { listChanged: false }, resources: { listChanged: false } }, instructions: INSTRUCTIONS, cacheHints: CACHE_HINTS },
   );
   serveResources(server, served.access);
   server.setRequestHandler('tools/list', async () => ({ tools: [...served.toolSet.listing] }));
