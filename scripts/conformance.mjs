@@ -161,7 +161,8 @@ function runScenario(leg, version, name, url, dir) {
     child.stdout.on('data', (c) => (text += c));
     child.stderr.on('data', (c) => (text += c));
     const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': the suite's output is read whole (a SKIPPED line) only once its pipes are closed.
+    child.once('close', (code, signal) => {
       clearTimeout(timer);
       const runDir = readdirSync(out).find((d) => existsSync(join(out, d, 'checks.json')));
       const checks = runDir ? JSON.parse(readFileSync(join(out, runDir, 'checks.json'), 'utf8')) : undefined;
