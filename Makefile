@@ -13,7 +13,7 @@ LIBBPF := .deps/libbpf
 LIBBPF_PC := PKG_CONFIG_PATH=$(LIBBPF)/lib/pkgconfig pkg-config --static
 export npm_config_nodedir := /usr
 
-.PHONY: build deps unit-deps test test-unit test-noisy soak demo schemas check-docs clean bench bench-build
+.PHONY: build deps unit-deps test test-unit test-noisy soak demo schemas check-docs clean bench bench-build conformance
 
 # What is installed before anything is built: everything (scripts/setup.sh), or for test-unit alone the
 # compilers, libbpf's headers and npm packages, so unit tests build and run without root, addon or libbpf.a.
@@ -91,7 +91,13 @@ schemas: build
 	node dist/scripts/gen-docs.js
 
 test: build $(WORKLOAD) bench-build
+	node scripts/conformance.mjs
 	node scripts/run-tests.mjs
+
+# The MCP conformance suite against `-t http`, at 2025-11-25 and 2026-07-28 (scripts/conformance.mjs installs the
+# pinned suites and Node 22 into .deps/conformance; test/conformance/baseline.yml lists what needs its fixtures).
+conformance: build
+	node scripts/conformance.mjs
 
 # Unit tests only: no root, no kernel, no addon (TypeScript and the BPF objects they parse).
 test-unit: dist/.stamp $(UNIT_BPF_OBJS) $(ABI_NAMES)

@@ -14,7 +14,7 @@ import { type IncomingMessage, type Server as HttpServer, type ServerResponse, c
 import { createServer as createHttpsServer } from 'node:https';
 import { isIP } from 'node:net';
 import { NodeStreamableHTTPServerTransport, hostHeaderValidation, originValidation, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
-import { type AuthInfo, createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server';
+import { type AuthInfo, ProtocolErrorCode, createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server';
 import { HostState } from '../kernel/host.js';
 import { log } from '../log.js';
 import { Access } from '../policy/access.js';
@@ -78,6 +78,25 @@ async function readBody(req: IncomingMessage, res: ServerResponse, max: number):
   return Buffer.concat(chunks);
 }
 
+/**
+ * A stateless answer of Method not found, with HTTP 404 as 2026-07-28 asks for a method the server does not
+ * implement. The SDK answers 404 itself only when no handler exists; ours has a fallback (for tools/call), so
+ * its Method not found for any other method arrives in-band on a 200. Only those answers are read here: a
+ * tools/call result or an SSE stream passes untouched.
+ */
+async function methodNotFoundAs404(response: Response, body: unknown): Promise<Response> {
+  const method = typeof body === 'object' && body !== null ? (body as { method?: unknown }).method : undefined;
+  if (method === 'tools/call' || response.status !== 200 || !response.headers.get('content-type')?.startsWith('application/json')) return response;
+  const text = await response.text();
+  let code: unknown;
+  try {
+    code = (JSON.parse(text) as { error?: { code?: unknown } }).error?.code;
+  } catch {
+    code = undefined;
+  }
+  return new Response(text, { status: code === ProtocolErrorCode.MethodNotFound ? 404 : 200, headers: response.headers });
+}
+
 /** A 2025-11-25 session: its served session, the MCP server and transport serving it, and when it was last used. */
 interface LegacySession {
   served: ServedSession;
@@ -137,14 +156,15 @@ export async function serveHttp(opts: HttpOptions): Promise<void> {
     return held;
   };
 
+  const mcp = createMcpHandler(
+    (ctx) => {
+      const principal = { name: ctx.authInfo?.clientId ?? LOCAL, role: (ctx.authInfo?.extra?.role as Role | undefined) ?? opts.policy.role };
+      return createServer(lease(principal).served);
+    },
+    { legacy: 'reject', maxRequestBodySize: maxBody, onerror: (e) => log.warn('stateless request failed', { error: e.message }) },
+  );
   const modern = toNodeHandler(
-    createMcpHandler(
-      (ctx) => {
-        const principal = { name: ctx.authInfo?.clientId ?? LOCAL, role: (ctx.authInfo?.extra?.role as Role | undefined) ?? opts.policy.role };
-        return createServer(lease(principal).served);
-      },
-      { legacy: 'reject', maxRequestBodySize: maxBody, onerror: (e) => log.warn('stateless request failed', { error: e.message }) },
-    ),
+    { fetch: async (request, options) => methodNotFoundAs404(await mcp.fetch(request, options), options?.parsedBody) },
     { maxRequestBodySize: maxBody, onerror: (e) => log.warn('stateless request failed', { error: e.message }) },
   );
 

@@ -3,10 +3,9 @@
  * call. `ebpf://policy` is the policy in force for the session, the same as
  * info's `policy`.
  */
-import { ProtocolErrorCode, type Server } from '@modelcontextprotocol/server';
+import { ProtocolErrorCode, ResourceNotFoundError, type Server } from '@modelcontextprotocol/server';
 import type { Access } from '../policy/access.js';
 import { policyView } from '../policy/policy-view.js';
-import { protocolError } from './protocol-error.js';
 
 /** One resource: its listing and how to read it now. */
 interface Resource {
@@ -16,7 +15,7 @@ interface Resource {
   read: () => unknown;
 }
 
-/** Serves resources/list and resources/read for `access`. */
+/** Serves resources/list, resources/templates/list (none) and resources/read for `access`. */
 export function serveResources(server: Server, access: Access): void {
   const resources: Resource[] = [
     {
@@ -29,9 +28,13 @@ export function serveResources(server: Server, access: Access): void {
   server.setRequestHandler('resources/list', async () => ({
     resources: resources.map(({ uri, name, description }) => ({ uri, name, description, mimeType: 'application/json' })),
   }));
+  // Resources come with resources/templates/list; this server has no templates.
+  server.setRequestHandler('resources/templates/list', async () => ({ resourceTemplates: [] }));
   server.setRequestHandler('resources/read', async (request) => {
     const resource = resources.find((r) => r.uri === request.params.uri);
-    if (!resource) throw protocolError(ProtocolErrorCode.InvalidParams, `no resource ${JSON.stringify(request.params.uri.slice(0, 200))}; resources: ${resources.map((r) => r.uri).join(', ')}`);
+    const uri = request.params.uri;
+    // Invalid params with the URI asked for in `data.uri` (SEP-2164), on both protocol versions.
+    if (!resource) throw new ResourceNotFoundError(uri.slice(0, 1024), `MCP error ${ProtocolErrorCode.InvalidParams}: no resource ${JSON.stringify(uri.slice(0, 200))}; resources: ${resources.map((r) => r.uri).join(', ')}`);
     return { contents: [{ uri: resource.uri, mimeType: 'application/json', text: JSON.stringify(resource.read(), null, 2) }] };
   });
 }
