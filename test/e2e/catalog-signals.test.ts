@@ -26,7 +26,7 @@ async function loadAttached(parameters: Record<string, unknown>): Promise<Record
 
 /** Streams the object's ring while `act` runs, then returns the stream's result. */
 async function during(loaded: Record<string, any>, act: () => Promise<void>): Promise<Record<string, any>> {
-  const pending = c.call('stream_events', { source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 1500, max_events: 100 });
+  const pending = c.call('stream_events', { source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 2000, max_events: 100 });
   await new Promise((r) => setTimeout(r, 250));
   await act();
   const s = (await pending).structuredContent;
