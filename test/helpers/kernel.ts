@@ -5,7 +5,7 @@
  * returned cleanup, which tests call from `finally`.
  */
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
@@ -169,6 +169,39 @@ export function scratchCgroup(root: string, tag: string): { path: string; cleanu
       }
     },
   };
+}
+
+/**
+ * A scratch memory cgroup limited to `limitBytes` with no swap, for a process a test lets the OOM killer end:
+ * cgroup2's memory controller when it has one (enabled for the root's children if it was not), else cgroup v1's,
+ * below this process's own memory cgroup so the child stays within whatever limits the test runs under. A reason
+ * instead when neither exists here. Cleanup removes it (its processes must have ended).
+ */
+export function memoryCgroup(tag: string, limitBytes: number): { path: string; cleanup(): void } | { skip: string } {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' '));
+  const v2 = mounts.find((m) => m[2] === 'cgroup2')?.[1];
+  if (v2 && readFileSync(join(v2, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('memory')) {
+    if (!readFileSync(join(v2, 'cgroup.subtree_control'), 'utf8').split(/\s+/).includes('memory')) writeFileSync(join(v2, 'cgroup.subtree_control'), '+memory');
+    return limited(scratchCgroup(v2, tag), { 'memory.max': limitBytes, 'memory.swap.max': 0 });
+  }
+  const v1 = mounts.find((m) => m[2] === 'cgroup' && m[3]?.split(',').includes('memory'))?.[1];
+  const own = readFileSync('/proc/self/cgroup', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[1]?.split(',').includes('memory'))?.[2];
+  if (v1 && own !== undefined) {
+    // memsw (memory and swap together) after the memory limit: it may never be below it.
+    return limited(scratchCgroup(join(v1, own), tag), { 'memory.limit_in_bytes': limitBytes, 'memory.memsw.limit_in_bytes': limitBytes });
+  }
+  return { skip: 'no memory cgroup controller here: cgroup2 does not offer "memory" and no cgroup v1 memory hierarchy is mounted' };
+}
+
+/** Writes each limit the cgroup has a file for, in order; removes the cgroup if one fails. */
+function limited(cg: { path: string; cleanup(): void }, limits: Record<string, number>): { path: string; cleanup(): void } {
+  try {
+    for (const [file, value] of Object.entries(limits)) if (existsSync(join(cg.path, file))) writeFileSync(join(cg.path, file), String(value));
+  } catch (e) {
+    cg.cleanup();
+    throw e;
+  }
+  return cg;
 }
 
 /** A fresh network namespace under /run/netns with only lo, up; cleanup deletes it. */

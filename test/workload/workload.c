@@ -1,7 +1,7 @@
 // A test workload whose every effect is countable: exactly N getpid
 // syscalls, N calls of a probe-able function, N USDT probe hits, N UDP
-// packets (IPv4 or IPv6), N TCP connects on loopback, N TCP sends, or a CPU spin (joining a cgroup first costs one
-// getpid). With --wait it prints its pid and waits for a line on stdin first, so a test can attach with that pid
+// packets (IPv4 or IPv6), N TCP connects on loopback, N TCP sends, a CPU spin, or N MiB of memory written (joining a
+// cgroup first costs one getpid). With --wait it prints its pid and waits for a line on stdin first, so a test can attach with that pid
 // before it runs. The TCP modes then print one line of "key value" pairs saying what happened.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
 		i++;
 	}
 	if (i + 1 >= argc) {
-		fprintf(stderr, "usage: workload [--cgroup DIR] [--wait] getpid|call|usdt|spin-ms N | udp N PORT [ADDR] | tcp N PORT | tcp-send|tcp-lockstep N SIZE\n");
+		fprintf(stderr, "usage: workload [--cgroup DIR] [--wait] getpid|call|usdt|spin-ms|alloc-mb N | udp N PORT [ADDR] | tcp N PORT | tcp-send|tcp-lockstep N SIZE\n");
 		return 2;
 	}
 	n = atoi(argv[i + 1]);
@@ -208,6 +208,15 @@ int main(int argc, char **argv)
 		double end = cpu_ms() + n;
 		while (cpu_ms() < end)
 			sink++;
+	} else if (strcmp(argv[i], "alloc-mb") == 0) {
+		/* Every page written, so each is charged to the memory cgroup (the OOM test's victim). */
+		for (int k = 0; k < n; k++) {
+			char *p = malloc(1 << 20);
+
+			if (!p)
+				return 1;
+			memset(p, 1, 1 << 20);
+		}
 	} else if (strcmp(argv[i], "udp") == 0 && i + 2 < argc) {
 		udp_send(n, atoi(argv[i + 2]), i + 3 < argc ? argv[i + 3] : "127.0.0.1");
 	} else if (strcmp(argv[i], "tcp") == 0 && i + 2 < argc) {
