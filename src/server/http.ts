@@ -183,6 +183,8 @@ export async function serveHttp(opts: HttpOptions): Promise<void> {
       onsessionclosed: (sid) => endSession(sid, 'DELETE'),
     });
     s.transport = transport;
+    // Initialize is a use too: the idle timeout runs from its answer, not from when the session was made.
+    busy(s as LegacySession, res);
     const server = createServer(s.served);
     server.onclose = () => {
       const sid = transport.sessionId;
