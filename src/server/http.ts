@@ -177,17 +177,25 @@ export async function serveHttp(opts: HttpOptions): Promise<void> {
     void s.transport.close();
   };
 
+  /** Counts a request as the session's activity while it runs, and its end as the session's last use. */
+  const busy = (s: Pick<LegacySession, 'active' | 'lastSeen'>, res: ServerResponse) => {
+    s.lastSeen = Date.now();
+    s.active++;
+    res.once('close', () => {
+      s.active--;
+      s.lastSeen = Date.now();
+    });
+  };
+
   const legacy = async (req: IncomingMessage, res: ServerResponse, body: unknown, principal: TokenPrincipal) => {
     const id = req.headers['mcp-session-id'];
     if (typeof id === 'string') {
       const s = sessions.get(id);
       if (!s || s.principal !== principal.name) return refuse(res, 404, 'Session not found: it ended (DELETE or idle timeout) or was never opened; initialize a new one');
-      s.lastSeen = Date.now();
-      s.active++;
-      res.once('close', () => {
-        s.active--;
-        s.lastSeen = Date.now();
-      });
+      // A GET is the session's standalone event stream, which the SDK's client opens after initialize and keeps
+      // open (this server sends nothing on it but keep-alives): open, it is no use of the session, or a client
+      // that went away without DELETE would hold its session, and everything the session holds, for ever.
+      if (req.method !== 'GET') busy(s, res);
       return s.transport.handleRequest(req, res, body);
     }
     const isInitialize = req.method === 'POST' && typeof body === 'object' && body !== null && (body as { method?: unknown }).method === 'initialize';
@@ -204,6 +212,8 @@ export async function serveHttp(opts: HttpOptions): Promise<void> {
       onsessionclosed: (sid) => endSession(sid, 'DELETE'),
     });
     s.transport = transport;
+    // Initialize is a use too: the idle timeout runs from its answer, not from when the session was made.
+    busy(s as LegacySession, res);
     const server = createServer(s.served);
     server.onclose = () => {
       const sid = transport.sessionId;
@@ -224,16 +234,20 @@ export async function serveHttp(opts: HttpOptions): Promise<void> {
     if (!principal) {
       return refuse(res, 401, 'Unauthorized: a bearer token is needed (Authorization: Bearer <token>)', { 'www-authenticate': wwwAuthenticate(authorization !== undefined) });
     }
-    const running = inFlight.get(principal.name) ?? 0;
-    if (running >= limits.maxRequestsInFlight) {
-      return refuse(res, 429, `${running} requests of this principal are already in flight, the most allowed: wait for their answers`, { 'retry-after': '1' });
+    // Not a GET: a session's event stream stays open as long as its client is there (one a session, and sessions
+    // are bounded by --max-sessions), and counted here, a principal's 32 open sessions would refuse all its calls.
+    if (req.method !== 'GET') {
+      const running = inFlight.get(principal.name) ?? 0;
+      if (running >= limits.maxRequestsInFlight) {
+        return refuse(res, 429, `${running} requests of this principal are already in flight, the most allowed: wait for their answers`, { 'retry-after': '1' });
+      }
+      inFlight.set(principal.name, running + 1);
+      res.once('close', () => {
+        const n = (inFlight.get(principal.name) ?? 1) - 1;
+        if (n > 0) inFlight.set(principal.name, n);
+        else inFlight.delete(principal.name);
+      });
     }
-    inFlight.set(principal.name, running + 1);
-    res.once('close', () => {
-      const n = (inFlight.get(principal.name) ?? 1) - 1;
-      if (n > 0) inFlight.set(principal.name, n);
-      else inFlight.delete(principal.name);
-    });
     let body: unknown;
     if (req.method === 'POST') {
       const raw = await readBody(req, res, maxBody);

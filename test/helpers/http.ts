@@ -1,0 +1,173 @@
+/**
+ * The server on Streamable HTTP (`-t http --port 0`), spawned for one test:
+ * its URL once it serves, its stderr, and a stop that waits for it to exit.
+ * Clients are the SDK's, in either protocol era, with a bearer token.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { type IncomingHttpHeaders, request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
+import { type CallToolResult, Client, type FetchLike, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { SERVER_BIN } from './fixtures.js';
+
+/** A running `-t http` server. */
+export interface HttpServer {
+  /** The MCP endpoint, `http(s)://127.0.0.1:PORT/mcp` (the host as bound). */
+  url: URL;
+  port: number;
+  proc: ChildProcess;
+  /** What the server wrote to stderr so far. */
+  stderr(): string;
+  /** Resolves with the exit code (or the signal's name) once the process has exited. */
+  exited: Promise<number | string>;
+  /** Sends `signal` (SIGTERM by default) and waits for the exit; idempotent, and quick when it already exited. */
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/** How the server is started. */
+export interface StartOptions {
+  /** Environment variables beside the test's own. */
+  env?: Record<string, string>;
+  /** How long to wait for the 'serving on http' line. */
+  timeoutMs?: number;
+}
+
+/** Spawns `ebpf-mcp-server -t http --port 0 ...args` and waits until it logs the port it serves on. */
+export async function startHttp(args: string[] = [], options: StartOptions = {}): Promise<HttpServer> {
+  const proc = spawn(SERVER_BIN, ['-t', 'http', '--port', '0', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+  });
+  let err = '';
+  const exited = new Promise<number | string>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const serving = new Promise<{ url: URL; port: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no 'serving on http' line within ${options.timeoutMs ?? 10_000} ms:\n${err}`)), options.timeoutMs ?? 10_000);
+    proc.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      const line = err.split('\n').find((l) => l.includes(' serving on http '));
+      if (!line) return;
+      const fields = JSON.parse(line.slice(line.indexOf('{'))) as { url: string; port: number };
+      clearTimeout(timer);
+      resolve({ url: new URL(fields.url), port: fields.port });
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited (${code}) before serving:\n${err}`));
+    });
+  });
+  let at: { url: URL; port: number };
+  try {
+    at = await serving;
+  } catch (e) {
+    proc.kill('SIGKILL');
+    throw e;
+  }
+  return {
+    ...at,
+    proc,
+    stderr: () => err,
+    exited,
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** A tool result with structuredContent typed loosely. */
+export type ToolResult = CallToolResult & { structuredContent: Record<string, any> };
+
+/** A client connected over HTTP. */
+export interface HttpClient {
+  client: Client;
+  transport: StreamableHTTPClientTransport;
+  call(name: string, args?: Record<string, unknown>): Promise<ToolResult>;
+}
+
+/** The protocol eras: a 2025-11-25 session (initialize, Mcp-Session-Id) or stateless 2026-07-28 requests. */
+export type Era = '2025-11-25' | '2026-07-28';
+
+/** How an HTTP client connects. */
+export interface ClientOptions {
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  /** The fetch the transport uses (e.g. one trusting a test's certificate). */
+  fetch?: FetchLike;
+  /** The client's name in initialize or the request envelope. */
+  name?: string;
+}
+
+/** Connects an SDK client to `url` in `era`. */
+export async function httpClient(url: URL, era: Era, options: ClientOptions = {}): Promise<HttpClient> {
+  const transport = new StreamableHTTPClientTransport(url, {
+    ...(options.token ? { requestInit: { headers: { authorization: `Bearer ${options.token}` } } } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+  const client = new Client({ name: options.name ?? 'ebpf-mcp-http-test', version: '0.0.0' }, { versionNegotiation: { mode: era === '2025-11-25' ? 'legacy' : { pin: era } } });
+  await client.connect(transport);
+  return {
+    client,
+    transport,
+    call: async (tool, a = {}) => (await client.callTool({ name: tool, arguments: a })) as ToolResult,
+  };
+}
+
+/** A plain request to the server (what an SDK client would not send: any Host, Origin or path): status, headers, body. */
+export function rawRequest(
+  url: URL,
+  init: { method?: string; headers?: Record<string, string>; body?: unknown; path?: string; ca?: string } = {},
+): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
+  const body = init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+  const options = {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port,
+    path: init.path ?? url.pathname,
+    method: init.method ?? 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...init.headers },
+    agent: false as const,
+    ...(init.ca !== undefined ? { ca: init.ca } : {}),
+  };
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(options, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** An initialize request of a 2025-11-25 client, as a raw body. */
+export const INITIALIZE = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw-http-test', version: '0.0.0' } },
+};
+
+/**
+ * A fetch over node:https that trusts `ca` (a PEM certificate) alone, for a client of a server with a self-signed
+ * certificate: the certificate is still checked, against that one authority and the URL's host.
+ */
+export function fetchTrusting(ca: string): FetchLike {
+  return (input, init) =>
+    new Promise<Response>((resolve, reject) => {
+      const url = new URL(String(input));
+      const headers: Record<string, string> = {};
+      new Headers(init?.headers).forEach((v, k) => (headers[k] = v));
+      const req = httpsRequest(url, { method: init?.method ?? 'GET', headers, ca, ...(init?.signal ? { signal: init.signal } : {}) }, (res) => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+        const status = res.statusCode ?? 0;
+        const empty = [101, 204, 205, 304].includes(status);
+        if (empty) res.resume();
+        resolve(new Response(empty ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, headers: h }));
+      });
+      req.on('error', reject);
+      const body = init?.body;
+      req.end(body === undefined || body === null ? undefined : typeof body === 'string' ? body : Buffer.from(body as ArrayBuffer));
+    });
+}
