@@ -232,7 +232,7 @@ export async function serveHttp(opts: HttpOptions): Promise<void> {
     const authorization = req.headers.authorization;
     const principal = opts.tokens ? opts.tokens.authenticate(authorization) : { name: LOCAL, role: opts.policy.role };
     if (!principal) {
-      return refuse(res, 401, 'Unauthorized: a bearer token is needed (Authorization: Bearer <token>)', { 'www-authenticate': wwwAuthenticate(authorization !== undefined) });
+      return refuse(res, 401, 'Unauthorized: a valid bearer token is needed (Authorization: Bearer <token>)', { 'www-authenticate': wwwAuthenticate(authorization !== undefined) });
     }
     // Not a GET: a session's event stream stays open as long as its client is there (one a session, and sessions
     // are bounded by --max-sessions), and counted here, a principal's 32 open sessions would refuse all its calls.
