@@ -47,7 +47,7 @@ test('info lists every catalog object with a path load_program accepts', async (
   const info = (await c.call('info')).structuredContent;
   assert.deepEqual(
     info.catalog.map((o: { name: string }) => o.name),
-    ['exec_events', 'file_opens', 'oom_kills', 'process_exits', 'signals', 'syscall_counts', 'syscall_latency', 'tcp_states'],
+    ['block_io_latency', 'exec_events', 'file_opens', 'oom_kills', 'process_exits', 'runq_latency', 'signals', 'syscall_counts', 'syscall_latency', 'tcp_states'],
   );
   for (const o of info.catalog) assert.equal(o.path, catalogObject(o.name));
 });

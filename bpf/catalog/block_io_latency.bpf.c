@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Block I/O latency (biolatency's question): how long block requests take,
+ * from their issue to the driver (with queued, from their insertion into
+ * the I/O scheduler's queue) to their completion, as a log2 histogram of
+ * microseconds. Read it with inspect_state maps: {id} of `latency_us`:
+ * key 0 holds every counted request, or with per_disk one histogram per
+ * disk, keyed by its dev_t in the kernel's encoding (major << 20 | minor,
+ * as the block tracepoints' `dev` field). */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "log2_hist.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* The disk whose requests are timed (major << 20 | minor); 0 for every disk. Set before load. */
+const volatile dev_t target_dev = 0;
+/* One histogram per disk, keyed by its dev_t, instead of one at key 0. Set before load. */
+const volatile bool per_disk = false;
+/* Time from insertion into the I/O scheduler too, on disks that have one (elsewhere from issue). Set before load. */
+const volatile bool queued = false;
+
+/* When each request in flight was started, by its address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct request *);
+	__type(value, __u64);
+} starts SEC(".maps");
+
+/* Microseconds to completion: key 0, or the disk's dev_t with per_disk. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, dev_t);
+	__type(value, struct hist);
+} latency_us SEC(".maps");
+
+/* Before 5.17 a request named its disk itself (rq_disk); since, its queue does (q->disk). */
+struct request___o {
+	struct gendisk *rq_disk;
+} __attribute__((preserve_access_index));
+
+static __always_inline dev_t disk_of(struct request *rq)
+{
+	struct gendisk *disk;
+
+	if (bpf_core_field_exists(((struct request___o *)rq)->rq_disk))
+		disk = BPF_CORE_READ((struct request___o *)rq, rq_disk);
+	else
+		disk = BPF_CORE_READ(rq, q, disk);
+	if (!disk)
+		return 0;
+	return (dev_t)BPF_CORE_READ(disk, major) << 20 | BPF_CORE_READ(disk, first_minor);
+}
+
+/* Notes when a request of the target disk started. */
+static __always_inline void started(struct request *rq)
+{
+	__u64 ts = bpf_ktime_get_ns();
+
+	if (target_dev && disk_of(rq) != target_dev)
+		return;
+	bpf_map_update_elem(&starts, &rq, &ts, BPF_ANY);
+}
+
+SEC("tp_btf/block_rq_insert")
+int BPF_PROG(block_rq_insert, struct request *rq)
+{
+	if (queued)
+		started(rq);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(block_rq_issue, struct request *rq)
+{
+	/* With queued, a request that went through an I/O scheduler is timed from its insertion. */
+	if (!queued || !BPF_CORE_READ(rq, q, elevator))
+		started(rq);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(block_rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
+{
+	__u64 *start = bpf_map_lookup_elem(&starts, &rq), us;
+	dev_t key = 0;
+	struct hist zero = {}, *h;
+
+	if (!start)
+		return 0;
+	us = (bpf_ktime_get_ns() - *start) / 1000;
+	bpf_map_delete_elem(&starts, &rq);
+	if (per_disk)
+		key = disk_of(rq);
+	h = bpf_map_lookup_elem(&latency_us, &key);
+	if (!h) {
+		bpf_map_update_elem(&latency_us, &key, &zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&latency_us, &key);
+	}
+	if (h)
+		hist_add(h, us);
+	return 0;
+}

@@ -1,0 +1,163 @@
+/**
+ * block_io_latency (biolatency): the test's own writes to a loop device it
+ * creates (direct I/O on a file in a temporary directory), counted against
+ * the kernel's own figures for that device in /sys/block/<dev>/stat, read
+ * before and after.
+ *
+ * A 4 KiB O_DIRECT write is one request, completed before dd makes the
+ * next, so N writes are N requests. With O_SYNC as well, each write also
+ * makes flush requests: the loop device has a volatile write cache and no
+ * FUA, so the block layer follows the data with a flush, and the O_SYNC
+ * fsync adds another. The histogram counts those flush requests too (stat's
+ * flush count); the empty write that carries the fsync's flush never reaches
+ * the driver, so stat's write count (2N) is not the request count.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { type TestContext, after, before, test } from 'node:test';
+import { type Connected, connect } from '../helpers/client.js';
+import { catalogObject } from '../helpers/fixtures.js';
+
+/** Writes per test. */
+const N = 64;
+
+let c: Connected;
+before(async () => {
+  c = await connect();
+});
+after(async () => {
+  await c.close();
+});
+
+/** A loop device the test owns: its path, its dev_t as the kernel encodes it, and its /sys/block directory. */
+interface Loop {
+  dev: string;
+  devt: number;
+  sys: string;
+}
+
+/**
+ * Runs `fn` with a fresh 64 MiB loop device over a file in a temporary directory, then detaches it and removes the
+ * file, whatever happens. Skips the test, with the reason, where no loop device can be made.
+ */
+async function withLoop(t: TestContext, fn: (loop: Loop) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ebpf-mcp-bio-'));
+  let dev: string | undefined;
+  try {
+    const file = join(dir, 'disk');
+    execFileSync('truncate', ['-s', '64M', file]);
+    try {
+      dev = execFileSync('losetup', ['--find', '--show', '--direct-io=on', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    } catch (e) {
+      const err = e as { code?: string; stderr?: Buffer };
+      t.skip(err.code === 'ENOENT' ? 'losetup is not installed' : `no loop device: ${err.stderr?.toString().trim()}`);
+      return;
+    }
+    const [major, minor] = execFileSync('stat', ['-c', '%t:%T', dev], { encoding: 'utf8' }).trim().split(':').map((h) => parseInt(h, 16));
+    await fn({ dev, devt: (major as number) * 2 ** 20 + (minor as number), sys: `/sys/block/${basename(dev)}` });
+  } finally {
+    if (dev) execFileSync('losetup', ['-d', dev]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The device's completed requests so far, from its stat file (Documentation/block/stat.rst). */
+function stat(loop: Loop): { writes: number; writeSectors: number; flushes: number } {
+  const f = readFileSync(`${loop.sys}/stat`, 'utf8').trim().split(/\s+/).map(Number);
+  return { writes: f[4] as number, writeSectors: f[6] as number, flushes: f[15] ?? 0 };
+}
+
+/** What `act` changed in the device's stat. */
+function delta(loop: Loop, act: () => void): { writes: number; writeSectors: number; flushes: number } {
+  const b = stat(loop);
+  act();
+  const a = stat(loop);
+  return { writes: a.writes - b.writes, writeSectors: a.writeSectors - b.writeSectors, flushes: a.flushes - b.flushes };
+}
+
+/** N writes of 4 KiB to the device with dd's output flags. */
+function write(loop: Loop, oflag: string): void {
+  execFileSync('dd', ['if=/dev/zero', `of=${loop.dev}`, 'bs=4096', `count=${N}`, `oflag=${oflag}`], { stdio: 'ignore' });
+}
+
+/** Loads block_io_latency with `parameters` and attaches its programs; returns the id of `latency_us`. */
+async function loadAttached(parameters: Record<string, unknown>): Promise<number> {
+  const loaded = (await c.call('load_program', { source: { type: 'file', path: catalogObject('block_io_latency') }, parameters })).structuredContent;
+  assert.equal(loaded.success, true, JSON.stringify(loaded.error));
+  const attached = (await c.call('attach_program', { object_id: loaded.object_id, attachment: { auto: {} } })).structuredContent;
+  assert.equal(attached.success, true, JSON.stringify(attached.error));
+  const points = attached.attachments.map((a: { attachment_point: string }) => a.attachment_point).sort();
+  assert.deepEqual(points, ['tp_btf/block_rq_complete', 'tp_btf/block_rq_insert', 'tp_btf/block_rq_issue']);
+  return loaded.maps.find((m: { name: string }) => m.name === 'latency_us').id;
+}
+
+type Entry = { key: number; histogram: { total: number; buckets: unknown[] } };
+
+/** Every entry of the map through inspect_state, page by page: key and histogram. */
+async function histograms(mapId: number): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  let cursor: string | null = null;
+  do {
+    const maps: Record<string, unknown> = { id: mapId, limit: 1000, ...(cursor ? { cursor } : {}) };
+    const s = (await c.call('inspect_state', { fields: ['maps'], filters: { map_id: mapId }, maps })).structuredContent;
+    assert.equal(s.success, true, JSON.stringify(s.error));
+    entries.push(...s.map_entries.entries);
+    cursor = s.map_entries.next_cursor;
+  } while (cursor);
+  return entries;
+}
+
+/** The one histogram's total of a map that must hold only key 0. */
+async function onlyTotal(mapId: number): Promise<number> {
+  const entries = await histograms(mapId);
+  assert.deepEqual(entries.map((e) => e.key), [0]);
+  assert.ok((entries[0]?.histogram.buckets.length ?? 0) > 0);
+  return entries[0]?.histogram.total as number;
+}
+
+test('block_io_latency with target_dev: N direct writes are N requests, as the device\'s stat counts them', async (t) => {
+  await withLoop(t, async (loop) => {
+    const mapId = await loadAttached({ target_dev: loop.devt });
+    const d = delta(loop, () => write(loop, 'direct'));
+    assert.deepEqual(d, { writes: N, writeSectors: N * 8, flushes: 0 });
+    assert.equal(await onlyTotal(mapId), N);
+  });
+});
+
+test('block_io_latency: with O_SYNC each write also makes flush requests, counted too', async (t) => {
+  await withLoop(t, async (loop) => {
+    const mapId = await loadAttached({ target_dev: loop.devt });
+    const d = delta(loop, () => write(loop, 'direct,sync'));
+    assert.equal(d.writeSectors, N * 8, 'N writes of data');
+    assert.equal(readFileSync(`${loop.sys}/queue/write_cache`, 'utf8').trim(), 'write back');
+    assert.ok(d.flushes >= N, `flushes ${d.flushes}: at least the fsync's of each write`);
+    assert.equal(await onlyTotal(mapId), N + d.flushes);
+  });
+});
+
+test('block_io_latency with per_disk: a histogram keyed by the loop device\'s dev_t', async (t) => {
+  await withLoop(t, async (loop) => {
+    // Every disk's requests are timed; only the test's device is checked.
+    const mapId = await loadAttached({ per_disk: true });
+    const d = delta(loop, () => write(loop, 'direct'));
+    assert.equal(d.writes, N);
+    const byKey = new Map((await histograms(mapId)).map((e) => [e.key, e.histogram.total]));
+    assert.equal(byKey.get(loop.devt), N, `keys ${[...byKey.keys()].join(' ')}`);
+    assert.equal(byKey.get(0), undefined, 'no key 0 with per_disk');
+  });
+});
+
+test('block_io_latency with queued: timed from insertion into mq-deadline, still one count per request', async (t) => {
+  await withLoop(t, async (loop) => {
+    // With a scheduler and queued, issue starts nothing: every count here was started by block_rq_insert.
+    writeFileSync(`${loop.sys}/queue/scheduler`, 'mq-deadline');
+    assert.match(readFileSync(`${loop.sys}/queue/scheduler`, 'utf8'), /\[mq-deadline\]/);
+    const mapId = await loadAttached({ target_dev: loop.devt, queued: true });
+    const d = delta(loop, () => write(loop, 'direct'));
+    assert.equal(d.writes, N);
+    assert.equal(await onlyTotal(mapId), N);
+  });
+});
