@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { type TestContext, after, before, test } from 'node:test';
 import { type Connected, connect } from '../helpers/client.js';
-import { catalogObject } from '../helpers/fixtures.js';
+import { loadCatalog, mapEntries, mapIdOf } from '../helpers/catalog.js';
 
 /** Writes per test. */
 const N = 64;
@@ -85,30 +85,15 @@ function write(loop: Loop, oflag: string): void {
 
 /** Loads block_io_latency with `parameters` and attaches its programs; returns the id of `latency_us`. */
 async function loadAttached(parameters: Record<string, unknown>): Promise<number> {
-  const loaded = (await c.call('load_program', { source: { type: 'file', path: catalogObject('block_io_latency') }, parameters })).structuredContent;
-  assert.equal(loaded.success, true, JSON.stringify(loaded.error));
-  const attached = (await c.call('attach_program', { object_id: loaded.object_id, attachment: { auto: {} } })).structuredContent;
-  assert.equal(attached.success, true, JSON.stringify(attached.error));
-  const points = attached.attachments.map((a: { attachment_point: string }) => a.attachment_point).sort();
-  assert.deepEqual(points, ['tp_btf/block_rq_complete', 'tp_btf/block_rq_insert', 'tp_btf/block_rq_issue']);
-  return loaded.maps.find((m: { name: string }) => m.name === 'latency_us').id;
+  const loaded = await loadCatalog(c, 'block_io_latency', parameters);
+  assert.deepEqual(loaded.attachments.map((a) => a.attachment_point).sort(), ['tp_btf/block_rq_complete', 'tp_btf/block_rq_insert', 'tp_btf/block_rq_issue']);
+  return mapIdOf(loaded, 'latency_us');
 }
 
 type Entry = { key: number; histogram: { total: number; buckets: unknown[] } };
 
-/** Every entry of the map through inspect_state, page by page: key and histogram. */
-async function histograms(mapId: number): Promise<Entry[]> {
-  const entries: Entry[] = [];
-  let cursor: string | null = null;
-  do {
-    const maps: Record<string, unknown> = { id: mapId, limit: 1000, ...(cursor ? { cursor } : {}) };
-    const s = (await c.call('inspect_state', { fields: ['maps'], filters: { map_id: mapId }, maps })).structuredContent;
-    assert.equal(s.success, true, JSON.stringify(s.error));
-    entries.push(...s.map_entries.entries);
-    cursor = s.map_entries.next_cursor;
-  } while (cursor);
-  return entries;
-}
+/** Every entry of the map, page by page: key and histogram. */
+const histograms = async (mapId: number): Promise<Entry[]> => (await mapEntries(c, mapId)) as Entry[];
 
 /** The one histogram's total of a map that must hold only key 0. */
 async function onlyTotal(mapId: number): Promise<number> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { type Connected, connect } from '../helpers/client.js';
-import { catalogObject } from '../helpers/fixtures.js';
+import { loadCatalog } from '../helpers/catalog.js';
 import { memoryCgroup, pausedWorkload } from '../helpers/kernel.js';
 
 let c: Connected;
@@ -16,12 +16,7 @@ after(async () => {
 const LIMIT_MIB = 32;
 
 test("oom_kills: a process over its memory cgroup's limit is killed, with its pid, name, memory and who ran the OOM killer", async (t) => {
-  const loaded = (await c.call('load_program', { source: { type: 'file', path: catalogObject('oom_kills') } })).structuredContent;
-  assert.equal(loaded.success, true, JSON.stringify(loaded.error));
-  for (const p of loaded.programs) {
-    const a = (await c.call('attach_program', { program_id: p.id, attachment: { auto: {} } })).structuredContent;
-    assert.equal(a.success, true, JSON.stringify(a.error));
-  }
+  const loaded = await loadCatalog(c, 'oom_kills');
   const cg = memoryCgroup('oom', LIMIT_MIB << 20);
   if ('skip' in cg) {
     t.skip(cg.skip);

@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Connected, connect } from '../helpers/client.js';
-import { catalogObject } from '../helpers/fixtures.js';
+import { loadCatalog } from '../helpers/catalog.js';
 import { waitingShell } from '../helpers/kernel.js';
 import { mountPointOf } from '../../src/kernel/host.js';
 
@@ -17,15 +17,7 @@ after(async () => {
 });
 
 /** Loads process_exits with these parameters and attaches it as its section says. */
-async function loadAttached(parameters: Record<string, unknown>): Promise<Record<string, any>> {
-  const loaded = (await c.call('load_program', { source: { type: 'file', path: catalogObject('process_exits') }, parameters })).structuredContent;
-  assert.equal(loaded.success, true, JSON.stringify(loaded.error));
-  for (const p of loaded.programs) {
-    const a = (await c.call('attach_program', { program_id: p.id, attachment: { auto: {} } })).structuredContent;
-    assert.equal(a.success, true, JSON.stringify(a.error));
-  }
-  return loaded;
-}
+const loadAttached = (parameters: Record<string, unknown>) => loadCatalog(c, 'process_exits', parameters);
 
 /** Streams the object's ring while `act` runs, then returns the stream's result. */
 async function during(loaded: Record<string, any>, args: Record<string, unknown>, act: () => Promise<void>): Promise<Record<string, any>> {

@@ -19,7 +19,7 @@ import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:c
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { type Connected, connect } from '../helpers/client.js';
-import { catalogObject } from '../helpers/fixtures.js';
+import { loadCatalog, mapEntries, mapIdOf } from '../helpers/catalog.js';
 
 /** Shell loop iterations: about 0.3 s of CPU for dash here. */
 const SPINS = 300000;
@@ -109,30 +109,15 @@ async function switchIns(path: string, pids: number[]): Promise<{ stop(): Promis
 
 /** Loads runq_latency with `parameters` and attaches its three programs; returns the id of `latency_us`. */
 async function loadAttached(parameters: Record<string, unknown>): Promise<number> {
-  const loaded = (await c.call('load_program', { source: { type: 'file', path: catalogObject('runq_latency') }, parameters })).structuredContent;
-  assert.equal(loaded.success, true, JSON.stringify(loaded.error));
-  const attached = (await c.call('attach_program', { object_id: loaded.object_id, attachment: { auto: {} } })).structuredContent;
-  assert.equal(attached.success, true, JSON.stringify(attached.error));
-  const points = attached.attachments.map((a: { attachment_point: string }) => a.attachment_point).sort();
-  assert.deepEqual(points, ['tp_btf/sched_switch', 'tp_btf/sched_wakeup', 'tp_btf/sched_wakeup_new']);
-  return loaded.maps.find((m: { name: string }) => m.name === 'latency_us').id;
+  const loaded = await loadCatalog(c, 'runq_latency', parameters);
+  assert.deepEqual(loaded.attachments.map((a) => a.attachment_point).sort(), ['tp_btf/sched_switch', 'tp_btf/sched_wakeup', 'tp_btf/sched_wakeup_new']);
+  return mapIdOf(loaded, 'latency_us');
 }
 
 type Entry = { key: number; histogram: { total: number; buckets: unknown[] } };
 
-/** Every entry of the map through inspect_state, page by page: key and histogram. */
-async function histograms(mapId: number): Promise<Entry[]> {
-  const entries: Entry[] = [];
-  let cursor: string | null = null;
-  do {
-    const maps: Record<string, unknown> = { id: mapId, limit: 1000, ...(cursor ? { cursor } : {}) };
-    const s = (await c.call('inspect_state', { fields: ['maps'], filters: { map_id: mapId }, maps })).structuredContent;
-    assert.equal(s.success, true, JSON.stringify(s.error));
-    entries.push(...s.map_entries.entries);
-    cursor = s.map_entries.next_cursor;
-  } while (cursor);
-  return entries;
-}
+/** Every entry of the map, page by page: key and histogram. */
+const histograms = async (mapId: number): Promise<Entry[]> => (await mapEntries(c, mapId)) as Entry[];
 
 /**
  * Three spinners run together on one CPU after `attach`. `read` returns the histogram totals it finds by spinner

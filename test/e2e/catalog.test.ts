@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Connected, connect } from '../helpers/client.js';
+import { loadCatalog } from '../helpers/catalog.js';
 import { catalogObject } from '../helpers/fixtures.js';
 import { runWorkload } from '../helpers/kernel.js';
 
@@ -23,15 +24,7 @@ after(async () => {
 });
 
 /** Loads a catalog object and attaches every program as its section says. */
-async function loadAttached(name: string): Promise<Record<string, any>> {
-  const loaded = (await c.call('load_program', { source: { type: 'file', path: catalogObject(name) } })).structuredContent;
-  assert.equal(loaded.success, true, JSON.stringify(loaded.error));
-  for (const p of loaded.programs) {
-    const a = (await c.call('attach_program', { program_id: p.id, attachment: { auto: {} } })).structuredContent;
-    assert.equal(a.success, true, JSON.stringify(a.error));
-  }
-  return loaded;
-}
+const loadAttached = (name: string) => loadCatalog(c, name);
 
 /** Streams while `act` runs, then returns the events. */
 async function during(args: Record<string, unknown>, act: () => Promise<void> | void): Promise<Record<string, any>> {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type Connected, connect, textParts } from '../helpers/client.js';
+import { loadCatalog, mapEntries } from '../helpers/catalog.js';
 import { catalogObject, fixture } from '../helpers/fixtures.js';
 import { pausedWorkload, runWorkload } from '../helpers/kernel.js';
 
@@ -17,23 +18,11 @@ after(async () => {
   await c.close();
 });
 
-/** Loads a catalog object with parameters and attaches each of its programs. */
-async function loadAttached(name: string, parameters: Record<string, unknown>): Promise<Record<string, any>> {
-  const loaded = (await c.call('load_program', { source: { type: 'file', path: catalogObject(name) }, parameters })).structuredContent;
-  assert.equal(loaded.success, true, JSON.stringify(loaded.error));
-  for (const p of loaded.programs) {
-    const a = (await c.call('attach_program', { program_id: p.id, attachment: { auto: {} } })).structuredContent;
-    assert.equal(a.success, true, JSON.stringify(a.error));
-  }
-  return loaded;
-}
+/** Loads a catalog object with parameters and attaches its programs. */
+const loadAttached = (name: string, parameters: Record<string, unknown>) => loadCatalog(c, name, parameters);
 
 /** A map's entries through inspect_state. */
-async function entries(mapId: number): Promise<Record<string, any>[]> {
-  const r = (await c.call('inspect_state', { fields: ['maps'], filters: { map_id: mapId }, maps: { id: mapId, limit: 1000 } })).structuredContent;
-  assert.equal(r.success, true, JSON.stringify(r.error));
-  return r.map_entries.entries;
-}
+const entries = (mapId: number) => mapEntries(c, mapId);
 
 test('target_tgid scopes syscall_counts and syscall_latency to one process: N getpid calls counted exactly, nothing from other processes', async () => {
   const N = 250;

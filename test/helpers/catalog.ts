@@ -1,0 +1,41 @@
+/**
+ * The bundled catalog's objects in tests: loaded by path with parameters and
+ * attached as their sections say, and the maps they count into read back
+ * through inspect_state.
+ */
+import assert from 'node:assert/strict';
+import type { Connected } from './client.js';
+import { catalogObject } from './fixtures.js';
+
+/** load_program's result, with `attachments`: each program's attachment from attach_program {object_id, auto}. */
+export type LoadedCatalog = Record<string, any> & { attachments: { attachment_point: string; program_id: number; link_id: number | null }[] };
+
+/** Loads catalog object `name` with `parameters` and attaches all its programs (all or none), asserting both succeed. */
+export async function loadCatalog(c: Connected, name: string, parameters: Record<string, unknown> = {}): Promise<LoadedCatalog> {
+  const loaded = (await c.call('load_program', { source: { type: 'file', path: catalogObject(name) }, parameters })).structuredContent;
+  assert.equal(loaded.success, true, JSON.stringify(loaded.error));
+  const attached = (await c.call('attach_program', { object_id: loaded.object_id, attachment: { auto: {} } })).structuredContent;
+  assert.equal(attached.success, true, JSON.stringify(attached.error));
+  return { ...loaded, attachments: attached.attachments };
+}
+
+/** The id of the map `name` of a loaded object. */
+export function mapIdOf(loaded: Record<string, any>, name: string): number {
+  const map = (loaded.maps as { name: string; id: number }[]).find((m) => m.name === name);
+  assert.ok(map, `no map ${name} in ${JSON.stringify(loaded.maps)}`);
+  return map.id;
+}
+
+/** Every entry of a map through inspect_state, page by page. */
+export async function mapEntries(c: Connected, mapId: number): Promise<Record<string, any>[]> {
+  const entries: Record<string, any>[] = [];
+  let cursor: string | null = null;
+  do {
+    const maps: Record<string, unknown> = { id: mapId, limit: 1000, ...(cursor ? { cursor } : {}) };
+    const s = (await c.call('inspect_state', { fields: ['maps'], filters: { map_id: mapId }, maps })).structuredContent;
+    assert.equal(s.success, true, JSON.stringify(s.error));
+    entries.push(...s.map_entries.entries);
+    cursor = s.map_entries.next_cursor;
+  } while (cursor);
+  return entries;
+}
