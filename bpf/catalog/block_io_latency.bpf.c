@@ -87,7 +87,7 @@ int BPF_PROG(block_rq_complete, struct request *rq, blk_status_t error, unsigned
 {
 	__u64 *start = bpf_map_lookup_elem(&starts, &rq), us;
 	dev_t key = 0;
-	struct hist zero = {}, *h;
+	struct hist *h;
 
 	if (!start)
 		return 0;
@@ -95,11 +95,7 @@ int BPF_PROG(block_rq_complete, struct request *rq, blk_status_t error, unsigned
 	bpf_map_delete_elem(&starts, &rq);
 	if (per_disk)
 		key = disk_of(rq);
-	h = bpf_map_lookup_elem(&latency_us, &key);
-	if (!h) {
-		bpf_map_update_elem(&latency_us, &key, &zero, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&latency_us, &key);
-	}
+	h = hist_at(&latency_us, &key);
 	if (h)
 		hist_add(h, us);
 	return 0;

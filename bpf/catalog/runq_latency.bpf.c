@@ -77,7 +77,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 {
 	__u32 tid = BPF_CORE_READ(next, pid);
 	pid_t key = per_process ? BPF_CORE_READ(next, tgid) : 0;
-	struct hist zero = {}, *h;
+	struct hist *h;
 	__u64 *start, us;
 
 	/* Still runnable as it leaves the CPU (preempted, or it yielded): it waits on the queue from now. */
@@ -88,11 +88,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 		return 0;
 	us = (bpf_ktime_get_ns() - *start) / 1000;
 	bpf_map_delete_elem(&starts, &tid);
-	h = bpf_map_lookup_elem(&latency_us, &key);
-	if (!h) {
-		bpf_map_update_elem(&latency_us, &key, &zero, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&latency_us, &key);
-	}
+	h = hist_at(&latency_us, &key);
 	if (h)
 		hist_add(h, us);
 	return 0;

@@ -38,6 +38,17 @@ static __always_inline __u32 log2_u64(__u64 v)
 	return hi ? log2_u32(hi) + 32 : log2_u32((__u32)v);
 }
 
+/* The histogram at `key` of a hash `map` of them, created empty the first time; NULL if the map is full. */
+static __always_inline struct hist *hist_at(void *map, const void *key)
+{
+	struct hist zero = {}, *h = bpf_map_lookup_elem(map, key);
+
+	if (h)
+		return h;
+	bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, key);
+}
+
 /* Counts `v` in its slot; values past the last slot count in the last. */
 static __always_inline void hist_add(struct hist *h, __u64 v)
 {
