@@ -284,10 +284,17 @@ export async function serveHttp(opts: HttpOptions): Promise<void> {
     });
   });
 
+  // The idle reaper. A tick that comes late means the event loop was stalled: requests that waited out the stall
+  // are still unread, so their sessions only look idle; it reaps nothing then, and they are read before the next.
+  const every = Math.max(50, Math.min(opts.idleTimeoutMs / 4, 30_000));
+  let lastTick = Date.now();
   const reaper = setInterval(() => {
     const now = Date.now();
+    const stalled = now - lastTick > 2 * every;
+    lastTick = now;
+    if (stalled) return;
     for (const [id, s] of sessions) if (s.active === 0 && now - s.lastSeen > opts.idleTimeoutMs) endSession(id, 'idle timeout');
-  }, Math.max(50, Math.min(opts.idleTimeoutMs / 4, 30_000)));
+  }, every);
   reaper.unref();
 
   let stopping = false;
