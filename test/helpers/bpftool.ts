@@ -31,10 +31,12 @@ export function bpftoolIds(kind: 'prog' | 'map' | 'link'): Set<number> {
   return new Set(list.map((x) => x.id));
 }
 
-/** Pids of the processes whose programs bpftool sees attached through perf events (bpftrace, BCC, perf). */
-export function bpftoolPerfPids(): Set<number> {
-  const list = JSON.parse(execFileSync('bpftool', ['-j', 'perf', 'show'], { encoding: 'utf8' }) || '[]') as { pid: number }[];
-  return new Set(list.map((p) => p.pid));
+/** The programs bpftool sees attached through perf events (bpftrace, BCC, perf), by the pid of the process holding them. */
+export function bpftoolPerfPrograms(): Map<number, number[]> {
+  const list = JSON.parse(execFileSync('bpftool', ['-j', 'perf', 'show'], { encoding: 'utf8' }) || '[]') as { pid: number; prog_id: number }[];
+  const byPid = new Map<number, number[]>();
+  for (const p of list) byPid.set(p.pid, [...(byPid.get(p.pid) ?? []), p.prog_id]);
+  return byPid;
 }
 
 /** Ids of the links bpftool sees for program `progId`. */
