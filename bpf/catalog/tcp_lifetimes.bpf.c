@@ -45,7 +45,6 @@ struct tcp_life_event {
 	__u16 family FIELD("family");
 	__u16 sport FIELD("port");
 	__u16 dport FIELD("port");
-	__u16 pad FIELD("hidden");
 	__u8 saddr[16] FIELD("ip");
 	__u8 daddr[16] FIELD("ip");
 	char comm[16];
@@ -114,7 +113,6 @@ int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	e->family = ctx->family;
 	e->sport = ctx->sport;
 	e->dport = ctx->dport;
-	e->pad = 0;
 	copy_addrs(ctx, e->saddr, e->daddr);
 	__builtin_memcpy(e->comm, s->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
