@@ -38,8 +38,8 @@ struct {
 
 /* One closed connection, as its own end counts it. */
 struct tcp_life_event {
-	__u64 bytes_received; /* tcp_sock.bytes_received: sequence space received, data plus the peer's FIN */
-	__u64 bytes_acked;    /* tcp_sock.bytes_acked: sequence space of ours the peer acknowledged */
+	__u64 bytes_received; /* tcp_sock.bytes_received: the data received, plus 1 for the peer's FIN */
+	__u64 bytes_acked;    /* tcp_sock.bytes_acked: its data the peer acknowledged, plus 1 for its FIN (and its SYN, when it connected) */
 	__u64 duration_ns FIELD("duration_ns");
 	__u32 pid;
 	__u16 family FIELD("family");

@@ -67,10 +67,11 @@ function ends(s: Record<string, any>, port: number, clientPort: number) {
 }
 
 /*
- * Each end reports its own tcp_sock counters, which count sequence space, not just data: bytes_received is the data
- * the end received plus 1 for the peer's FIN (the SYN is not counted: rcv_nxt is set from it directly); bytes_acked
- * is its own data the peer acknowledged plus 1 for its FIN, and on the connecting end plus 1 for its SYN (the
- * SYN-ACK's acknowledgement advances snd_una through tcp_ack; the accepting end sets snd_una from the ACK directly).
+ * Each end reports its own tcp_sock counters, which count sequence space, not just data (values seen on 6.18, and
+ * what tcp_input.c does): bytes_received is the data the end received plus 1 for the peer's FIN (a FIN's skb
+ * advances rcv_nxt through tcp_rcv_nxt_update; the SYN does not, rcv_nxt is set from it directly); bytes_acked is
+ * its own data the peer acknowledged plus 1 for its FIN, and on the connecting end plus 1 for its SYN (the SYN-ACK
+ * advances snd_una through tcp_ack; an accepted socket is created from the ACK of its SYN-ACK, snd_una past it).
  */
 for (const [family, host] of [
   ['AF_INET', '127.0.0.1'],
