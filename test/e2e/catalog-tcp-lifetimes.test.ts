@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { type AddressInfo, connect as tcpConnect, createServer } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -144,5 +145,31 @@ test('tcp_lifetimes: target_family and target_tgid leave out connections of anot
     );
   } finally {
     server.close();
+  }
+});
+
+test('tcp_lifetimes: an accepted connection belongs to the process that closes it, not the one whose SYN made it', async () => {
+  // A server in a child process: on loopback its end's SYN_RECV runs in this process (the sender's softirq).
+  const script = `const s = require('node:net').createServer((c) => { c.on('data', () => c.end('pong')); s.close(); });
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = Number(String((await once(child.stdout, 'data'))[0]).trim());
+    const all = await loadCatalog(c, 'tcp_lifetimes', { target_port: port });
+    const childOnly = await loadCatalog(c, 'tcp_lifetimes', { target_port: port, target_tgid: child.pid });
+    const streams = Promise.all([stream(all), stream(childOnly)]);
+    await new Promise((r) => setTimeout(r, 250));
+    const { clientPort } = await exchange('127.0.0.1', port, 4);
+    const [a, o] = await streams;
+    const { server: srv, client } = ends(a, port, clientPort);
+    assert.ok(srv && client, JSON.stringify(data(a)));
+    assert.deepEqual([srv.pid, srv.comm, srv.bytes_received, srv.bytes_acked], [child.pid, 'node', 4 + 1, 4 + 1]);
+    assert.deepEqual([client.pid, client.comm, client.bytes_received, client.bytes_acked], [process.pid, 'node', 4 + 1, 4 + 2]);
+    assert.deepEqual(
+      data(o).map((e: { pid: number; sport: number }) => [e.pid, e.sport]),
+      [[child.pid, port]],
+    );
+  } finally {
+    child.kill();
   }
 });
