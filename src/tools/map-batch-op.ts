@@ -8,9 +8,12 @@ import { defineTool } from './tool.js';
 /** Most entries in one call. */
 const MAX_ENTRIES = 1000;
 
+/** A key or a value as JSON: a number, a string, a boolean, an array or an object, checked against the map's BTF. */
+const json = () => z.unknown().meta({ type: ['number', 'string', 'boolean', 'array', 'object'] });
+
 const entry = z.strictObject({
-  key: z.unknown(),
-  value: z.unknown().optional().describe('update only'),
+  key: json(),
+  value: json().optional().describe('update only'),
 });
 
 const input = z.strictObject({
