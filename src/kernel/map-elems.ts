@@ -63,7 +63,7 @@ const BPF_F_WRONLY = 1 << 4;
 /** Most bytes of keys and values in one call. */
 export const MAX_ELEM_BYTES = 4 << 20;
 
-/** Whether the kernel says the map behind `fd` is frozen (bpf_map_freeze): its fdinfo's `frozen` line. */
+/** Whether the kernel says the map behind `fd` is frozen (bpf_map_freeze): its fdinfo's `frozen` line; false when fdinfo cannot be read. */
 function frozen(fd: number): boolean {
   try {
     return /^frozen:\s*1$/m.test(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
@@ -149,7 +149,8 @@ function assertAllowed(fd: number, info: NativeMapInfo, type: string, op: ElemOp
 /**
  * Runs `op` on each of `entries` of the map with kernel id `id`, one kernel call per key, with `flags` for update.
  * Keys and values are JSON for the map's BTF types (hex of exactly their size without BTF; an index for arrays without
- * key BTF); on per-CPU maps an update's value is an array of one value per possible CPU. Throws InvalidRequest
+ * key BTF); struct fields an update leaves out are zero; on per-CPU maps an update's value is an array of one value per
+ * possible CPU. Throws InvalidRequest
  * (field `entries[i].key`, `entries[i].value...`) for a value that does not fit, and KernelError (map_access) when the
  * map does not exist or cannot take `op` at all (frozen, read-only, not a map of plain entries).
  */

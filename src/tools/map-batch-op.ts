@@ -13,7 +13,7 @@ const json = () => z.unknown().meta({ type: ['number', 'string', 'boolean', 'arr
 
 const entry = z.strictObject({
   key: json(),
-  value: json().optional().describe('update only'),
+  value: json().optional().describe('update only; struct fields left out are zero'),
 });
 
 const input = z.strictObject({
@@ -107,6 +107,8 @@ export const mapBatchOpTool = defineTool(() => ({
   async run(input, ctx) {
     if (!ctx.session.objectOfMap(input.map_id)) ctx.access.require('foreign', 'map_id', `${input.op} on map ${input.map_id}, which this session did not create`);
     if (input.flags !== undefined && input.op !== 'update') throw invalid('flags', `flags apply to update only, not ${input.op}`);
+    const extra = input.op === 'update' ? -1 : input.entries.findIndex((e) => e.value !== undefined);
+    if (extra >= 0) throw invalid(`entries[${extra}].value`, `only update takes a value, not ${input.op}`);
     const flags = input.flags ?? 'any';
     const m = mapElems(input.map_id, input.op, input.entries, flags);
     const results = m.results.map((r) => wireResult(input.op, m, r));
