@@ -117,6 +117,8 @@ test('wrong shapes are VALIDATION_ERROR naming the field', async () => {
     [{ map_id: maps.flows, op: 'update', entries: [{ key: { comm: 'much too long' }, value: {} }] }, 'entries[0].key.comm'],
     [{ map_id: maps.calls_by_tgid, op: 'update', entries: [{ key: 1 }] }, 'entries[0].value'],
     [{ map_id: maps.calls_by_tgid, op: 'lookup', flags: 'exist', entries: [{ key: 1 }] }, 'flags'],
+    [{ map_id: maps.calls_by_tgid, op: 'delete', entries: [{ key: 1 }, { key: 2, value: 2 }] }, 'entries[1].value'],
+    [{ map_id: maps.calls_by_tgid, op: 'lookup', entries: [{ key: 'x' }] }, 'entries[0].key'],
   ];
   for (const [args, field] of cases) {
     const e = await refused(args, 'VALIDATION_ERROR');
@@ -132,6 +134,16 @@ test('a frozen map refuses update with MAP_ACCESS_ERROR saying it is frozen; loo
   assert.match(e.message, /frozen/);
   const got = await op({ map_id: maps.per_cpu_totals, op: 'lookup', entries: [{ key: 1 }] });
   assert.deepEqual(got.results[0].values, Array(cpus).fill(1));
+});
+
+test("admin: another session's map is read and written through the foreign grant", async () => {
+  const other = await connect(['-t', 'stdio', '--enable-tools', 'map_batch_op']);
+  try {
+    const r = await other.call('map_batch_op', { map_id: maps.calls_by_tgid, op: 'lookup', entries: [{ key: 1 }] });
+    assert.equal(r.structuredContent.results[0].value, 100, JSON.stringify(r.structuredContent));
+  } finally {
+    await other.close();
+  }
 });
 
 test('operator: map_batch_op is not listed, and a call is PERMISSION_DENIED; without --enable-tools it is not offered', async () => {
