@@ -2,7 +2,7 @@
  * Lookup, update and delete of given keys of a map, by map id: keys and values
  * encoded from JSON with the map's own BTF (src/btf/encode.ts) and read back
  * with its decoder, per-CPU values per possible CPU, hex without BTF. Each key
- * gets its own result; what stops the whole call (a frozen or read-only map, a
+ * gets its own result; what stops the whole call (a write to a frozen map, a
  * map without plain entries, a value of the wrong shape) is thrown.
  */
 import { readFileSync } from 'node:fs';
@@ -55,10 +55,6 @@ const ARRAYS = new Set(['array', 'percpu_array']);
 
 const FLAGS: Record<UpdateFlags, number> = { any: 0, noexist: 1, exist: 2 };
 const OPS: Record<ElemOp, 0 | 1 | 2> = { lookup: 0, update: 1, delete: 2 };
-
-/** BPF_F_RDONLY and BPF_F_WRONLY: the map refuses writes, or reads, from user space. */
-const BPF_F_RDONLY = 1 << 3;
-const BPF_F_WRONLY = 1 << 4;
 
 /** Most bytes of keys and values in one call. */
 export const MAX_ELEM_BYTES = 4 << 20;
@@ -140,10 +136,8 @@ function assertAllowed(fd: number, info: NativeMapInfo, type: string, op: ElemOp
   };
   if (!PLAIN.has(type)) refuse(`only maps of plain entries take it (${[...PLAIN].join(', ')})`);
   if (op === 'delete' && ARRAYS.has(type)) refuse('every index of an array exists, so its entries cannot be deleted; update them instead');
-  if (op === 'lookup' && info.flags & BPF_F_WRONLY) refuse('it was created write-only for user space (BPF_F_WRONLY)', { map_flags: info.flags });
-  if (op === 'lookup') return;
-  if (info.flags & BPF_F_RDONLY) refuse('it was created read-only for user space (BPF_F_RDONLY)', { map_flags: info.flags });
-  if (frozen(fd)) refuse('it is frozen (bpf_map_freeze): user space can no longer change it', { frozen: true });
+  // BPF_F_RDONLY and BPF_F_WRONLY bind the creator's fd only (the kernel keeps them out of map_flags): a frozen map is the one refusing every fd.
+  if (op !== 'lookup' && frozen(fd)) refuse('it is frozen (bpf_map_freeze): user space can no longer change it', { frozen: true });
 }
 
 /**
@@ -152,7 +146,7 @@ function assertAllowed(fd: number, info: NativeMapInfo, type: string, op: ElemOp
  * key BTF); struct fields an update leaves out are zero; on per-CPU maps an update's value is an array of one value per
  * possible CPU. Throws InvalidRequest
  * (field `entries[i].key`, `entries[i].value...`) for a value that does not fit, and KernelError (map_access) when the
- * map does not exist or cannot take `op` at all (frozen, read-only, not a map of plain entries).
+ * map does not exist or cannot take `op` at all (a write to a frozen map, a delete on an array, not a map of plain entries).
  */
 export function mapElems(id: number, op: ElemOp, entries: readonly ElemRequest[], flags: UpdateFlags = 'any'): ElemsOutcome {
   const outcome = withObjectFd(ObjKind.Map, id, (fd): ElemsOutcome => {

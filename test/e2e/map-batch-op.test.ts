@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { type Connected, connect } from '../helpers/client.js';
 import { fixture } from '../helpers/fixtures.js';
@@ -134,6 +135,23 @@ test('a frozen map refuses update with MAP_ACCESS_ERROR saying it is frozen; loo
   assert.match(e.message, /frozen/);
   const got = await op({ map_id: maps.per_cpu_totals, op: 'lookup', entries: [{ key: 1 }] });
   assert.deepEqual(got.results[0].values, Array(cpus).fill(1));
+});
+
+test('a map without BTF takes and gives hex of exactly its key and value size; BPF_F_RDONLY binds only its creator', async () => {
+  const pin = `/sys/fs/bpf/ebpf-mcp-test-nobtf-${process.pid}`;
+  execFileSync('bpftool', ['map', 'create', pin, 'type', 'hash', 'key', '4', 'value', '8', 'entries', '4', 'name', 'nobtf', 'flags', '8']);
+  try {
+    const id = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'show', 'pinned', pin], { encoding: 'utf8' })).id;
+    const up = await op({ map_id: id, op: 'update', entries: [{ key: '01000000', value: '0200000000000000' }] });
+    assert.deepEqual([up.succeeded, up.encoding], [1, { key: 'hex', value: 'hex' }]);
+    const got = await op({ map_id: id, op: 'lookup', entries: [{ key: '01000000' }] });
+    assert.equal(got.results[0].value, '0200000000000000');
+    assert.match(execFileSync('bpftool', ['map', 'dump', 'id', String(id)], { encoding: 'utf8' }), /key: 01 00 00 00\s+value: 02 00 00 00 00 00 00 00/);
+    const e = await refused({ map_id: id, op: 'update', entries: [{ key: '0100', value: '00' }] }, 'VALIDATION_ERROR');
+    assert.equal(e.context.field, 'entries[0].key');
+  } finally {
+    rmSync(pin, { force: true });
+  }
 });
 
 test("admin: another session's map is read and written through the foreign grant", async () => {
