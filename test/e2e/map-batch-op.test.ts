@@ -128,13 +128,17 @@ test('wrong shapes are VALIDATION_ERROR naming the field', async () => {
   await refused({ map_id: maps.flows, op: 'lookup', entries: [] }, 'VALIDATION_ERROR');
 });
 
-test('a frozen map refuses update with MAP_ACCESS_ERROR saying it is frozen; lookup still works', async () => {
+test('a frozen map (by bpftool, or .rodata by libbpf) refuses update with MAP_ACCESS_ERROR saying it is frozen; lookup still works', async () => {
   await op({ map_id: maps.per_cpu_totals, op: 'update', entries: [{ key: 1, value: Array(cpus).fill(1) }] });
   execFileSync('bpftool', ['map', 'freeze', 'id', String(maps.per_cpu_totals)]);
   const e = await refused({ map_id: maps.per_cpu_totals, op: 'update', entries: [{ key: 1, value: Array(cpus).fill(2) }] }, 'MAP_ACCESS_ERROR');
   assert.match(e.message, /frozen/);
   const got = await op({ map_id: maps.per_cpu_totals, op: 'lookup', entries: [{ key: 1 }] });
   assert.deepEqual(got.results[0].values, Array(cpus).fill(1));
+  const rodata = Object.entries(maps).find(([name]) => name.endsWith('.rodata'));
+  assert.ok(rodata, `no .rodata map in ${Object.keys(maps).join(', ')}`);
+  const frozenByLibbpf = await refused({ map_id: rodata[1], op: 'update', entries: [{ key: 0, value: {} }] }, 'MAP_ACCESS_ERROR');
+  assert.match(frozenByLibbpf.message, /frozen/);
 });
 
 test('a map without BTF takes and gives hex of exactly its key and value size; BPF_F_RDONLY binds only its creator', async () => {
