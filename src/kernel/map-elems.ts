@@ -57,7 +57,7 @@ const FLAGS: Record<UpdateFlags, number> = { any: 0, noexist: 1, exist: 2 };
 const OPS: Record<ElemOp, 0 | 1 | 2> = { lookup: 0, update: 1, delete: 2 };
 
 /** Most bytes of keys and values in one call. */
-export const MAX_ELEM_BYTES = 4 << 20;
+const MAX_ELEM_BYTES = 4 << 20;
 
 /** Whether the kernel says the map behind `fd` is frozen (bpf_map_freeze): its fdinfo's `frozen` line; false when fdinfo cannot be read. */
 function frozen(fd: number): boolean {
@@ -71,6 +71,7 @@ function frozen(fd: number): boolean {
 /** Turns one side's JSON into bytes at an offset, or throws InvalidRequest naming the field. */
 type Write = (value: unknown, bytes: Uint8Array, offset: number, field: string) => void;
 
+/** Encodes with the map's BTF (src/btf/encode.ts), the encoder's path appended to the field. */
 function btfWriter(btf: Btf, typeId: number): Write {
   return (value, bytes, offset, field) => {
     if (value === undefined) throw new InvalidRequest(field, 'missing');
@@ -83,6 +84,7 @@ function btfWriter(btf: Btf, typeId: number): Write {
   };
 }
 
+/** Takes exactly `size` bytes as hex, for a side without BTF. */
 function hexWriter(size: number): Write {
   return (value, bytes, offset, field) => {
     if (typeof value !== 'string' || value.length !== size * 2 || !/^[0-9a-fA-F]*$/.test(value)) {
@@ -92,6 +94,7 @@ function hexWriter(size: number): Write {
   };
 }
 
+/** Takes an array's index as a number, for an array whose key has no BTF. */
 function indexWriter(maxEntries: number): Write {
   const little = endianness() === 'LE';
   return (value, bytes, offset, field) => {
@@ -116,6 +119,7 @@ interface Codec {
   encoding: Encoding;
 }
 
+/** The map's codec: BTF where it describes exactly the key or value size, else an index or hex. */
 function codecOf(info: NativeMapInfo, type: string): Codec {
   const btf = mapBtf(info.btfId);
   const keyDecoder = btfDecoder(btf, info.btfKeyTypeId, info.keySize);
@@ -144,9 +148,9 @@ function assertAllowed(fd: number, info: NativeMapInfo, type: string, op: ElemOp
  * Runs `op` on each of `entries` of the map with kernel id `id`, one kernel call per key, with `flags` for update.
  * Keys and values are JSON for the map's BTF types (hex of exactly their size without BTF; an index for arrays without
  * key BTF); struct fields an update leaves out are zero; on per-CPU maps an update's value is an array of one value per
- * possible CPU. Throws InvalidRequest
- * (field `entries[i].key`, `entries[i].value...`) for a value that does not fit, and KernelError (map_access) when the
- * map does not exist or cannot take `op` at all (a write to a frozen map, a delete on an array, not a map of plain entries).
+ * possible CPU. Throws InvalidRequest (field `entries[i].key`, `entries[i].value...`) for a value that does not fit,
+ * and KernelError (map_access) when the map does not exist or cannot take `op` at all (a write to a frozen map, a
+ * delete on an array, not a map of plain entries).
  */
 export function mapElems(id: number, op: ElemOp, entries: readonly ElemRequest[], flags: UpdateFlags = 'any'): ElemsOutcome {
   const outcome = withObjectFd(ObjKind.Map, id, (fd): ElemsOutcome => {
