@@ -1,6 +1,7 @@
 /* Map contents: walk any map by fd with bpf_map_get_next_key and read each
  * entry with bpf_map_lookup_elem, returning the raw keys and values. How
- * the bytes are decoded, and which maps may be read, is decided above. */
+ * the bytes are decoded, and which maps may be read, is decided above.
+ * mapElems looks up, updates or deletes given keys, one call per key. */
 #include "common.h"
 
 #include <bpf/bpf.h>
@@ -133,10 +134,69 @@ out:
 	return r;
 }
 
+/* Operations of mapElems, in the order of its `op` argument. */
+enum elem_op { ELEM_LOOKUP, ELEM_UPDATE, ELEM_DELETE };
+
+/* mapElems(fd, op, keySize, valueStride, count, keys, values, flags) -> {errnos, values}.
+ * One bpf_map_lookup_elem (op 0), bpf_map_update_elem with `flags` (op 1) or
+ * bpf_map_delete_elem (op 2) per key of `keys` (count keys of keySize bytes
+ * back to back), each key on its own: `errnos` holds 0 or the errno of each.
+ * `values` holds valueStride bytes per key: what update writes, and for
+ * lookup what is read (zeros where the lookup failed); null for delete. */
+static napi_value map_elems(napi_env env, napi_callback_info info)
+{
+	napi_value argv[8], r, errnos;
+	uint32_t op, key_size, stride, count, flags, i;
+	void *keys = NULL, *values = NULL;
+	size_t keys_len = 0, values_len = 0;
+	char *out = NULL;
+	int32_t fd;
+	int err;
+
+	if (!get_args(env, info, 8, argv) || !arg_i32(env, argv[0], &fd, "fd") || !arg_u32(env, argv[1], &op, "op") ||
+	    !arg_u32(env, argv[2], &key_size, "keySize") || !arg_u32(env, argv[3], &stride, "valueStride") ||
+	    !arg_u32(env, argv[4], &count, "count") || !arg_bytes(env, argv[5], &keys, &keys_len, "keys") ||
+	    !arg_u32(env, argv[7], &flags, "flags"))
+		return NULL;
+	if (!is_nullish(env, argv[6]) && !arg_bytes(env, argv[6], &values, &values_len, "values"))
+		return NULL;
+	if (op > ELEM_DELETE)
+		return throw_type_error(env, "op must be 0 (lookup), 1 (update) or 2 (delete)");
+	if (keys_len != (size_t)key_size * count)
+		return throw_type_error(env, "keys must be count keys of keySize bytes");
+	if (op == ELEM_UPDATE && values_len != (size_t)stride * count)
+		return throw_type_error(env, "values must be count values of valueStride bytes");
+	if (op == ELEM_LOOKUP) {
+		out = calloc(count ? count : 1, stride ? stride : 1);
+		if (!out)
+			return throw_errno(env, ENOMEM, "mapElems");
+	}
+	errnos = make_array(env);
+	for (i = 0; i < count; i++) {
+		const char *key = (const char *)keys + (size_t)i * key_size;
+
+		if (op == ELEM_LOOKUP)
+			err = bpf_map_lookup_elem(fd, key, out + (size_t)i * stride);
+		else if (op == ELEM_UPDATE)
+			err = bpf_map_update_elem(fd, key, (const char *)values + (size_t)i * stride, flags);
+		else
+			err = bpf_map_delete_elem(fd, key);
+		push(env, errnos, make_i32(env, err ? errno : 0));
+	}
+	r = make_object(env);
+	set_val(env, r, "errnos", errnos);
+	if (out) {
+		set_val(env, r, "values", make_buffer(env, out, (size_t)count * stride));
+		free(out);
+	}
+	return r;
+}
+
 napi_value init_map(napi_env env, napi_value exports)
 {
 	static const struct export_fn fns[] = {
 		{ "mapDump", map_dump },
+		{ "mapElems", map_elems },
 	};
 
 	export_all(env, exports, fns, sizeof(fns) / sizeof(fns[0]));

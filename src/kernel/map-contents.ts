@@ -60,13 +60,13 @@ const UNREADABLE: Record<string, string> = {
 };
 
 /** Maps holding one value per possible CPU. */
-const PER_CPU = new Set(['percpu_hash', 'percpu_array', 'lru_percpu_hash', 'percpu_cgroup_storage']);
+export const PER_CPU = new Set(['percpu_hash', 'percpu_array', 'lru_percpu_hash', 'percpu_cgroup_storage']);
 
 /** Maps whose values the kernel returns as ids of the objects they hold. */
 const ID_VALUES: Record<string, string> = { prog_array: 'program id', array_of_maps: 'map id', hash_of_maps: 'map id' };
 
 /** Maps indexed by a __u32 from 0, whatever their BTF says (libbpf gives some of them no key type). */
-const INDEXED = new Set(['array', 'percpu_array', 'prog_array', 'array_of_maps', 'devmap', 'cpumap']);
+export const INDEXED = new Set(['array', 'percpu_array', 'prog_array', 'array_of_maps', 'devmap', 'cpumap']);
 
 /** Maps where a libbpf-tools log2 histogram is recognised. */
 const HISTOGRAM_MAPS = new Set(['array', 'hash', 'lru_hash']);
@@ -75,14 +75,15 @@ const HISTOGRAM_MAPS = new Set(['array', 'hash', 'lru_hash']);
 const MAX_READ_BYTES = 8 << 20;
 
 /** How one side (key or value) of an entry turns into JSON. */
-type Read = (bytes: Uint8Array, offset: number) => unknown;
+export type Read = (bytes: Uint8Array, offset: number) => unknown;
 
-function hexReader(size: number): Read {
+/** Reads `size` bytes as hex. */
+export function hexReader(size: number): Read {
   return (b, o) => Buffer.from(b.buffer, b.byteOffset + o, size).toString('hex');
 }
 
 /** The map's BTF, or undefined when it has none or it cannot be parsed. */
-function mapBtf(btfId: number): Btf | undefined {
+export function mapBtf(btfId: number): Btf | undefined {
   if (btfId === 0) return undefined;
   try {
     return btfById(btfId);
@@ -93,7 +94,7 @@ function mapBtf(btfId: number): Btf | undefined {
 }
 
 /** A decoder for `typeId` when the BTF describes exactly `size` bytes, else undefined. */
-function btfDecoder(btf: Btf | undefined, typeId: number, size: number): Decoder | undefined {
+export function btfDecoder(btf: Btf | undefined, typeId: number, size: number): Decoder | undefined {
   if (!btf || typeId === 0) return undefined;
   try {
     return btf.sizeof(typeId) === size ? compileDecoder(btf, typeId) : undefined;
@@ -104,7 +105,7 @@ function btfDecoder(btf: Btf | undefined, typeId: number, size: number): Decoder
 }
 
 /** The decoder's values made readable (addresses as text, syscall ids as names: src/btf/render.ts) where the type asks for it. */
-function readable(btf: Btf | undefined, typeId: number, decoder: Decoder | undefined): Read | undefined {
+export function readable(btf: Btf | undefined, typeId: number, decoder: Decoder | undefined): Read | undefined {
   const render = btf && decoder ? compileRenderer(btf, typeId) : undefined;
   return render && decoder ? (b, o) => render(decoder(b, o), b, o) : decoder;
 }

@@ -225,6 +225,21 @@ export interface Native {
     maxMisses: number,
     after?: Uint8Array | null,
   ): { keys: Uint8Array; values: Uint8Array; count: number; more: boolean };
+  /**
+   * Looks up (op 0), updates with `flags` (op 1) or deletes (op 2) each of `count` keys (keySize bytes each, back
+   * to back), one call per key: `errnos` has 0 or the errno of each. `values` holds valueStride bytes per key: the
+   * values to write for update, those read for lookup (zeros where it failed); null for delete.
+   */
+  mapElems(
+    fd: number,
+    op: 0 | 1 | 2,
+    keySize: number,
+    valueStride: number,
+    count: number,
+    keys: Uint8Array,
+    values: Uint8Array | null,
+    flags: number,
+  ): { errnos: number[]; values?: Buffer };
   objGet(path: string): number;
   objPin(fd: number, path: string): void;
   closeFd(fd: number): void;

@@ -20,6 +20,7 @@ export const GRANTS = {
   inline: 'load_program of inline (base64) objects; an operator has it when the policy allows inline objects',
   any_source: 'load_program from any path and of any sha256',
   pin: 'pin_path, pin_object and unpin_object: pins that outlive the session',
+  map_write: 'map_batch_op: look up, update and delete map entries by key',
   foreign: 'act on objects other sessions or processes own (detach a link pinned by an earlier session)',
   lift_helpers: "load programs that call the policy's denied helpers, each named in the call's constraints.permit_helpers",
 } as const;

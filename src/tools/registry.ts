@@ -7,6 +7,7 @@ import { detachLinkTool } from './detach-link.js';
 import { infoTool } from './info.js';
 import { inspectStateTool } from './inspect-state.js';
 import { loadProgramTool } from './load-program.js';
+import { mapBatchOpTool } from './map-batch-op.js';
 import { streamEventsTool } from './stream-events.js';
 import { pinObjectTool, unpinObjectTool } from './pin-object.js';
 import type { AnyTool, ToolFactory } from './tool.js';
@@ -16,7 +17,7 @@ import { unloadProgramTool } from './unload-program.js';
 const CORE: readonly ToolFactory[] = [infoTool, loadProgramTool, attachProgramTool, inspectStateTool, streamEventsTool];
 
 /** Tools that change or remove objects by hand; offered only when --enable-tools names them. */
-const OPTIONAL: readonly ToolFactory[] = [detachLinkTool, unloadProgramTool, pinObjectTool, unpinObjectTool];
+const OPTIONAL: readonly ToolFactory[] = [detachLinkTool, unloadProgramTool, pinObjectTool, unpinObjectTool, mapBatchOpTool];
 
 /** A server's tools for `limits` and `access`: the core ones, and the optional ones to offer when named. */
 export function toolsFor(limits: Limits, access: Access): { core: AnyTool[]; optional: AnyTool[] } {

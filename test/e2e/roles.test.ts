@@ -134,7 +134,7 @@ test('operator: traces with a tracepoint; xdp, pins, denied helpers, inline obje
     assert.equal(info.role, 'operator');
     assert.equal(info.sources.inline, false);
     assert.ok(info.sources.allowed_dirs.includes(allowed));
-    assert.deepEqual(info.not_granted.map((g: { grant: string }) => g.grant), ['attach:network', 'attach:cgroup', 'inline', 'any_source', 'pin', 'foreign', 'lift_helpers']);
+    assert.deepEqual(info.not_granted.map((g: { grant: string }) => g.grant), ['attach:network', 'attach:cgroup', 'inline', 'any_source', 'pin', 'map_write', 'foreign', 'lift_helpers']);
     const resource = await c.client.readResource({ uri: 'ebpf://policy' });
     assert.deepEqual(JSON.parse((resource.contents[0] as { text: string }).text), info);
 
