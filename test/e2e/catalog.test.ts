@@ -40,7 +40,7 @@ test('info lists every catalog object with a path load_program accepts', async (
   const info = (await c.call('info')).structuredContent;
   assert.deepEqual(
     info.catalog.map((o: { name: string }) => o.name),
-    ['block_io_latency', 'exec_events', 'file_opens', 'oom_kills', 'process_exits', 'runq_latency', 'signals', 'syscall_counts', 'syscall_latency', 'tcp_states'],
+    ['block_io_latency', 'exec_events', 'file_opens', 'oom_kills', 'process_exits', 'runq_latency', 'signals', 'syscall_counts', 'syscall_latency', 'tcp_connects', 'tcp_lifetimes', 'tcp_states'],
   );
   for (const o of info.catalog) assert.equal(o.path, catalogObject(o.name));
 });
