@@ -13,8 +13,8 @@ export type { CatalogEntry, CatalogRead } from './manifest.js';
 /** The highest pid Linux gives (PID_MAX_LIMIT). */
 const PID_MAX = 1 << 22;
 
-/** A process id parameter: `what` it limits to that process. */
-const pid = (what: string) => z.int().min(1).max(PID_MAX).optional().describe(`Only ${what} of this process (tgid)`);
+/** A process id parameter, described as limiting the entry to that process. */
+const pid = (description: string) => z.int().min(1).max(PID_MAX).optional().describe(description);
 
 /** A flag parameter. */
 const flag = (what: string) => z.boolean().optional().describe(what);
@@ -50,7 +50,7 @@ export const CATALOG = [
     name: 'execsnoop',
     object: 'exec_events.bpf.o',
     question: 'Which programs are started: each exec with its pid, parent, uid, command, file and arguments',
-    parameters: z.strictObject({ pid: pid('execs') }),
+    parameters: z.strictObject({ pid: pid('Only execs by this process (tgid; an exec keeps it)') }),
     globals: (p) => defined({ target_tgid: p.pid }),
     read: { buffer: 'events' },
     attach: 'auto',
@@ -81,7 +81,7 @@ export const CATALOG = [
     object: 'process_exits.bpf.o',
     question: 'Which processes exit, how (code or signal) and after how long',
     parameters: z.strictObject({
-      pid: pid('the exit'),
+      pid: pid("Only this process's exit (tgid)"),
       failed_only: flag('Only exits with a nonzero code or by a signal'),
       threads: flag('A record for every thread that exits, not one per process'),
     }),
@@ -95,7 +95,7 @@ export const CATALOG = [
     object: 'signals.bpf.o',
     question: 'Which signals are sent, by whom to whom, and whether they were delivered',
     parameters: z.strictObject({
-      pid: pid('signals sent to processes'),
+      pid: pid('Only signals sent to this process (tgid)'),
       signal: z
         .union([z.enum(Object.keys(SIGNALS) as [string, ...string[]]), z.int().min(1).max(64)])
         .optional()
@@ -121,7 +121,7 @@ export const CATALOG = [
     name: 'syscount',
     object: 'syscall_counts.bpf.o',
     question: 'Which system calls are made, and how often, counted by syscall',
-    parameters: z.strictObject({ pid: pid('the system calls') }),
+    parameters: z.strictObject({ pid: pid("Only this process's system calls (tgid)") }),
     globals: (p) => defined({ target_tgid: p.pid }),
     read: { map: 'counts', shape: 'counts' },
     attach: 'auto',
@@ -131,7 +131,7 @@ export const CATALOG = [
     name: 'syscall_latency',
     object: 'syscall_latency.bpf.o',
     question: 'How long system calls take: a log2 histogram of microseconds',
-    parameters: z.strictObject({ pid: pid('the system calls') }),
+    parameters: z.strictObject({ pid: pid("Only this process's system calls (tgid)") }),
     globals: (p) => defined({ target_tgid: p.pid }),
     read: { map: 'latency_us', shape: 'histogram' },
     attach: 'auto',
@@ -142,7 +142,7 @@ export const CATALOG = [
     object: 'runq_latency.bpf.o',
     question: 'How long runnable threads wait for a CPU: a log2 histogram of microseconds',
     parameters: z.strictObject({
-      pid: pid('the threads'),
+      pid: pid("Only this process's threads (tgid)"),
       per_process: flag('One histogram per process (keyed by tgid), not one at key 0'),
     }),
     globals: (p) => defined({ target_tgid: p.pid, per_process: p.per_process }),

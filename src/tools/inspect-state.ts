@@ -263,6 +263,10 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
       };
       sel.spend(Buffer.byteLength(JSON.stringify(data.system)));
     }
+    if (want.has('catalog')) {
+      data.catalog = catalogManifests();
+      sel.spend(Buffer.byteLength(JSON.stringify(data.catalog)));
+    }
     // A map's entries next: asked for by id, they are the point of the call; the lists share what is left.
     const entries = input.maps
       ? readMapContents(input.maps.id, input.maps.entries ? input.maps.limit : 0, { cursor: input.maps.cursor, maxBytes: Math.min(ctx.limits.mapEntriesBytes, sel.remaining) })
@@ -289,7 +293,6 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
         output_schema: outputJsonSchema(t),
       })));
     }
-    if (want.has('catalog')) data.catalog = catalogManifests();
     data.truncated = sel.truncated;
 
     const parts = Object.entries(sel.counts).map(([name, m]) => `${m.total} ${name}${m.truncated ? ` (showing ${m.returned})` : ''}`);
