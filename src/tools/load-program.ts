@@ -11,11 +11,11 @@ import { ClientFile } from '../kernel/client-file.js';
 import { type MapShape, mapMemoryBytes } from '../kernel/map-memory.js';
 import { BpfObject, type ProgramSpec } from '../kernel/object.js';
 import { programTypeNames, programTypeValue } from '../kernel/types.js';
+import { CATALOG_DIR } from '../paths.js';
 import type { Access } from '../policy/access.js';
 import { enforceConstraints, type ProgramUsage } from '../policy/constraints.js';
 import { type Limits, formatBytes, maxInlineObjectChars, tailBytes } from '../policy/limits.js';
 import { type ObjectSource, readObjectSource } from '../policy/object-source.js';
-import { CATALOG_DIR } from '../paths.js';
 import { allowedSourceDirs, checkSourceDigest, checkSourcePath } from '../policy/source-rules.js';
 import { catalogManifest } from './catalog-view.js';
 import { granted } from './grant-fields.js';
@@ -133,7 +133,10 @@ const output = z.strictObject({
 
 type Input = z.output<ReturnType<typeof inputFor>>;
 
-/** The `parameters` a catalog source's own ones set (VALIDATION_ERROR at `source.parameters.<field>`), as the object's globals. */
+/**
+ * The globals a catalog entry's `source.parameters` set, checked against the entry's schema (VALIDATION_ERROR at
+ * `source.parameters.<field>`, listing the entry's parameters); top-level `parameters` beside them are refused.
+ */
 function catalogGlobals(entry: CatalogEntry, given: Readonly<Record<string, unknown>> | undefined, raw: Input['parameters']): Record<string, unknown> {
   if (raw !== undefined) throw invalid('parameters', `a catalog source takes its parameters in source.parameters (see ebpf://catalog/${entry.name})`);
   const parsed = entry.parameters.safeParse(given ?? {});
@@ -323,6 +326,7 @@ export const loadProgramTool = defineTool((limits: Limits, access: Access) => ({
           `${maps.length} map(s) (ids ${maps.map((m) => m.id).join(', ')}). They stay loaded until this session ends. ${attachHint(objectId, loaded)}`
         : `Verified ${loaded.length} program(s) of the object: the verifier accepted them; they were unloaded (verify_only).`;
       const withParameters = parameters.length ? ` The object has ${parameters.length} parameter(s); their values in force are in parameters.` : '';
+      // An entry's `how` starts with its load and attach; what follows reads the answer.
       const reading = entry && kept ? ` ${entry.name}: then ${entry.how.slice(2).join('; ')}.` : '';
       return { data, summary: summary + withParameters + reading };
     } finally {
