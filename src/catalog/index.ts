@@ -156,7 +156,13 @@ export const CATALOG = [
     question: 'How long block I/O requests take: a log2 histogram of microseconds',
     parameters: z.strictObject({
       disk: z
-        .union([z.string().regex(/^\d{1,4}:\d{1,7}$/, 'must be "major:minor"'), z.int().min(1).max(2 ** 32 - 1)])
+        .union([
+          z
+            .string()
+            .regex(/^\d{1,4}:\d{1,7}$/, 'must be "major:minor"')
+            .refine((d) => devT(d) < 2 ** 32 && Number(d.split(':')[1]) < 2 ** 20, 'major must be under 4096 and minor under 1048576'),
+          z.int().min(1).max(2 ** 32 - 1),
+        ])
         .optional()
         .describe('Only this disk: "major:minor" (as lsblk shows) or its dev_t (major << 20 | minor)'),
       per_disk: flag('One histogram per disk (keyed by dev_t), not one at key 0'),

@@ -75,5 +75,7 @@ test('friendly values become the kernel\'s: signal names their numbers, "major:m
   assert.deepEqual(bio.globals(bio.parameters.parse({ disk: '8:1' })), { target_dev: (8 << 20) | 1 });
   assert.deepEqual(bio.globals(bio.parameters.parse({ disk: 8388609 })), { target_dev: 8388609 });
   assert.equal(bio.parameters.safeParse({ disk: 'sda' }).success, false);
+  assert.equal(bio.parameters.safeParse({ disk: '8:1048576' }).success, false);
+  assert.equal(bio.parameters.safeParse({ disk: '4096:0' }).success, false);
   assert.equal(catalogEntry('execsnoop')!.parameters.safeParse({ pid: 1, x: 1 }).success, false);
 });
