@@ -8,6 +8,9 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* The process (tgid) whose opens are reported; 0 for every process. Set before load. */
+const volatile __u32 target_tgid = 0;
+
 #define PATH_LEN 256
 
 /* One openat call, as the process passed it. */
@@ -32,8 +35,11 @@ SEC("tracepoint/syscalls/sys_enter_openat")
 int handle_openat(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct file_open_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct file_open_event *e;
 
+	if (target_tgid && id >> 32 != target_tgid)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_lost();
 		return 0;
