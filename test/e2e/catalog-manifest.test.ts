@@ -81,6 +81,28 @@ test('execsnoop by name with {pid}: only that process\'s execs, and the result s
   assert.deepEqual(s.events.map((e: { data: Record<string, unknown> }) => [e.data.pid, e.data.filename]), [[sh.pid, '/bin/uname']]);
 });
 
+test('opensnoop by name with {pid}: only that process\'s opens', async () => {
+  // The shell opens the file itself (a redirection), while its child cat opens it too under another pid.
+  const target = join(dir, 'opened');
+  writeFileSync(target, 'x');
+  const sh = spawn('/bin/sh', ['-c', `echo ready; read go; : < ${target}; cat ${target} > /dev/null`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise((r) => sh.stdout.once('data', r));
+  const exited = new Promise((r) => sh.once('exit', r));
+  const loaded = (await c.call('load_program', { source: { type: 'catalog', name: 'opensnoop', parameters: { pid: sh.pid } } })).structuredContent;
+  assert.equal(loaded.success, true, JSON.stringify(loaded.error));
+  const attached = (await c.call('attach_program', { object_id: loaded.object_id, attachment: { auto: {} } })).structuredContent;
+  assert.equal(attached.success, true, JSON.stringify(attached.error));
+  const pending = c.call('stream_events', { source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 1500, max_events: 50 });
+  await new Promise((r) => setTimeout(r, 250));
+  sh.stdin.end('go\n');
+  await exited;
+  const s = (await pending).structuredContent;
+  assert.equal(s.success, true, JSON.stringify(s.error));
+  const opens = s.events.map((e: { data: Record<string, unknown> }) => [e.data.pid, e.data.filename]);
+  assert.ok(opens.every(([pid]: [number]) => pid === sh.pid), JSON.stringify(opens));
+  assert.equal(opens.filter(([, f]: [number, string]) => f === target).length, 1, JSON.stringify(opens));
+});
+
 test('source.parameters is checked against the entry: an unknown name or a wrong type is VALIDATION_ERROR at source.parameters.<field>, listing the entry\'s', async () => {
   for (const [parameters, field] of [
     [{ x: 1 }, 'source.parameters.x'],

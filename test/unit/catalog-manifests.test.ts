@@ -17,7 +17,7 @@ import { CATALOG_DIR } from '../../src/paths.js';
 /** A value for every parameter of every entry: what the test sets. */
 const SAMPLES: Record<string, Record<string, unknown>> = {
   execsnoop: { pid: 1234 },
-  opensnoop: {},
+  opensnoop: { pid: 1234 },
   tcpstates: {},
   exitsnoop: { pid: 1234, failed_only: true, threads: true },
   sigsnoop: { pid: 1234, signal: 'SIGUSR1', failed_only: true },
