@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Every exec on the host as a ring buffer record: pid, parent, uid, the
- * command name, the file executed and its arguments. CO-RE: runs on any
- * kernel with BTF. */
+/* Every exec on the host (or of one process: target_tgid) as a ring buffer
+ * record: pid, parent, uid, the command name, the file executed and its
+ * arguments (execsnoop's question). CO-RE: runs on any kernel with BTF. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>

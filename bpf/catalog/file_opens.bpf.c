@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Every openat(2) on the host as a ring buffer record: who opened what, with
- * which flags (opensnoop's question). Read it with stream_events. */
+/* Every openat(2) on the host (or of one process: target_tgid) as a ring
+ * buffer record: who opened what, with which flags (opensnoop's question).
+ * Read it with stream_events. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "lost_events.h"
