@@ -18,9 +18,10 @@ export npm_config_nodedir := /usr
 # What is installed before anything is built: everything (scripts/setup.sh), or for test-unit alone the
 # compilers, libbpf's headers and npm packages, so unit tests build and run without root, addon or libbpf.a.
 SETUP := $(if $(filter-out test-unit,$(or $(MAKECMDGOALS),build)),deps,unit-deps)
-# The BPF objects unit tests parse (test/unit/event-select, btf-fixture, btf-render).
+# The BPF objects unit tests parse (test/unit/event-select, btf-fixture, btf-render), and every catalog object
+# (test/unit/catalog-manifests checks each manifest against its object).
 UNIT_BPF_OBJS := $(OUT)/fixtures/events.bpf.o $(OUT)/fixtures/multi.bpf.o $(OUT)/fixtures/btf_kinds.bpf.o $(OUT)/fixtures/params.bpf.o \
-  $(OUT)/catalog/tcp_states.bpf.o $(OUT)/catalog/syscall_counts.bpf.o $(OUT)/catalog/exec_events.bpf.o
+  $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(wildcard bpf/catalog/*.bpf.c))
 
 WORKLOAD := test/.output/workload
 

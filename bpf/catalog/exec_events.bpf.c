@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Every exec on the host as a ring buffer record: pid, parent, uid, the
- * command name, the file executed and its arguments. CO-RE: runs on any
- * kernel with BTF. */
+/* Every exec on the host (or of one process: target_tgid) as a ring buffer
+ * record: pid, parent, uid, the command name, the file executed and its
+ * arguments (execsnoop's question). CO-RE: runs on any kernel with BTF. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
@@ -9,6 +9,9 @@
 #include "fields.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* The process (tgid) whose execs are reported (exec keeps the pid); 0 for every process. Set before load. */
+const volatile __u32 target_tgid = 0;
 
 #define FILENAME_LEN 128
 #define ARGS_LEN 256
@@ -79,6 +82,8 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	unsigned int fname_off = ctx->__data_loc_filename & 0xFFFF;
 	struct exec_event *e;
 
+	if (target_tgid && bpf_get_current_pid_tgid() >> 32 != target_tgid)
+		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_lost();

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Every openat(2) on the host as a ring buffer record: who opened what, with
- * which flags (opensnoop's question). Read it with stream_events. */
+/* Every openat(2) on the host (or of one process: target_tgid) as a ring
+ * buffer record: who opened what, with which flags (opensnoop's question).
+ * Read it with stream_events. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "lost_events.h"
 #include "fields.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* The process (tgid) whose opens are reported; 0 for every process. Set before load. */
+const volatile __u32 target_tgid = 0;
 
 #define PATH_LEN 256
 
@@ -32,8 +36,11 @@ SEC("tracepoint/syscalls/sys_enter_openat")
 int handle_openat(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct file_open_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct file_open_event *e;
 
+	if (target_tgid && id >> 32 != target_tgid)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_lost();
 		return 0;

@@ -70,8 +70,7 @@ export function attachmentSchemaWith(mark: (field: z.ZodType, hook: AnyHook) => 
   return z
     .strictObject(Object.fromEntries(HOOKS.map((h) => [h.kind, mark(h.settings.optional().describe(`${h.summary}${programTypesNote(h)}`), h)])))
     .refine((a) => Object.keys(a).length === 1, { message: 'give exactly one attachment kind, e.g. {"tracepoint": {...}}' })
-    .meta({ minProperties: 1, maxProperties: 1 })
-    .describe('One key: the kind, holding its settings');
+    .meta({ minProperties: 1, maxProperties: 1 });
 }
 
 /** The attachment schema unmarked, as attachProgram checks it. */

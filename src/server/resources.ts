@@ -1,11 +1,13 @@
 /**
  * The server's MCP resources: documents a client may read without a tool
  * call. `ebpf://policy` is the policy in force for the session, the same as
- * info's `policy`.
+ * info's `policy`; `ebpf://catalog` lists the catalog (info's `catalog`) and
+ * `ebpf://catalog/<name>` is one entry's manifest (as inspect_state's `catalog`).
  */
 import { ProtocolErrorCode, ResourceNotFoundError, type Server } from '@modelcontextprotocol/server';
 import type { Access } from '../policy/access.js';
 import { policyView } from '../policy/policy-view.js';
+import { catalogList, catalogManifests } from '../tools/catalog-view.js';
 
 /** One resource: its listing and how to read it now. */
 interface Resource {
@@ -24,6 +26,18 @@ export function serveResources(server: Server, access: Access): void {
       description: "This session's role, what it may and may not do, and the rules and limits in force",
       read: () => policyView(access),
     },
+    {
+      uri: 'ebpf://catalog',
+      name: 'catalog',
+      description: 'The bundled programs: each name and the question it answers',
+      read: catalogList,
+    },
+    ...catalogManifests().map((m) => ({
+      uri: `ebpf://catalog/${m.name}`,
+      name: `catalog/${m.name}`,
+      description: `${m.question}: its parameters and how to load and read it`,
+      read: () => m,
+    })),
   ];
   server.setRequestHandler('resources/list', async () => ({
     resources: resources.map(({ uri, name, description }) => ({ uri, name, description, mimeType: 'application/json' })),

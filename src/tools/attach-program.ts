@@ -28,7 +28,7 @@ const ATTACH_GRANTS: readonly Grant[] = ['attach:tracing', 'attach:network', 'at
 const inputFor = (limits: Limits) =>
   z.strictObject({
     program_id: z.int().positive().optional().describe('A program this session loaded'),
-    object_id: z.string().min(1).max(64).optional().describe('Instead: all programs of this object, with {auto: {}}'),
+    object_id: z.string().min(1).max(64).optional().describe('Instead: all of this object\'s programs'),
     attachment: attachmentSchemaWith((field, hook) => (hook.class ? granted(field, attachGrant(hook.class)) : field)),
     pin_path: granted(
       z

@@ -1,11 +1,9 @@
 /** The `info` tool: what this host and server can do with eBPF, probed live. */
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { hookAvailability } from '../hooks/index.js';
-import { CATALOG_DIR } from '../paths.js';
 import { policyLine, policyView } from '../policy/policy-view.js';
 import { SERVER_VERSION } from '../version.js';
+import { catalogBrief, catalogList } from './catalog-view.js';
 import { privilegeAdvice, privilegeText } from './privileges.js';
 import { defineTool } from './tool.js';
 
@@ -73,22 +71,9 @@ const output = z.strictObject({
     })
     .describe('What this session may do (also the ebpf://policy resource)'),
   catalog: z
-    .array(z.strictObject({ name: z.string(), path: z.string() }))
-    .describe('BPF objects bundled with the server, ready for load_program {source: {type: "file", path}}'),
+    .array(catalogBrief)
+    .describe('Bundled programs for load_program {source: {type: "catalog", name}}; manifests in ebpf://catalog/<name>'),
 });
-
-/** Bundled catalog objects, by name and absolute path. */
-function catalog(): { name: string; path: string }[] {
-  const dir = CATALOG_DIR;
-  try {
-    return readdirSync(dir)
-      .filter((f) => f.endsWith('.bpf.o'))
-      .sort()
-      .map((f) => ({ name: f.replace(/\.bpf\.o$/, ''), path: join(dir, f) }));
-  } catch {
-    return [];
-  }
-}
 
 /** `info`: the host's eBPF capabilities and the server's own facts. */
 export const infoTool = defineTool(() => ({
@@ -97,7 +82,7 @@ export const infoTool = defineTool(() => ({
   version: '1.0.0',
   description:
     'What eBPF can do on this host, probed live: kernel, BTF, mounts, capabilities (and how to grant missing ones), ' +
-    'program and map types, the attach kinds that work here (or why not), versions, the catalog objects\' paths, and ' +
+    'program and map types, the attach kinds that work here (or why not), versions, the catalog, and ' +
     'this session\'s role and policy. Call it first.',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   input: z.strictObject({}),
@@ -121,7 +106,7 @@ export const infoTool = defineTool(() => ({
       map_types: f.map_types,
       attach_kinds: kinds,
       policy: policyView(ctx.access),
-      catalog: catalog(),
+      catalog: catalogList(),
     };
     const unusable = kinds.filter((k) => !k.usable).map((k) => k.kind);
     const summary = [
@@ -132,7 +117,7 @@ export const infoTool = defineTool(() => ({
       `${f.program_types.supported.length} program types and ${f.map_types.supported.length} map types load here.`,
       `Attach kinds usable: ${kinds.filter((k) => k.usable).map((k) => k.kind).join(', ') || 'none'}` +
         (unusable.length ? `; not usable here: ${unusable.join(', ')}.` : '.'),
-      `${data.catalog.length} bundled objects in the catalog.`,
+      `Catalog (load_program {source: {type: "catalog", name}}): ${data.catalog.map((e) => e.name).join(', ')}.`,
       policyLine(data.policy),
     ].join('\n');
     return { data, summary };

@@ -8,6 +8,7 @@ import { readMapContents } from '../kernel/map-contents.js';
 import { mapWriters } from '../kernel/map-writers.js';
 import { type Limits, formatBytes } from '../policy/limits.js';
 import type { Session } from '../session/session.js';
+import { catalogManifest, catalogManifests } from './catalog-view.js';
 import { HostLists } from './host-lists.js';
 import { inputJsonSchema, outputJsonSchema } from './json-schema.js';
 import { mapEntriesOf, mapEntriesSummary } from './map-entries.js';
@@ -18,7 +19,7 @@ import { dataBudget, maxBytesInput } from './result-size.js';
 import { defineTool } from './tool.js';
 import { attachedBySession, writersNote } from './writers-note.js';
 
-const FIELDS = ['programs', 'maps', 'links', 'pins', 'system', 'tools', 'streams'] as const;
+const FIELDS = ['programs', 'maps', 'links', 'pins', 'system', 'tools', 'streams', 'catalog'] as const;
 
 /** The input schema: list and map-entry bounds follow the limits. */
 const inputFor = (limits: Limits) => z.strictObject({
@@ -61,8 +62,7 @@ const inputFor = (limits: Limits) => z.strictObject({
         .optional()
         .describe('A next_cursor'),
     })
-    .optional()
-    .describe('A map\'s entries into map_entries'),
+    .optional(),
   max_bytes: maxBytesInput(limits),
 });
 
@@ -204,6 +204,7 @@ const output = z.strictObject({
     )
     .optional(),
   map_entries: mapEntries.optional(),
+  catalog: z.array(catalogManifest).optional().describe("The catalog's manifests (also ebpf://catalog/<name>)"),
   streams: streamListSchema.optional(),
   counts: z.record(z.string(), listMeta).describe('Per list: how many matched, how many returned'),
   holders_scan: z
@@ -236,7 +237,7 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
   description:
     'Every eBPF program, map and link on this host, not only this session\'s: what runs each program (links, perf ' +
     'events), the processes holding each (`holders`), `owned` for this session\'s; also `pins`, ' +
-    '`system`, background `streams` and `tools` (full schemas). Lists stop at `limit` or `max_bytes`; `counts` says ' +
+    '`system`, background `streams`, `catalog` and `tools` (full schemas). Lists stop at `limit` or `max_bytes`; `counts` says ' +
     'how many matched. `maps: {id}` reads any map\'s entries, decoded from BTF (log2 histograms drawn), page by page ' +
     '(`next_cursor` as `maps.cursor`). Buffers: stream_events.',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -261,6 +262,10 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
         supported_program_types: facts.program_types.supported,
       };
       sel.spend(Buffer.byteLength(JSON.stringify(data.system)));
+    }
+    if (want.has('catalog')) {
+      data.catalog = catalogManifests();
+      sel.spend(Buffer.byteLength(JSON.stringify(data.catalog)));
     }
     // A map's entries next: asked for by id, they are the point of the call; the lists share what is left.
     const entries = input.maps
@@ -297,6 +302,7 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
     const summary =
       `${parts.join(', ') || 'No lists requested'}${sel.truncated ? `; ${cutHint(sel)}` : ''}. ` +
       `This session owns ${owned.length} loaded object(s).` +
+      (data.catalog ? ` ${data.catalog.length} catalog manifests in catalog.` : '') +
       (extent && extent.skippedProcesses + extent.skippedFds > 0
         ? ` Holders: ${extent.skippedProcesses} process(es) and ${extent.skippedFds} fd(s) not read (cap or gone).`
         : '') +

@@ -55,7 +55,7 @@ function withTypes(node: unknown): void {
 }
 
 /** draft-07 is what MCP clients' validators (ajv among them) accept without options; inputs get explicit types (withTypes). */
-function toJson(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+export function toJson(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io, unrepresentable: 'any' }) as JsonSchema;
   if (io === 'input') withTypes(rest);
   return rest;
@@ -86,7 +86,8 @@ const SAFE_BOUNDS: Record<string, number> = { maximum: Number.MAX_SAFE_INTEGER, 
 /**
  * A schema as tools/list carries it, which every conversation pays for: the same types, enums, ranges, patterns,
  * defaults and descriptions, without what the server checks anyway and a model need not read (string lengths,
- * the safe-integer range, `additionalProperties: false` below the top; unknown fields are refused by name).
+ * the safe-integer range, `additionalProperties: false` below the top; unknown fields are refused by name) and
+ * what says nothing (empty `properties`, `additionalProperties: {}`).
  * The full schemas are in inspect_state's `tools`, schemas/ and docs/TOOL_SPECS.md.
  */
 function listed(node: unknown, depth = 0): unknown {
@@ -97,21 +98,24 @@ function listed(node: unknown, depth = 0): unknown {
     if (UNREAD.has(key) || SAFE_BOUNDS[key] === value) continue;
     if (key === 'additionalProperties' && value === false && depth > 0) continue;
     if (key === 'default' && uninformative(value)) continue;
-    if (key === 'minimum' && value === 1) continue;
+    if (key === 'minimum' && (value === 0 || value === 1)) continue;
     if (key === 'exclusiveMinimum' && value === 0) continue;
-    if (key === 'properties' && Object.keys(value as JsonSchema).length === 0) continue;
+    if ((key === 'properties' || key === 'additionalProperties') && isEmpty(value)) continue;
     if (key === 'properties') out[key] = Object.fromEntries(Object.entries(value as JsonSchema).map(([k, v]) => [k, listed(v, depth + 1)]));
     else out[key] = listed(value, depth + 1);
   }
   return mergedUnion(out);
 }
 
+/** An empty object: no properties, or a schema that admits anything. */
+const isEmpty = (value: unknown): boolean => typeof value === 'object' && value !== null && Object.keys(value).length === 0;
+
 /** A default that says nothing a model would not assume: false, or an object of such. */
 function uninformative(value: unknown): boolean {
   return value === false || (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every(uninformative));
 }
 
-/** Keys the server checks that a model need not read (ids are positive, counts start at 1, booleans default to false, lengths are sane). */
+/** Keys the server checks that a model need not read (ids are positive, counts start at 1, offsets at 0, booleans default to false, lengths are sane). */
 const UNREAD = new Set(['minLength', 'maxLength', 'minItems', 'maxItems', 'propertyNames']);
 
 /** A union whose branches are only types (and an array's items) said as one `type` list: the same values, fewer bytes. */

@@ -2,18 +2,22 @@
  * The `load_program` tool: loads a BPF object into the kernel through
  * libbpf and keeps it loaded, owned by the session, until the session ends.
  */
+import { join } from 'node:path';
 import { z } from 'zod';
 import { elfSection } from '../btf/index.js';
+import { CATALOG_NAMES, type CatalogEntry, catalogEntry } from '../catalog/index.js';
 import { invalid, limitExceeded } from '../errors.js';
 import { ClientFile } from '../kernel/client-file.js';
 import { type MapShape, mapMemoryBytes } from '../kernel/map-memory.js';
 import { BpfObject, type ProgramSpec } from '../kernel/object.js';
 import { programTypeNames, programTypeValue } from '../kernel/types.js';
+import { CATALOG_DIR } from '../paths.js';
 import type { Access } from '../policy/access.js';
 import { enforceConstraints, type ProgramUsage } from '../policy/constraints.js';
 import { type Limits, formatBytes, maxInlineObjectChars, tailBytes } from '../policy/limits.js';
-import { readObjectSource } from '../policy/object-source.js';
+import { type ObjectSource, readObjectSource } from '../policy/object-source.js';
 import { allowedSourceDirs, checkSourceDigest, checkSourcePath } from '../policy/source-rules.js';
+import { catalogManifest } from './catalog-view.js';
 import { granted } from './grant-fields.js';
 import { applyParameters } from './object-parameters.js';
 import { mapFields, mapRow, programFields } from './shapes.js';
@@ -23,7 +27,7 @@ const checksum = z
   .string()
   .regex(/^sha256:[a-f0-9]{64}$/, 'must be sha256:<64 lowercase hex digits>')
   .optional()
-  .describe('Refused unless it matches');
+  .describe('Must match');
 
 /** Where a role may load files from, as the path's description says it. */
 function pathNote(access: Access): string {
@@ -51,6 +55,11 @@ const inputFor = (limits: Limits, access: Access) => z.strictObject({
         }),
         'inline',
       ),
+      z.strictObject({
+        type: z.literal('catalog'),
+        name: z.enum(CATALOG_NAMES),
+        parameters: z.record(z.string().max(128), z.unknown()).optional().describe('As ebpf://catalog/<name> says'),
+      }),
     ])
     .describe('The ELF object'),
   programs: z
@@ -59,7 +68,7 @@ const inputFor = (limits: Limits, access: Access) => z.strictObject({
     .max(64)
     .optional()
     .describe('Only these (default: all)'),
-  section: z.string().min(1).max(256).optional().describe('Load only this ELF section\'s'),
+  section: z.string().min(1).max(256).optional().describe('Only this ELF section\'s'),
   program_type: z
     .string()
     .min(1)
@@ -85,7 +94,7 @@ const inputFor = (limits: Limits, access: Access) => z.strictObject({
           .array(z.string().min(1).max(64))
           .max(16)
           .optional()
-          .describe("Denied helpers (info's policy) this load may call"),
+          .describe('Denied helpers this load may call'),
         'lift_helpers',
       ),
     })
@@ -115,10 +124,36 @@ const output = z.strictObject({
   parameters: z
     .array(z.strictObject({ name: z.string(), type: z.string(), value: z.unknown() }))
     .describe("The object's const volatile globals (set with `parameters`) and the values in force"),
+  catalog: z
+    .strictObject({ name: z.string(), read: catalogManifest.shape.read, how: z.array(z.string()) })
+    .optional()
+    .describe('The catalog entry loaded, and how to read its answer'),
   verifier_log: z.string().optional(),
 });
 
 type Input = z.output<ReturnType<typeof inputFor>>;
+
+/**
+ * The globals a catalog entry's `source.parameters` set, checked against the entry's schema (VALIDATION_ERROR at
+ * `source.parameters.<field>`, listing the entry's parameters); top-level `parameters` beside them are refused.
+ */
+function catalogGlobals(entry: CatalogEntry, given: Readonly<Record<string, unknown>> | undefined, raw: Input['parameters']): Record<string, unknown> {
+  if (raw !== undefined) throw invalid('parameters', `a catalog source takes its parameters in source.parameters (see ebpf://catalog/${entry.name})`);
+  const parsed = entry.parameters.safeParse(given ?? {});
+  const listed = Object.entries(entry.parameters.shape).map(([name, s]) => ({ name, description: (s as z.ZodType).description ?? '' }));
+  if (parsed.success) return entry.globals(parsed.data);
+  const issue = parsed.error.issues[0]!;
+  const path = issue.code === 'unrecognized_keys' ? [issue.keys[0]] : issue.path;
+  const message = issue.code === 'unrecognized_keys' ? `${entry.name} has no parameter ${issue.keys[0]}` : issue.message;
+  throw invalid(['source.parameters', ...path].join('.'), message, { parameters: listed });
+}
+
+/** The file a source names (a catalog entry's object) and the globals its parameters set. */
+function resolveSource(input: Input): { source: ObjectSource; entry?: CatalogEntry; parameters: Readonly<Record<string, unknown>> | undefined } {
+  if (input.source.type !== 'catalog') return { source: input.source, parameters: input.parameters };
+  const entry = catalogEntry(input.source.name)!;
+  return { source: { type: 'file', path: join(CATALOG_DIR, entry.object) }, entry, parameters: catalogGlobals(entry, input.source.parameters, input.parameters) };
+}
 
 /** Refuses programs whose type (as they would load) the policy does not allow. */
 function checkProgramTypes(access: Access, chosen: readonly ProgramSpec[], override: string | undefined): void {
@@ -241,9 +276,9 @@ export const loadProgramTool = defineTool((limits: Limits, access: Access) => ({
   version: '1.0.0',
   grants: ['load'],
   description:
-    `Load a BPF object (ELF .o, CO-RE) from a path on the server host${access.has('inline') ? ' or base64' : ''}. The verifier checks every program ` +
+    `Load a BPF object (ELF .o, CO-RE): a catalog entry by name, a path on the server host${access.has('inline') ? ' or base64' : ''}. The verifier checks every program ` +
     '(a rejection is VERIFIER_ERROR with reason, instruction and log). Programs and maps stay loaded, owned by this ' +
-    'session, until it ends; the result lists the programs still to attach. Catalog objects: see info. ' +
+    'session, until it ends; the result lists the programs still to attach. ' +
     `Per session: ${limits.maxObjectsPerSession} objects, ${limits.maxProgramsPerSession} programs, ` +
     `${limits.maxMapsPerSession} maps, ${formatBytes(limits.maxMapBytesPerSession)} of map memory; ` +
     `${formatBytes(limits.maxObjectBytes)} per object.`,
@@ -253,7 +288,8 @@ export const loadProgramTool = defineTool((limits: Limits, access: Access) => ({
   async run(input, ctx) {
     const btfPath = checkBtfPath(input.btf_path);
     const programType = programTypeOf(input.program_type);
-    const source = readObjectSource(input.source, ctx.limits.maxObjectBytes, (resolved) => checkSourcePath(ctx.access, resolved));
+    const { source: from, entry, parameters: given } = resolveSource(input);
+    const source = readObjectSource(from, ctx.limits.maxObjectBytes, (resolved) => checkSourcePath(ctx.access, resolved));
     checkSourceDigest(ctx.access, source.sha256, source.path);
     const obj = await BpfObject.openUntrusted(source.bytes, source.name, btfPath);
     let adopted = false;
@@ -262,7 +298,7 @@ export const loadProgramTool = defineTool((limits: Limits, access: Access) => ({
       checkProgramTypes(ctx.access, chosen, input.program_type);
       checkQuota(ctx, chosen.length, obj.maps(), !input.constraints.verify_only);
       const usage = enforceConstraints(chosen, elfSection(source.bytes, '.text'), input.constraints, ctx.access);
-      const parameters = applyParameters(obj, source.bytes, input.parameters);
+      const parameters = applyParameters(obj, source.bytes, given);
       obj.load({ programs: chosen.map((p) => p.name), ...(programType !== undefined ? { programType } : {}), logLevel: input.verifier_log ? 1 : 0 });
       const kept = !input.constraints.verify_only;
       const loaded = obj.programs().filter((p) => p.fd >= 0);
@@ -282,6 +318,7 @@ export const loadProgramTool = defineTool((limits: Limits, access: Access) => ({
         unattached: kept ? loaded.map((p) => ({ id: p.id, name: p.name, section: p.section })) : [],
         maps,
         parameters,
+        ...(entry ? { catalog: { name: entry.name, read: entry.read, how: entry.how } } : {}),
         ...(log !== undefined ? { verifier_log: log } : {}),
       };
       const summary = kept
@@ -289,7 +326,9 @@ export const loadProgramTool = defineTool((limits: Limits, access: Access) => ({
           `${maps.length} map(s) (ids ${maps.map((m) => m.id).join(', ')}). They stay loaded until this session ends. ${attachHint(objectId, loaded)}`
         : `Verified ${loaded.length} program(s) of the object: the verifier accepted them; they were unloaded (verify_only).`;
       const withParameters = parameters.length ? ` The object has ${parameters.length} parameter(s); their values in force are in parameters.` : '';
-      return { data, summary: summary + withParameters };
+      // An entry's `how` starts with its load and attach; what follows reads the answer.
+      const reading = entry && kept ? ` ${entry.name}: then ${entry.how.slice(2).join('; ')}.` : '';
+      return { data, summary: summary + withParameters + reading };
     } finally {
       if (!adopted) obj.close();
     }

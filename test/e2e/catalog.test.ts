@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, constants as fsConstants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, constants as fsConstants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { connect as tcpConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,13 +36,15 @@ async function during(args: Record<string, unknown>, act: () => Promise<void> | 
   return s;
 }
 
-test('info lists every catalog object with a path load_program accepts', async () => {
+test('info lists every catalog entry by its libbpf-tools name, with the question it answers; each object is where load_program finds it by path', async () => {
   const info = (await c.call('info')).structuredContent;
   assert.deepEqual(
     info.catalog.map((o: { name: string }) => o.name),
-    ['block_io_latency', 'exec_events', 'file_opens', 'oom_kills', 'process_exits', 'runq_latency', 'signals', 'syscall_counts', 'syscall_latency', 'tcp_connects', 'tcp_lifetimes', 'tcp_states'],
+    ['execsnoop', 'opensnoop', 'tcpstates', 'tcplife', 'tcpconnect', 'exitsnoop', 'sigsnoop', 'oomkill', 'syscount', 'syscall_latency', 'runqlat', 'biolatency'],
   );
-  for (const o of info.catalog) assert.equal(o.path, catalogObject(o.name));
+  for (const o of info.catalog) assert.deepEqual(Object.keys(o), ['name', 'question']);
+  const s = (await c.call('inspect_state', { fields: ['catalog'] })).structuredContent;
+  for (const m of s.catalog) assert.ok(existsSync(catalogObject(m.object.replace(/\.bpf\.o$/, ''))), m.object);
 });
 
 test('exec_events: each exec with its parent, command, file and arguments', async () => {

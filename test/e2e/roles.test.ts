@@ -127,7 +127,7 @@ test('operator: traces with a tracepoint; xdp, pins, denied helpers, inline obje
     assert.ok(!listedFields(tools, 'attach_program').includes('pin_path'));
     assert.ok(!listedFields(tools, 'load_program', ['constraints']).includes('permit_helpers'));
     const source = (tools.find((t) => t.name === 'load_program')?.inputSchema as Record<string, any>).properties.source;
-    assert.deepEqual(source.oneOf.map((b: Record<string, any>) => b.properties.type.const), ['file'], 'no inline source is listed');
+    assert.deepEqual(source.oneOf.map((b: Record<string, any>) => b.properties.type.const), ['file', 'catalog'], 'no inline source is listed');
     assert.match(JSON.stringify(source), new RegExp(`Absolute path under [^"]*${allowed}`));
 
     const info = (await c.call('info')).structuredContent.policy;

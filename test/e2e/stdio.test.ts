@@ -68,7 +68,7 @@ test('info reports this kernel as probed', async () => {
     assert.equal(kprobe.class, 'tracing');
     assert.deepEqual(kprobe.program_types, ['kprobe']);
     if (!kprobe.usable) assert.match(kprobe.reason, /tracepoint/);
-    assert.ok(s.catalog.some((o: { name: string }) => o.name === 'exec_events'));
+    assert.ok(s.catalog.some((o: { name: string }) => o.name === 'execsnoop'));
   } finally {
     await c.close();
   }

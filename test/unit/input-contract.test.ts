@@ -53,7 +53,7 @@ test('an unknown field in a union names the fields of every branch', () => {
   assert.deepEqual(e.context.allowed_fields, ['map_id', 'type', 'object_id', 'map']);
   assert.deepEqual(e.context.did_you_mean, { map_di: 'map_id' });
   const l = refusal('load_program', { source: { type: 'file', paht: '/x.o' } });
-  assert.deepEqual(l.context.allowed_fields, ['type', 'path', 'checksum', 'blob']);
+  assert.deepEqual(l.context.allowed_fields, ['type', 'path', 'checksum', 'blob', 'name', 'parameters']);
   assert.deepEqual(l.context.did_you_mean, { paht: 'path' });
 });
 
@@ -89,7 +89,7 @@ test('every property of every input schema has an explicit type; a union of obje
   }
   const source = (inputJsonSchema(tool('load_program')).properties as Record<string, any>).source;
   assert.equal(source.type, 'object');
-  assert.equal(source.oneOf.length, 2);
+  assert.equal(source.oneOf.length, 3);
   const streamSource = (inputJsonSchema(tool('stream_events')).properties as Record<string, any>).source;
   assert.equal(streamSource.type, 'object');
   const cpu = (inputJsonSchema(tool('attach_program')).properties as Record<string, any>).attachment.properties.perf_event.properties.cpu;

@@ -1,0 +1,212 @@
+/**
+ * The catalog: one manifest per bundled BPF object, named as libbpf-tools
+ * names the same tool where there is one. load_program loads an entry by
+ * name with its parameters; info, inspect_state and the ebpf://catalog
+ * resources describe them.
+ */
+import { constants } from 'node:os';
+import { z } from 'zod';
+import { type CatalogEntry, defined, entry } from './manifest.js';
+
+export type { CatalogEntry, CatalogRead } from './manifest.js';
+
+/** The highest pid Linux gives (PID_MAX_LIMIT). */
+const PID_MAX = 1 << 22;
+
+/** A process id parameter, described as limiting the entry to that process. */
+const pid = (description: string) => z.int().min(1).max(PID_MAX).optional().describe(description);
+
+/** A flag parameter. */
+const flag = (what: string) => z.boolean().optional().describe(what);
+
+/** Signal names of this host (SIGUSR1 ...), as its kernel numbers them. */
+const SIGNALS = constants.signals as Record<string, number>;
+
+/** A signal by name or number: its number. */
+const signalNumber = (s: string | number): number => (typeof s === 'number' ? s : (SIGNALS[s] as number));
+
+/** The kernel's dev_t of a disk given as "major:minor" or as a dev_t number (major << 20 | minor). */
+const devT = (d: string | number): number => {
+  if (typeof d === 'number') return d;
+  const [major, minor] = d.split(':').map(Number) as [number, number];
+  return major * 2 ** 20 + minor;
+};
+
+/** The calls that load and attach an entry. */
+const loadAndAttach = (name: string, parameters: string): string[] => [
+  `load_program {source: {type: "catalog", name: "${name}"${parameters ? `, parameters: ${parameters}` : ''}}}`,
+  'attach_program {object_id, attachment: {auto: {}}}',
+];
+
+/** The calls that read a ring writer's records. */
+const streamed = ['stream_events {source: {object_id, map: "events"}} (or a background stream)'];
+
+/** The calls that read a map's answer: its id is in load_program's maps. */
+const mapRead = (map: string, what: string): string[] => [`wait, then inspect_state {fields: ["maps"], maps: {id: <${map}'s id>}}: ${what}`];
+
+/** Every entry, in the order info lists them. */
+export const CATALOG = [
+  entry({
+    name: 'execsnoop',
+    object: 'exec_events.bpf.o',
+    question: 'Which programs are started: each exec with its pid, parent, uid, command, file and arguments',
+    parameters: z.strictObject({ pid: pid('Only execs by this process (tgid; an exec keeps it)') }),
+    globals: (p) => defined({ target_tgid: p.pid }),
+    read: { buffer: 'events' },
+    attach: 'auto',
+    how: [...loadAndAttach('execsnoop', '{pid}'), ...streamed],
+  }),
+  entry({
+    name: 'opensnoop',
+    object: 'file_opens.bpf.o',
+    question: 'Which files are opened: each openat(2) with who opened what and the flags',
+    parameters: z.strictObject({ pid: pid("Only this process's opens (tgid)") }),
+    globals: (p) => defined({ target_tgid: p.pid }),
+    read: { buffer: 'events' },
+    attach: 'auto',
+    how: [...loadAndAttach('opensnoop', '{pid}'), ...streamed],
+  }),
+  entry({
+    name: 'tcpstates',
+    object: 'tcp_states.bpf.o',
+    question: 'Which TCP connections open and close: each socket state change with its process, addresses and ports',
+    parameters: z.strictObject({}),
+    globals: () => ({}),
+    read: { buffer: 'events' },
+    attach: 'auto',
+    how: [...loadAndAttach('tcpstates', ''), ...streamed],
+  }),
+  entry({
+    name: 'tcplife',
+    object: 'tcp_lifetimes.bpf.o',
+    question: 'Which TCP connections ended, after how long, with how many bytes each way, and whose they were',
+    parameters: z.strictObject({
+      pid: pid('Only connections of this process (tgid)'),
+      port: z.int().min(1).max(65535).optional().describe('Only connections with this local or remote port'),
+      family: z.enum(['AF_INET', 'AF_INET6']).optional().describe('Only IPv4 or only IPv6'),
+    }),
+    globals: (p) => defined({ target_tgid: p.pid, target_port: p.port, target_family: p.family === undefined ? undefined : p.family === 'AF_INET' ? 2 : 10 }),
+    read: { buffer: 'events' },
+    attach: 'auto',
+    how: [...loadAndAttach('tcplife', '{port}'), ...streamed],
+  }),
+  entry({
+    name: 'tcpconnect',
+    object: 'tcp_connects.bpf.o',
+    question: 'Which TCP connects are made, how long each took to connect, and whether it was refused',
+    parameters: z.strictObject({
+      pid: pid('Only connects by this process (tgid)'),
+      port: z.int().min(1).max(65535).optional().describe('Only connects with this local or remote port'),
+      min_latency_us: z.int().min(1).optional().describe('Only connects slower than this'),
+    }),
+    globals: (p) => defined({ target_tgid: p.pid, target_port: p.port, min_latency_us: p.min_latency_us }),
+    read: { buffer: 'events' },
+    attach: 'auto',
+    how: [...loadAndAttach('tcpconnect', '{port}'), ...streamed],
+  }),
+  entry({
+    name: 'exitsnoop',
+    object: 'process_exits.bpf.o',
+    question: 'Which processes exit, how (code or signal) and after how long',
+    parameters: z.strictObject({
+      pid: pid("Only this process's exit (tgid)"),
+      failed_only: flag('Only exits with a nonzero code or by a signal'),
+      threads: flag('A record for every thread that exits, not one per process'),
+    }),
+    globals: (p) => defined({ target_tgid: p.pid, trace_failed_only: p.failed_only, trace_threads: p.threads }),
+    read: { buffer: 'events' },
+    attach: 'auto',
+    how: [...loadAndAttach('exitsnoop', '{failed_only: true}'), ...streamed],
+  }),
+  entry({
+    name: 'sigsnoop',
+    object: 'signals.bpf.o',
+    question: 'Which signals are sent, by whom to whom, and whether they were delivered',
+    parameters: z.strictObject({
+      pid: pid('Only signals sent to this process (tgid)'),
+      signal: z
+        .union([z.enum(Object.keys(SIGNALS) as [string, ...string[]]), z.int().min(1).max(64)])
+        .optional()
+        .describe('Only this signal: a name ("SIGUSR1") or a number'),
+      failed_only: flag('Only signals not delivered (ignored, already pending, queue full)'),
+    }),
+    globals: (p) => defined({ target_tgid: p.pid, target_signal: p.signal === undefined ? undefined : signalNumber(p.signal), failed_only: p.failed_only }),
+    read: { buffer: 'events' },
+    attach: 'auto',
+    how: [...loadAndAttach('sigsnoop', '{signal: "SIGTERM"}'), ...streamed],
+  }),
+  entry({
+    name: 'oomkill',
+    object: 'oom_kills.bpf.o',
+    question: 'Which processes the OOM killer kills, with their memory and the task that triggered it',
+    parameters: z.strictObject({}),
+    globals: () => ({}),
+    read: { buffer: 'events' },
+    attach: 'auto',
+    how: [...loadAndAttach('oomkill', ''), ...streamed],
+  }),
+  entry({
+    name: 'syscount',
+    object: 'syscall_counts.bpf.o',
+    question: 'Which system calls are made, and how often, counted by syscall',
+    parameters: z.strictObject({ pid: pid("Only this process's system calls (tgid)") }),
+    globals: (p) => defined({ target_tgid: p.pid }),
+    read: { map: 'counts', shape: 'counts' },
+    attach: 'auto',
+    how: [...loadAndAttach('syscount', '{pid}'), ...mapRead('counts', 'calls by syscall name')],
+  }),
+  entry({
+    name: 'syscall_latency',
+    object: 'syscall_latency.bpf.o',
+    question: 'How long system calls take: a log2 histogram of microseconds',
+    parameters: z.strictObject({ pid: pid("Only this process's system calls (tgid)") }),
+    globals: (p) => defined({ target_tgid: p.pid }),
+    read: { map: 'latency_us', shape: 'histogram' },
+    attach: 'auto',
+    how: [...loadAndAttach('syscall_latency', '{pid}'), ...mapRead('latency_us', 'the histogram, drawn')],
+  }),
+  entry({
+    name: 'runqlat',
+    object: 'runq_latency.bpf.o',
+    question: 'How long runnable threads wait for a CPU: a log2 histogram of microseconds',
+    parameters: z.strictObject({
+      pid: pid("Only this process's threads (tgid)"),
+      per_process: flag('One histogram per process (keyed by tgid), not one at key 0'),
+    }),
+    globals: (p) => defined({ target_tgid: p.pid, per_process: p.per_process }),
+    read: { map: 'latency_us', shape: 'histogram' },
+    attach: 'auto',
+    how: [...loadAndAttach('runqlat', '{per_process: true}'), ...mapRead('latency_us', 'a histogram per key, drawn')],
+  }),
+  entry({
+    name: 'biolatency',
+    object: 'block_io_latency.bpf.o',
+    question: 'How long block I/O requests take: a log2 histogram of microseconds',
+    parameters: z.strictObject({
+      disk: z
+        .union([
+          z
+            .string()
+            .regex(/^\d{1,4}:\d{1,7}$/, 'must be "major:minor"')
+            .refine((d) => devT(d) < 2 ** 32 && Number(d.split(':')[1]) < 2 ** 20, 'major must be under 4096 and minor under 1048576'),
+          z.int().min(1).max(2 ** 32 - 1),
+        ])
+        .optional()
+        .describe('Only this disk: "major:minor" (as lsblk shows) or its dev_t (major << 20 | minor)'),
+      per_disk: flag('One histogram per disk (keyed by dev_t), not one at key 0'),
+      queued: flag('Time from insertion into the I/O scheduler too, not from issue'),
+    }),
+    globals: (p) => defined({ target_dev: p.disk === undefined ? undefined : devT(p.disk), per_disk: p.per_disk, queued: p.queued }),
+    read: { map: 'latency_us', shape: 'histogram' },
+    attach: 'auto',
+    how: [...loadAndAttach('biolatency', '{disk: "8:0"}'), ...mapRead('latency_us', 'the histogram, drawn')],
+  }),
+] as const satisfies readonly CatalogEntry[];
+
+/** The entries' names, for load_program's enum. */
+export const CATALOG_NAMES = CATALOG.map((e) => e.name) as [string, ...string[]];
+
+/** The entry called `name`, if any. */
+export function catalogEntry(name: string): CatalogEntry | undefined {
+  return CATALOG.find((e) => e.name === name) as CatalogEntry | undefined;
+}

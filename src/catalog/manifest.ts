@@ -1,0 +1,40 @@
+/**
+ * A catalog manifest: what one bundled BPF object answers, its parameters
+ * under friendly, typed names, and how to read its answer. The parameters map
+ * onto the object's `const volatile` globals, which load_program sets before load.
+ */
+import type { z } from 'zod';
+
+/** Where a loaded entry's answer is: a ring buffer to stream, or a map to read (log2 histograms or counts by key). */
+export type CatalogRead = { buffer: 'events' } | { map: string; shape: 'histogram' | 'counts' };
+
+/** The value of a `const volatile` global, as load_program's parameters take it. */
+export type GlobalValue = number | boolean;
+
+/** One catalog entry. */
+export interface CatalogEntry<P extends z.ZodObject = z.ZodObject> {
+  /** The libbpf-tools name of the same tool where one exists (execsnoop), else the object's. */
+  name: string;
+  /** The object file under the catalog directory. */
+  object: string;
+  /** One line: the question it answers. */
+  question: string;
+  /** The parameters: a strict object of typed, described fields, all optional. */
+  parameters: P;
+  /** The globals (name → value) that valid parameters set; a parameter not given sets nothing. */
+  globals: (parameters: z.output<P>) => Record<string, GlobalValue>;
+  /** How to read the answer. */
+  read: CatalogRead;
+  /** How its programs attach: attach_program {object_id, attachment: {auto: {}}} attaches them all. */
+  attach: 'auto';
+  /** The calls in order, briefly. */
+  how: string[];
+}
+
+/** An entry, typed by its own parameters (so `globals` sees their types). */
+export const entry = <P extends z.ZodObject>(e: CatalogEntry<P>): CatalogEntry<P> => e;
+
+/** The globals of `values` whose value is defined: a parameter not given leaves its global's default. */
+export function defined(values: Record<string, GlobalValue | undefined>): Record<string, GlobalValue> {
+  return Object.fromEntries(Object.entries(values).filter((kv): kv is [string, GlobalValue] => kv[1] !== undefined));
+}
