@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Connected, connect } from '../helpers/client.js';
 
-const NAMES = ['execsnoop', 'opensnoop', 'tcpstates', 'exitsnoop', 'sigsnoop', 'oomkill', 'syscount', 'syscall_latency', 'runqlat', 'biolatency'];
+const NAMES = ['execsnoop', 'opensnoop', 'tcpstates', 'tcplife', 'tcpconnect', 'exitsnoop', 'sigsnoop', 'oomkill', 'syscount', 'syscall_latency', 'runqlat', 'biolatency'];
 
 let c: Connected;
 const dir = mkdtempSync(join(tmpdir(), 'ebpf-mcp-manifest-'));
@@ -50,8 +50,9 @@ test('ebpf://catalog and ebpf://catalog/<name> read before any load, listed, and
     assert.equal(exec.parameters.type, 'object');
     assert.equal(exec.parameters.additionalProperties, false);
     assert.equal(exec.parameters.properties.pid.type, 'integer');
-    assert.deepEqual(manifests[9].read, { map: 'latency_us', shape: 'histogram' });
-    assert.deepEqual(Object.keys(manifests[4].parameters.properties), ['pid', 'signal', 'failed_only']);
+    const named = (n: string) => manifests[NAMES.indexOf(n)];
+    assert.deepEqual(named('biolatency').read, { map: 'latency_us', shape: 'histogram' });
+    assert.deepEqual(Object.keys(named('sigsnoop').parameters.properties), ['pid', 'signal', 'failed_only']);
   } finally {
     await fresh.close();
   }
