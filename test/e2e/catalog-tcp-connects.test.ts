@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { type AddressInfo, connect as tcpConnect, createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { type Connected, connect } from '../helpers/client.js';
-import { loadCatalog } from '../helpers/catalog.js';
+import { loadCatalog, streamsDuring } from '../helpers/catalog.js';
 
 let c: Connected;
 before(async () => {
@@ -13,20 +13,8 @@ after(async () => {
   await c.close();
 });
 
-/** The result of streaming the object's ring for 1.5 s. */
-async function stream(loaded: Record<string, any>): Promise<Record<string, any>> {
-  const s = (await c.call('stream_events', { source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 1500, max_events: 100 })).structuredContent;
-  assert.equal(s.success, true, JSON.stringify(s.error));
-  return s;
-}
-
 /** Streams each object's ring while `act` runs, then returns the streams' results. */
-async function during<T extends Record<string, any>[]>(loaded: [...T], act: () => Promise<void>): Promise<{ [K in keyof T]: Record<string, any> }> {
-  const pending = Promise.all(loaded.map(stream)) as Promise<{ [K in keyof T]: Record<string, any> }>;
-  await new Promise((r) => setTimeout(r, 250));
-  await act();
-  return pending;
-}
+const during = <T extends Record<string, any>[]>(loaded: [...T], act: () => Promise<void>) => streamsDuring(c, loaded, act);
 
 /** A server on `host` that closes each connection at once, and its port. */
 async function listening(host: string) {

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { type AddressInfo, connect as tcpConnect, createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { type Connected, connect } from '../helpers/client.js';
-import { loadCatalog } from '../helpers/catalog.js';
+import { loadCatalog, streamEvents, streamsDuring } from '../helpers/catalog.js';
 
 let c: Connected;
 before(async () => {
@@ -15,19 +15,10 @@ after(async () => {
 });
 
 /** The result of streaming the object's ring for 1.5 s. */
-async function stream(loaded: Record<string, any>): Promise<Record<string, any>> {
-  const s = (await c.call('stream_events', { source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 1500, max_events: 100 })).structuredContent;
-  assert.equal(s.success, true, JSON.stringify(s.error));
-  return s;
-}
+const stream = (loaded: Record<string, any>) => streamEvents(c, loaded);
 
 /** Streams the object's ring while `act` runs, then returns the stream's result. */
-async function during(loaded: Record<string, any>, act: () => Promise<void>): Promise<Record<string, any>> {
-  const pending = stream(loaded);
-  await new Promise((r) => setTimeout(r, 250));
-  await act();
-  return pending;
-}
+const during = async (loaded: Record<string, any>, act: () => Promise<void>) => (await streamsDuring(c, [loaded], act))[0];
 
 /** A server on `host` (port chosen by the kernel) that reads `up` bytes, answers with `down` and closes. */
 async function listening(host: string, up: number, down: number) {

@@ -39,3 +39,18 @@ export async function mapEntries(c: Connected, mapId: number): Promise<Record<st
   } while (cursor);
   return entries;
 }
+
+/** The result of streaming a loaded object's ring `events` for 1.5 s (at most 100 records), asserting it succeeded. */
+export async function streamEvents(c: Connected, loaded: Record<string, any>): Promise<Record<string, any>> {
+  const s = (await c.call('stream_events', { source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 1500, max_events: 100 })).structuredContent;
+  assert.equal(s.success, true, JSON.stringify(s.error));
+  return s;
+}
+
+/** Streams each object's ring while `act` runs (begun 250 ms after the streams), then returns their results in order. */
+export async function streamsDuring<T extends Record<string, any>[]>(c: Connected, loaded: [...T], act: () => Promise<void>): Promise<{ [K in keyof T]: Record<string, any> }> {
+  const pending = Promise.all(loaded.map((l) => streamEvents(c, l))) as Promise<{ [K in keyof T]: Record<string, any> }>;
+  await new Promise((r) => setTimeout(r, 250));
+  await act();
+  return pending;
+}
