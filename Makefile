@@ -37,7 +37,7 @@ build: deps $(NATIVE) $(OPEN_PROBE) $(BPF_OBJS) $(ABI_NAMES) dist/.stamp $(SERVE
 # A countable workload for the kernel tests (getpid, uprobe and USDT targets, UDP, CPU).
 $(WORKLOAD): test/workload/workload.c | deps
 	@mkdir -p $(dir $@)
-	cc -O1 -g -Wall -o $@ $<
+	cc -O1 -g -fno-omit-frame-pointer -Wall -o $@ $<
 
 deps:
 	@scripts/setup.sh

@@ -41,6 +41,11 @@ const loadAndAttach = (name: string, parameters: string): string[] => [
 /** The calls that read a ring writer's records. */
 const streamed = ['stream_events {source: {object_id, map: "events"}} (or a background stream)'];
 
+/** The calls that read a map of weights by stack: inspect_state folds it. */
+const stacksRead = (what: string): string[] => [
+  `wait, then inspect_state {fields: ["maps"], maps: {id: <counts's id>, entries: false}}: stacks has the top functions and the folded stacks (${what}), symbolized`,
+];
+
 /** The calls that read a map's answer: its id is in load_program's maps. */
 const mapRead = (map: string, what: string): string[] => [`wait, then inspect_state {fields: ["maps"], maps: {id: <${map}'s id>}}: ${what}`];
 
@@ -200,6 +205,38 @@ export const CATALOG = [
     read: { map: 'latency_us', shape: 'histogram' },
     attach: 'auto',
     how: [...loadAndAttach('biolatency', '{disk: "8:0"}'), ...mapRead('latency_us', 'the histogram, drawn')],
+  }),
+  entry({
+    name: 'profile',
+    object: 'cpu_stacks.bpf.o',
+    question: 'Where the CPU time goes: on-CPU stacks sampled at a set frequency, kernel and user, per process',
+    parameters: z.strictObject({
+      pid: pid('Only samples of this process (tgid)'),
+      frequency: z.int().min(1).max(1000).optional().describe('Samples per second on each CPU (default 49)'),
+      kernel_only: flag('Kernel stacks only'),
+      user_only: flag('User stacks only'),
+      include_idle: flag('Count idle CPUs too (the idle task)'),
+    }),
+    globals: (p) => defined({ target_tgid: p.pid, kernel_stacks_only: p.kernel_only, user_stacks_only: p.user_only, include_idle: p.include_idle }),
+    frequency: (p) => p.frequency ?? 49,
+    read: { map: 'counts', shape: 'stacks' },
+    attach: 'auto',
+    how: [...loadAndAttach('profile', '{pid, frequency: 99}'), ...stacksRead('weights are samples')],
+  }),
+  entry({
+    name: 'offcputime',
+    object: 'offcpu_stacks.bpf.o',
+    question: 'Where threads wait off the CPU (blocked, sleeping, preempted): time by kernel and user stack, per process',
+    parameters: z.strictObject({
+      pid: pid("Only this process's threads (tgid)"),
+      min_block_us: z.int().min(1).optional().describe('Only waits at least this long (default 1)'),
+      max_block_us: z.int().min(1).optional().describe('Only waits at most this long'),
+      kernel_only: flag('Kernel stacks only'),
+    }),
+    globals: (p) => defined({ target_tgid: p.pid, min_block_us: p.min_block_us, max_block_us: p.max_block_us, kernel_stacks_only: p.kernel_only }),
+    read: { map: 'counts', shape: 'stacks' },
+    attach: 'auto',
+    how: [...loadAndAttach('offcputime', '{pid}'), ...stacksRead('weights are microseconds off the CPU')],
   }),
 ] as const satisfies readonly CatalogEntry[];
 

@@ -5,8 +5,8 @@
  */
 import type { z } from 'zod';
 
-/** Where a loaded entry's answer is: a ring buffer to stream, or a map to read (log2 histograms or counts by key). */
-export type CatalogRead = { buffer: 'events' } | { map: string; shape: 'histogram' | 'counts' };
+/** Where a loaded entry's answer is: a ring buffer to stream, or a map to read (log2 histograms, counts by key, or weights by stack, which inspect_state folds). */
+export type CatalogRead = { buffer: 'events' } | { map: string; shape: 'histogram' | 'counts' | 'stacks' };
 
 /** The value of a `const volatile` global, as load_program's parameters take it. */
 export type GlobalValue = number | boolean;
@@ -27,6 +27,8 @@ export interface CatalogEntry<P extends z.ZodObject = z.ZodObject> {
   read: CatalogRead;
   /** How its programs attach: attach_program {object_id, attachment: {auto: {}}} attaches them all. */
   attach: 'auto';
+  /** For an entry that samples: the cpu-clock frequency (Hz) its perf_event programs attach at, on every CPU, under auto. */
+  frequency?: (parameters: z.output<P>) => number;
   /** The calls in order, briefly. */
   how: string[];
 }

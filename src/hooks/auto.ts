@@ -21,6 +21,7 @@ const EXPLICIT: Record<string, { kind: string; settings: Record<string, string>;
   kprobe: { kind: 'kprobe', settings: { function: '<kernel function>' }, needs: 'a kernel function' },
   uprobe: { kind: 'uprobe', settings: { binary: '<absolute path of the executable or library>', function: '<symbol>' }, needs: 'a binary and a function' },
   usdt: { kind: 'usdt', settings: { binary: '<absolute path>', provider: '<provider>', name: '<probe name>' }, needs: 'a binary, a provider and a probe name' },
+  perf_event: { kind: 'perf_event', settings: { event: 'cpu-clock', frequency: '<samples per second>' }, needs: 'an event and a sampling rate' },
 };
 
 /** Refuses, before libbpf tries, what auto cannot attach here: a hook this kernel lacks, or a section naming no target. */
@@ -37,7 +38,7 @@ function checkSection(target: AttachTarget): void {
       throw new NotSupported(`${t.reason}; program ${id}'s section (context.section) cannot attach here`, prefix.replace(/\.s$/, ''), needs, alternatives, { program: name, section });
     }
   }
-  const kind = KPROBE.includes(prefix) ? 'kprobe' : UPROBE.includes(prefix) ? 'uprobe' : prefix === 'usdt' ? 'usdt' : undefined;
+  const kind = KPROBE.includes(prefix) ? 'kprobe' : UPROBE.includes(prefix) ? 'uprobe' : prefix === 'usdt' || prefix === 'perf_event' ? prefix : undefined;
   const explicit = kind === undefined ? undefined : EXPLICIT[kind];
   if (explicit && rest === '') {
     const use = { [explicit.kind]: explicit.settings };

@@ -126,6 +126,16 @@ export function mapInfo(id: number): MapInfo | undefined {
   });
 }
 
+/** The other maps used by the programs that use map `mapId` (a ring's lost counter, a counts map's stack traces), each once. */
+export function mapsBeside(mapId: number): MapInfo[] {
+  const ids = new Set<number>();
+  for (const id of listIds('program')) {
+    const p = programInfo(id);
+    if (p?.mapIds.includes(mapId)) for (const m of p.mapIds) if (m !== mapId) ids.add(m);
+  }
+  return [...ids].flatMap((id) => mapInfo(id) ?? []);
+}
+
 /** Network interface names by ifindex, in this network namespace. */
 export function interfacesByIndex(): Map<number, string> {
   const out = new Map<number, string>();

@@ -8,7 +8,7 @@
  */
 import { endianness } from 'node:os';
 import { kernelFailure } from './errors.js';
-import { listIds, mapInfo, programInfo } from './inventory.js';
+import { mapsBeside } from './inventory.js';
 import { ObjKind, native } from './native.js';
 import { withObjectFd } from './object-fd.js';
 
@@ -45,13 +45,6 @@ export class LostCounter {
  * u64 value) used by a program that also uses the ring; undefined when no such program has one.
  */
 export function lostCounterFor(ringMapId: number): LostCounter | undefined {
-  for (const id of listIds('program')) {
-    const p = programInfo(id);
-    if (!p?.mapIds.includes(ringMapId)) continue;
-    for (const m of p.mapIds) {
-      const info = mapInfo(m);
-      if (info?.name === LOST_COUNTER_MAP && info.type === 'percpu_array' && info.keySize === 4 && info.valueSize === 8) return new LostCounter(m);
-    }
-  }
-  return undefined;
+  const m = mapsBeside(ringMapId).find((info) => info.name === LOST_COUNTER_MAP && info.type === 'percpu_array' && info.keySize === 4 && info.valueSize === 8);
+  return m ? new LostCounter(m.id) : undefined;
 }

@@ -20,6 +20,8 @@ export interface LoadedObject {
   /** Its programs that are loaded (with kernel ids). */
   programs: readonly ProgramSpec[];
   maps: readonly MapSpec[];
+  /** The cpu-clock frequency (Hz) an auto attachment samples its perf_event programs at (a catalog entry's). */
+  sampleFrequency?: number;
 }
 
 /** An attachment this session made: one or more kernel links (perf events per CPU) to one point. */

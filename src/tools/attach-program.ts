@@ -121,12 +121,18 @@ function checkClass(access: Access, attachment: Input['attachment'], { program }
   access.require(attachGrant(cls), `attachment.${kind}`, `attaching program ${program.id} (type ${program.typeName}) to a ${cls} hook`);
 }
 
+/** An auto attachment of a perf_event program whose object says how it samples (a catalog entry's): that perf_event attachment. */
+function sampled(owner: Target['owner'], program: ProgramSpec, attachment: Input['attachment']): Input['attachment'] {
+  if (!('auto' in attachment) || program.section !== 'perf_event' || owner.sampleFrequency === undefined) return attachment;
+  return { perf_event: { frequency: owner.sampleFrequency } } as Input['attachment'];
+}
+
 /** Attaches one program and hands the attachment to the session; a failure leaves nothing (no pin, no record, no link). */
 function attachOne(ctx: ToolContext, { owner, program }: Target, attachment: Input['attachment'], pin: string | undefined, ttlSeconds: number | undefined): Made {
   const kind = Object.keys(attachment)[0] ?? 'auto';
   let attached: ReturnType<typeof attachProgram>;
   try {
-    attached = attachProgram({ object: owner.object, program, objects: ctx.session.loadedObjects().map((o) => o.object) }, attachment);
+    attached = attachProgram({ object: owner.object, program, objects: ctx.session.loadedObjects().map((o) => o.object) }, sampled(owner, program, attachment));
   } catch (e) {
     throw attachError(e, kind);
   }

@@ -16,7 +16,7 @@ export const catalogManifest = z.strictObject({
   object: z.string().describe('The file in the catalog directory'),
   question: z.string(),
   parameters: z.record(z.string(), z.unknown()).describe('JSON Schema of source.parameters'),
-  read: z.union([z.strictObject({ buffer: z.string() }), z.strictObject({ map: z.string(), shape: z.enum(['histogram', 'counts']) })]),
+  read: z.union([z.strictObject({ buffer: z.string() }), z.strictObject({ map: z.string(), shape: z.enum(['histogram', 'counts', 'stacks']) })]),
   attach: z.literal('auto'),
   how: z.array(z.string()).describe('The calls in order'),
 });

@@ -11,7 +11,8 @@ import type { Session } from '../session/session.js';
 import { catalogManifest, catalogManifests } from './catalog-view.js';
 import { HostLists } from './host-lists.js';
 import { inputJsonSchema, outputJsonSchema } from './json-schema.js';
-import { mapEntriesOf, mapEntriesSummary } from './map-entries.js';
+import { mapStacks } from '../symbolize/stack-counts.js';
+import { FOLDED_LINES, mapEntriesOf, mapEntriesSummary, stacksSummary } from './map-entries.js';
 import { Selection } from './selection.js';
 import { streamList, streamListSchema } from './stream-background.js';
 import { mapFields, programFields } from './shapes.js';
@@ -27,8 +28,7 @@ const inputFor = (limits: Limits) => z.strictObject({
     .array(z.enum(FIELDS))
     .min(1)
     .max(FIELDS.length)
-    .default(['programs', 'maps', 'links', 'system', 'streams'])
-    ,
+    .default(['programs', 'maps', 'links', 'system', 'streams']),
   filters: z
     .strictObject({
       program_type: z.string().min(1).max(64).optional().describe('e.g. "xdp"'),
@@ -167,6 +167,29 @@ const mapEntries = z
   })
   .describe("One map's entries, from `maps`");
 
+const stacks = z
+  .union([
+    z.strictObject({
+      map_id: z.int(),
+      stack_map_id: z.int().describe('The stack trace map its stack ids index'),
+      weight: z.string().describe('What a weight is: the entry member summed ("value"), or "entries"'),
+      total: z.number(),
+      entries_folded: z.int(),
+      truncated: z.boolean().describe('The map held more entries than were folded'),
+      top_functions: z
+        .array(z.strictObject({ function: z.string(), self: z.number().describe('Weight as the leaf'), total: z.number().describe('Weight anywhere in the stack') }))
+        .describe('Data from the traced system'),
+      folded: z.array(z.strictObject({ stack: z.string(), weight: z.number() })).describe('comm;root;...;leaf (user then kernel frames), heaviest first: flame-graph input'),
+      folded_left_out: z.int().describe('Stacks not listed (line or byte cap)'),
+      missing: z.strictObject({ user: z.number(), kernel: z.number(), errnos: z.record(z.string(), z.number()) }).describe('Weight whose stack was not taken or is gone'),
+      unresolved_frames: z
+        .strictObject({ process_gone: z.int(), no_file: z.int(), no_symbol: z.int(), kernel_hidden: z.int() })
+        .describe('Frames left unnamed, by why'),
+    }),
+    z.strictObject({ map_id: z.int(), note: z.string() }),
+  ])
+  .describe("`maps`'s map counts by stack: its stacks symbolized and folded");
+
 const listMeta = z.strictObject({
   total: z.int().describe('Matching the filters'),
   returned: z.int(),
@@ -204,6 +227,7 @@ const output = z.strictObject({
     )
     .optional(),
   map_entries: mapEntries.optional(),
+  stacks: stacks.optional(),
   catalog: z.array(catalogManifest).optional().describe("The catalog's manifests (also ebpf://catalog/<name>)"),
   streams: streamListSchema.optional(),
   counts: z.record(z.string(), listMeta).describe('Per list: how many matched, how many returned'),
@@ -267,7 +291,12 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
       data.catalog = catalogManifests();
       sel.spend(Buffer.byteLength(JSON.stringify(data.catalog)));
     }
-    // A map's entries next: asked for by id, they are the point of the call; the lists share what is left.
+    // A map's entries next (and, when it counts by stack, its folded stacks first, from half of what is left): asked for by id, they are the point of the call; the lists share what is left.
+    const folded = input.maps ? mapStacks(input.maps.id, FOLDED_LINES, Math.floor(sel.remaining / 2)) : undefined;
+    if (folded) {
+      data.stacks = folded;
+      sel.spend(Buffer.byteLength(JSON.stringify(folded)));
+    }
     const entries = input.maps
       ? readMapContents(input.maps.id, input.maps.entries ? input.maps.limit : 0, { cursor: input.maps.cursor, maxBytes: Math.min(ctx.limits.mapEntriesBytes, sel.remaining) })
       : undefined;
@@ -307,7 +336,8 @@ export const inspectStateTool = defineTool((limits: Limits) => ({
         ? ` Holders: ${extent.skippedProcesses} process(es) and ${extent.skippedFds} fd(s) not read (cap or gone).`
         : '') +
       (notes.length ? `\n${notes.join('\n')}` : '') +
-      (entries && input.maps ? `\n${entriesNote ? `${entriesNote}\n` : ''}${mapEntriesSummary(entries, input.maps.entries)}` : '');
+      (entries && input.maps ? `\n${entriesNote ? `${entriesNote}\n` : ''}${mapEntriesSummary(entries, input.maps.entries)}` : '') +
+      (folded ? `\n${stacksSummary(folded)}` : '');
     return { data, summary };
   },
 }));

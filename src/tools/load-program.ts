@@ -134,25 +134,31 @@ const output = z.strictObject({
 type Input = z.output<ReturnType<typeof inputFor>>;
 
 /**
- * The globals a catalog entry's `source.parameters` set, checked against the entry's schema (VALIDATION_ERROR at
- * `source.parameters.<field>`, listing the entry's parameters); top-level `parameters` beside them are refused.
+ * The globals a catalog entry's `source.parameters` set, and the frequency its perf_event programs sample at, checked
+ * against the entry's schema (VALIDATION_ERROR at `source.parameters.<field>`, listing the entry's parameters);
+ * top-level `parameters` beside them are refused.
  */
-function catalogGlobals(entry: CatalogEntry, given: Readonly<Record<string, unknown>> | undefined, raw: Input['parameters']): Record<string, unknown> {
+function catalogGlobals(
+  entry: CatalogEntry,
+  given: Readonly<Record<string, unknown>> | undefined,
+  raw: Input['parameters'],
+): { globals: Record<string, unknown>; sampleFrequency?: number } {
   if (raw !== undefined) throw invalid('parameters', `a catalog source takes its parameters in source.parameters (see ebpf://catalog/${entry.name})`);
   const parsed = entry.parameters.safeParse(given ?? {});
   const listed = Object.entries(entry.parameters.shape).map(([name, s]) => ({ name, description: (s as z.ZodType).description ?? '' }));
-  if (parsed.success) return entry.globals(parsed.data);
+  if (parsed.success) return { globals: entry.globals(parsed.data), ...(entry.frequency ? { sampleFrequency: entry.frequency(parsed.data) } : {}) };
   const issue = parsed.error.issues[0]!;
   const path = issue.code === 'unrecognized_keys' ? [issue.keys[0]] : issue.path;
   const message = issue.code === 'unrecognized_keys' ? `${entry.name} has no parameter ${issue.keys[0]}` : issue.message;
   throw invalid(['source.parameters', ...path].join('.'), message, { parameters: listed });
 }
 
-/** The file a source names (a catalog entry's object) and the globals its parameters set. */
-function resolveSource(input: Input): { source: ObjectSource; entry?: CatalogEntry; parameters: Readonly<Record<string, unknown>> | undefined } {
+/** The file a source names (a catalog entry's object), the globals its parameters set and its sampling frequency. */
+function resolveSource(input: Input): { source: ObjectSource; entry?: CatalogEntry; parameters: Readonly<Record<string, unknown>> | undefined; sampleFrequency?: number } {
   if (input.source.type !== 'catalog') return { source: input.source, parameters: input.parameters };
   const entry = catalogEntry(input.source.name)!;
-  return { source: { type: 'file', path: join(CATALOG_DIR, entry.object) }, entry, parameters: catalogGlobals(entry, input.source.parameters, input.parameters) };
+  const { globals, sampleFrequency } = catalogGlobals(entry, input.source.parameters, input.parameters);
+  return { source: { type: 'file', path: join(CATALOG_DIR, entry.object) }, entry, parameters: globals, ...(sampleFrequency ? { sampleFrequency } : {}) };
 }
 
 /** Refuses programs whose type (as they would load) the policy does not allow. */
@@ -288,7 +294,7 @@ export const loadProgramTool = defineTool((limits: Limits, access: Access) => ({
   async run(input, ctx) {
     const btfPath = checkBtfPath(input.btf_path);
     const programType = programTypeOf(input.program_type);
-    const { source: from, entry, parameters: given } = resolveSource(input);
+    const { source: from, entry, parameters: given, sampleFrequency } = resolveSource(input);
     const source = readObjectSource(from, ctx.limits.maxObjectBytes, (resolved) => checkSourcePath(ctx.access, resolved));
     checkSourceDigest(ctx.access, source.sha256, source.path);
     const obj = await BpfObject.openUntrusted(source.bytes, source.name, btfPath);
@@ -305,7 +311,7 @@ export const loadProgramTool = defineTool((limits: Limits, access: Access) => ({
       const log = input.verifier_log
         ? tailBytes(loaded.map((p) => `== ${p.name} ==\n${obj.verifierLog(p.name)}`).join('\n'), ctx.limits.verifierLogBytes).text
         : undefined;
-      const objectId = kept ? ctx.session.adoptObject({ name: obj.name, sha256: source.sha256, loadedAt: new Date(), object: obj, programs: loaded, maps: obj.maps() }).id : null;
+      const objectId = kept ? ctx.session.adoptObject({ name: obj.name, sha256: source.sha256, loadedAt: new Date(), object: obj, programs: loaded, maps: obj.maps(), ...(sampleFrequency ? { sampleFrequency } : {}) }).id : null;
       adopted = kept;
       const maps = obj.maps().map((m) => ({ ...mapRow(m, m.typeName, kept ? m.id : null), internal: m.internal }));
       const data = {

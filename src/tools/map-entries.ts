@@ -1,9 +1,11 @@
 /**
- * inspect_state's `map_entries`: a map's contents as read by the kernel
- * layer, shaped for the result and summarised in text (counts and drawn
- * histograms, numbers only: keys and values are traced data).
+ * inspect_state's `map_entries` and `stacks`: a map's contents as read by the
+ * kernel layer, shaped for the result and summarised in text (counts, drawn
+ * histograms and folded stacks' totals, numbers only: keys, values and
+ * frames are traced data).
  */
 import type { MapContents } from '../kernel/map-contents.js';
+import type { FoldedStacks, UnfoldableStacks } from '../symbolize/stack-counts.js';
 
 /** Histograms drawn in full in a summary; the others are in the structured result only. */
 const SUMMARY_HISTOGRAMS = 4;
@@ -40,4 +42,25 @@ export function mapEntriesSummary(m: MapContents, read: boolean): string {
   }
   if (drawn.length > SUMMARY_HISTOGRAMS) lines.push(`${drawn.length - SUMMARY_HISTOGRAMS} more histogram(s) in map_entries.`);
   return lines.join('\n');
+}
+
+/** Folded stacks listed at most in `stacks.folded`. */
+export const FOLDED_LINES = 200;
+
+/** The summary line of a map's folded stacks: numbers and ids only (the frames are traced data, in `stacks`). */
+export function stacksSummary(s: FoldedStacks | UnfoldableStacks): string {
+  if ('note' in s) return `Map ${s.map_id} counts by stack, but its stacks cannot be folded: ${s.note}.`;
+  const u = s.unresolved_frames;
+  const unnamed = u.process_gone + u.no_file + u.no_symbol + u.kernel_hidden;
+  const lost = s.missing.user + s.missing.kernel;
+  return (
+    `Map ${s.map_id} counts by stack (stack trace map ${s.stack_map_id}): total ${s.total} (${s.weight}) over ${s.entries_folded} entries` +
+    `${s.truncated ? ' (the map holds more: folded in part)' : ''}; ${s.folded.length + s.folded_left_out} distinct stacks, ` +
+    `${s.folded.length} in stacks.folded${s.folded_left_out ? ` (${s.folded_left_out} lighter ones left out)` : ''}, the heaviest functions in stacks.top_functions.` +
+    (s.total === 0 ? ' Nothing counted yet: is the program attached, and did its target run?' : '') +
+    (lost ? ` Weight ${lost} has no stack (not taken or gone: stacks.missing).` : '') +
+    (unnamed
+      ? ` ${unnamed} frames unnamed (${u.process_gone} of exited processes, ${u.no_file} without a readable file, ${u.no_symbol} without a symbol, ${u.kernel_hidden} hidden by kptr_restrict).`
+      : '')
+  );
 }

@@ -32,8 +32,14 @@ function withWait(args: string[]): string[] {
   return [...args.slice(0, at), '--wait', ...args.slice(at)];
 }
 
-/** Starts the workload paused (after `prefix`, e.g. taskset): it has printed its pid and runs when `go()` is called. */
-export async function pausedWorkload(args: string[], prefix: string[] = []): Promise<{ pid: number; go: () => Promise<void> }> {
+/**
+ * Starts the workload paused (after `prefix`, e.g. taskset): it has printed its pid and runs when `go()` is called,
+ * which resolves when it has exited; or `start()` lets it run, and `kill()` ends it (SIGKILL) and waits for that.
+ */
+export async function pausedWorkload(
+  args: string[],
+  prefix: string[] = [],
+): Promise<{ pid: number; go: () => Promise<void>; start: () => void; kill: () => Promise<void> }> {
   const [cmd, ...rest] = [...prefix, WORKLOAD, ...withWait(args)];
   const child = spawn(cmd as string, rest, { stdio: ['pipe', 'pipe', 'inherit'] });
   const pid = await new Promise<number>((resolve, reject) => {
@@ -45,6 +51,11 @@ export async function pausedWorkload(args: string[], prefix: string[] = []): Pro
     pid,
     go: async () => {
       child.stdin.end('go\n');
+      await exited;
+    },
+    start: () => child.stdin.end('go\n'),
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     },
   };

@@ -28,6 +28,8 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
   syscall_latency: { pid: 1234 },
   runqlat: { pid: 1234, per_process: true },
   biolatency: { disk: '8:1', per_disk: true, queued: true },
+  profile: { pid: 1234, frequency: 99, kernel_only: true, user_only: true, include_idle: true },
+  offcputime: { pid: 1234, min_block_us: 1000, max_block_us: 1_000_000, kernel_only: true },
 };
 
 /** The names of the object's maps (the vars of its .maps section). */
@@ -49,9 +51,15 @@ for (const e of CATALOG as readonly CatalogEntry[]) {
     const params = globals.filter((g) => g.section === '.rodata' && g.constVolatile);
     const sample = SAMPLES[e.name] ?? {};
     assert.deepEqual(Object.keys(sample).sort(), Object.keys(e.parameters.shape).sort(), 'the samples cover every parameter');
-    // Each parameter alone sets exactly one global, which exists and takes the value.
+    // Each parameter alone sets exactly one global, which exists and takes the value; a sampling frequency sets the attachment's instead.
     for (const [name, value] of Object.entries(sample)) {
-      const set = e.globals(e.parameters.parse({ [name]: value }));
+      const parsed = e.parameters.parse({ [name]: value });
+      const set = e.globals(parsed);
+      if (name === 'frequency' && e.frequency) {
+        assert.deepEqual(set, {}, 'the frequency is an attach setting, not a global');
+        assert.equal(e.frequency(parsed), value);
+        continue;
+      }
       assert.equal(Object.keys(set).length, 1, `${name} sets ${JSON.stringify(set)}`);
       for (const [global, v] of Object.entries(set)) {
         const p = params.find((g) => g.name === global);

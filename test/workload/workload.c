@@ -1,6 +1,6 @@
 // A test workload whose every effect is countable: exactly N getpid
 // syscalls, N calls of a probe-able function, N USDT probe hits, N UDP
-// packets (IPv4 or IPv6), N TCP connects on loopback, N TCP sends, a CPU spin, or N MiB of memory written (joining a
+// packets (IPv4 or IPv6), N TCP connects on loopback, N TCP sends, a CPU spin (in a hot function, for the profile test), N sleeps of 10 ms, or N MiB of memory written (joining a
 // cgroup first costs one getpid). With --wait it prints its pid and waits for a line on stdin first, so a test can attach with that pid
 // before it runs. The TCP modes then print one line of "key value" pairs saying what happened.
 #define _GNU_SOURCE
@@ -22,6 +22,26 @@ __attribute__((noinline, used)) int ebpf_mcp_probe_target(int i)
 {
 	__asm__ volatile("" ::: "memory");
 	return i + 1;
+}
+
+/* The profile test's hot function: a chunk of arithmetic with no call in it, so nearly every on-CPU sample of the hot-ms
+ * mode lands here. */
+__attribute__((noinline, used)) unsigned long ebpf_mcp_hot_function(unsigned long x)
+{
+	/* A frame of its own even as a leaf, so a frame-pointer unwind finds its caller. */
+	__asm__ volatile("" ::"r"(__builtin_frame_address(0)));
+	for (int k = 0; k < 1000000; k++)
+		x = x * 6364136223846793005UL + 1442695040888963407UL;
+	return x;
+}
+
+/* The off-CPU test's waiting function: n sleeps of 10 ms. */
+__attribute__((noinline, used)) void ebpf_mcp_sleepy_function(int n)
+{
+	struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+
+	for (int k = 0; k < n; k++)
+		clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
 }
 
 /* CPU time this process has used: a spin of N ms is N ms on a CPU, however busy the machine is. */
@@ -191,7 +211,7 @@ int main(int argc, char **argv)
 		i++;
 	}
 	if (i + 1 >= argc) {
-		fprintf(stderr, "usage: workload [--cgroup DIR] [--wait] getpid|call|usdt|spin-ms|alloc-mb N | udp N PORT [ADDR] | tcp N PORT | tcp-send|tcp-lockstep N SIZE\n");
+		fprintf(stderr, "usage: workload [--cgroup DIR] [--wait] getpid|call|usdt|spin-ms|hot-ms|sleep|alloc-mb N | udp N PORT [ADDR] | tcp N PORT | tcp-send|tcp-lockstep N SIZE\n");
 		return 2;
 	}
 	n = atoi(argv[i + 1]);
@@ -208,6 +228,12 @@ int main(int argc, char **argv)
 		double end = cpu_ms() + n;
 		while (cpu_ms() < end)
 			sink++;
+	} else if (strcmp(argv[i], "hot-ms") == 0) {
+		double end = cpu_ms() + n;
+		while (cpu_ms() < end)
+			sink += ebpf_mcp_hot_function(sink);
+	} else if (strcmp(argv[i], "sleep") == 0) {
+		ebpf_mcp_sleepy_function(n);
 	} else if (strcmp(argv[i], "alloc-mb") == 0) {
 		/* Every page written, so each is charged to the memory cgroup (the OOM test's victim). */
 		for (int k = 0; k < n; k++) {
