@@ -16,8 +16,8 @@ after(async () => {
   await c.close();
 });
 
-/** Loads process_exits with these parameters and attaches it as its section says. */
-const loadAttached = (parameters: Record<string, unknown>) => loadCatalog(c, 'process_exits', parameters);
+/** Loads exitsnoop by name with these parameters and attaches it as its section says. */
+const loadAttached = (parameters: Record<string, unknown>) => loadCatalog(c, 'exitsnoop', parameters);
 
 /** Streams the object's ring while `act` runs, then returns the stream's result. */
 async function during(loaded: Record<string, any>, args: Record<string, unknown>, act: () => Promise<void>): Promise<Record<string, any>> {
@@ -55,13 +55,13 @@ function cgroupId(pid: number): number {
 }
 const data = (s: Record<string, any>) => s.events.map((e: { data: Record<string, any> }) => e.data);
 
-test('process_exits: a process that exits with 3, once for all its threads, with its parent and lifetime; others left out by target_tgid', async () => {
+test('exitsnoop: a process that exits with 3, once for all its threads, with its parent and lifetime; others left out by pid', async () => {
   const started = process.hrtime.bigint();
   const n = await nodeChild(3);
   const other = await waitingShell('exit 0');
   try {
     const cgroup = cgroupId(n.child.pid!);
-    const loaded = await loadAttached({ target_tgid: n.child.pid });
+    const loaded = await loadAttached({ pid: n.child.pid });
     const s = await during(loaded, {}, async () => {
       await other.go();
       await n.go();
@@ -89,10 +89,10 @@ test('process_exits: a process that exits with 3, once for all its threads, with
   }
 });
 
-test('process_exits: trace_threads gives every thread its own record, the leader among them', async () => {
+test('exitsnoop: threads gives every thread its own record, the leader among them', async () => {
   const n = await nodeChild(3);
   try {
-    const loaded = await loadAttached({ target_tgid: n.child.pid, trace_threads: true });
+    const loaded = await loadAttached({ pid: n.child.pid, threads: true });
     const s = await during(loaded, {}, n.go);
     const threads = data(s);
     assert.ok(threads.length > 1, `node runs several threads: ${JSON.stringify(threads)}`);
@@ -107,11 +107,11 @@ test('process_exits: trace_threads gives every thread its own record, the leader
   }
 });
 
-test('process_exits: a process killed by SIGKILL, by name; trace_failed_only leaves out a clean exit', async () => {
+test('exitsnoop: a process killed by SIGKILL, by name; failed_only leaves out a clean exit', async () => {
   const clean = await waitingShell('exit 0');
   const killed = await waitingShell('exit 0');
   try {
-    const loaded = await loadAttached({ trace_failed_only: true });
+    const loaded = await loadAttached({ failed_only: true });
     const pids = [clean.sh.pid, killed.sh.pid];
     const s = await during(loaded, { filters: { where: [{ field: 'pid', op: 'in', value: pids }] } }, async () => {
       await clean.go();

@@ -107,9 +107,9 @@ async function switchIns(path: string, pids: number[]): Promise<{ stop(): Promis
   };
 }
 
-/** Loads runq_latency with `parameters` and attaches its three programs; returns the id of `latency_us`. */
+/** Loads runqlat by name with `parameters` and attaches its three programs; returns the id of `latency_us`. */
 async function loadAttached(parameters: Record<string, unknown>): Promise<number> {
-  const loaded = await loadCatalog(c, 'runq_latency', parameters);
+  const loaded = await loadCatalog(c, 'runqlat', parameters);
   assert.deepEqual(loaded.attachments.map((a) => a.attachment_point).sort(), ['tp_btf/sched_switch', 'tp_btf/sched_wakeup', 'tp_btf/sched_wakeup_new']);
   return mapIdOf(loaded, 'latency_us');
 }
@@ -149,10 +149,10 @@ async function contended(attach: (pids: number[]) => Promise<number>, read: (map
   }
 }
 
-test('runq_latency with target_tgid: one histogram, at key 0, of the target\'s waits', async (t) => {
+test('runqlat with pid: one histogram, at key 0, of the target\'s waits', async (t) => {
   if (!bpftrace) t.diagnostic('bpftrace is not installed: totals checked against schedstat only');
   await contended(
-    (pids) => loadAttached({ target_tgid: pids[0] }),
+    (pids) => loadAttached({ pid: pids[0] }),
     async (mapId, pids) => {
       const entries = await histograms(mapId);
       assert.deepEqual(entries.map((e) => e.key), [0]);
@@ -162,7 +162,7 @@ test('runq_latency with target_tgid: one histogram, at key 0, of the target\'s w
   );
 });
 
-test('runq_latency with per_process: a histogram per tgid, each spinner\'s of its own waits', async (t) => {
+test('runqlat with per_process: a histogram per tgid, each spinner\'s of its own waits', async (t) => {
   if (!bpftrace) t.diagnostic('bpftrace is not installed: totals checked against schedstat only');
   await contended(
     () => loadAttached({ per_process: true }),

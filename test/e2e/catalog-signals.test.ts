@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { constants } from 'node:os';
 import { after, before, test } from 'node:test';
 import { type Connected, connect } from '../helpers/client.js';
 import { loadCatalog } from '../helpers/catalog.js';
@@ -13,8 +12,8 @@ after(async () => {
   await c.close();
 });
 
-/** Loads signals with these parameters and attaches it as its section says. */
-const loadAttached = (parameters: Record<string, unknown>) => loadCatalog(c, 'signals', parameters);
+/** Loads sigsnoop by name with these parameters and attaches it as its section says. */
+const loadAttached = (parameters: Record<string, unknown>) => loadCatalog(c, 'sigsnoop', parameters);
 
 /** Streams the object's ring while `act` runs, then returns the stream's result. */
 async function during(loaded: Record<string, any>, act: () => Promise<void>): Promise<Record<string, any>> {
@@ -35,12 +34,12 @@ async function killAndWait(sh: { pid?: number; once: (e: 'exit', f: () => void) 
 
 const data = (s: Record<string, any>) => s.events.map((e: { data: Record<string, any> }) => e.data);
 
-test('signals: SIGUSR1 from this process to a child, by name, delivered; signals to another process left out by target_tgid', async () => {
+test('sigsnoop: SIGUSR1 from this process to a child, by name, delivered; signals to another process left out by pid', async () => {
   // Shells that wait in `read`: SIGUSR1's default action ends them.
   const target = await waitingShell('exit 0');
   const other = await waitingShell('exit 0');
   try {
-    const loaded = await loadAttached({ target_tgid: target.sh.pid });
+    const loaded = await loadAttached({ pid: target.sh.pid });
     const s = await during(loaded, async () => {
       await killAndWait(other.sh, 'SIGUSR1');
       await killAndWait(target.sh, 'SIGUSR1');
@@ -68,7 +67,7 @@ test('signals: SIGUSR1 from this process to a child, by name, delivered; signals
   }
 });
 
-test('signals: failed_only keeps an ignored signal and leaves out a delivered one; target_signal keeps one number', async () => {
+test('sigsnoop: failed_only keeps an ignored signal and leaves out a delivered one; signal keeps one, by name', async () => {
   // The shell ignores SIGUSR1 (its handler is SIG_IGN, so the kernel discards it at once); SIGUSR2 ends it.
   const ignoring = async () => waitingShell('trap "" USR1; echo ignoring; read again');
   const started = async () => {
@@ -80,7 +79,7 @@ test('signals: failed_only keeps an ignored signal and leaves out a delivered on
   const a = await started();
   const b = await started();
   try {
-    const failed = await loadAttached({ target_tgid: a.sh.pid, failed_only: true });
+    const failed = await loadAttached({ pid: a.sh.pid, failed_only: true });
     const s = await during(failed, async () => {
       process.kill(a.sh.pid!, 'SIGUSR1');
       await killAndWait(a.sh, 'SIGUSR2');
@@ -90,7 +89,7 @@ test('signals: failed_only keeps an ignored signal and leaves out a delivered on
       [[process.pid, a.sh.pid, 'SIGUSR1', 'SIGNAL_IGNORED']],
     );
 
-    const only = await loadAttached({ target_tgid: b.sh.pid, target_signal: constants.signals.SIGUSR2 });
+    const only = await loadAttached({ pid: b.sh.pid, signal: 'SIGUSR2' });
     const t = await during(only, async () => {
       process.kill(b.sh.pid!, 'SIGUSR1');
       await killAndWait(b.sh, 'SIGUSR2');

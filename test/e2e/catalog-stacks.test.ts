@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Connected, connect } from '../helpers/client.js';
-import { mapEntries, mapIdOf } from '../helpers/catalog.js';
+import { loadCatalog, mapEntries, mapIdOf } from '../helpers/catalog.js';
 import { catalogObject } from '../helpers/fixtures.js';
 import { pausedWorkload } from '../helpers/kernel.js';
 
@@ -24,15 +24,6 @@ before(async () => {
 after(async () => {
   await c.close();
 });
-
-/** Loads catalog entry `name` with `parameters` and attaches it (auto), asserting both succeed. */
-async function loadByName(name: string, parameters: Record<string, unknown>): Promise<Record<string, any>> {
-  const loaded = (await c.call('load_program', { source: { type: 'catalog', name, parameters } })).structuredContent;
-  assert.equal(loaded.success, true, JSON.stringify(loaded.error));
-  const attached = (await c.call('attach_program', { object_id: loaded.object_id, attachment: { auto: {} } })).structuredContent;
-  assert.equal(attached.success, true, JSON.stringify(attached.error));
-  return { ...loaded, attachments: attached.attachments };
-}
 
 /** inspect_state's folded stacks of map `mapId`, and its summary. */
 async function stacksOf(mapId: number): Promise<{ stacks: Record<string, any>; text: string }> {
@@ -51,7 +42,7 @@ test('profile, with pid and frequency, names the hot function of the test progra
   const hot = await pausedWorkload(['hot-ms', '20000']);
   const other = await pausedWorkload(['hot-ms', '20000']);
   try {
-    const loaded = await loadByName('profile', { pid: hot.pid, frequency: 199 });
+    const loaded = await loadCatalog(c, 'profile', { pid: hot.pid, frequency: 199 });
     assert.equal(loaded.catalog.read.shape, 'stacks');
     assert.ok(loaded.attachments.every((a: { attachment_point: string }) => a.attachment_point.startsWith('perf_event/cpu-clock 199 Hz')), JSON.stringify(loaded.attachments));
     hot.start();
@@ -80,7 +71,7 @@ test('offcputime, with pid, times the sleeps of the test program by their kernel
   const sleeper = await pausedWorkload(['sleep', '300']);
   const other = await pausedWorkload(['sleep', '300']);
   try {
-    const loaded = await loadByName('offcputime', { pid: sleeper.pid, min_block_us: 1000 });
+    const loaded = await loadCatalog(c, 'offcputime', { pid: sleeper.pid, min_block_us: 1000 });
     const began = Date.now();
     sleeper.start();
     other.start();

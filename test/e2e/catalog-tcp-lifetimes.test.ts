@@ -75,7 +75,7 @@ for (const [family, host] of [
     const { server, port } = await listening(host, up, down);
     const other = await listening(host, 10, 10);
     try {
-      const loaded = await loadCatalog(c, 'tcp_lifetimes', { target_port: port });
+      const loaded = await loadCatalog(c, 'tcplife', { port });
       let clientPort = 0;
       let received = 0;
       const started = process.hrtime.bigint();
@@ -114,12 +114,12 @@ for (const [family, host] of [
   });
 }
 
-test('tcp_lifetimes: target_family and target_tgid leave out connections of another family or process', async () => {
+test('tcplife: family and pid leave out connections of another family or process', async () => {
   const { server, port } = await listening('::1', 5, 5);
   try {
-    const v4only = await loadCatalog(c, 'tcp_lifetimes', { target_port: port, target_family: 2 });
-    const otherProcess = await loadCatalog(c, 'tcp_lifetimes', { target_port: port, target_tgid: c.pid });
-    const mine = await loadCatalog(c, 'tcp_lifetimes', { target_port: port, target_tgid: process.pid, target_family: 10 });
+    const v4only = await loadCatalog(c, 'tcplife', { port, family: 'AF_INET' });
+    const otherProcess = await loadCatalog(c, 'tcplife', { port, pid: c.pid });
+    const mine = await loadCatalog(c, 'tcplife', { port, pid: process.pid, family: 'AF_INET6' });
     // One connection, seen by all three at once.
     const streams = Promise.all([stream(v4only), stream(otherProcess), stream(mine)]);
     await new Promise((r) => setTimeout(r, 250));
@@ -139,15 +139,15 @@ test('tcp_lifetimes: target_family and target_tgid leave out connections of anot
   }
 });
 
-test('tcp_lifetimes: an accepted connection belongs to the process that closes it, not the one whose SYN made it', async () => {
+test('tcplife: an accepted connection belongs to the process that closes it, not the one whose SYN made it', async () => {
   // A server in a child process: on loopback its end's SYN_RECV runs in this process (the sender's softirq).
   const script = `const s = require('node:net').createServer((c) => { c.on('data', () => c.end('pong')); s.close(); });
 s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = Number(String((await once(child.stdout, 'data'))[0]).trim());
-    const all = await loadCatalog(c, 'tcp_lifetimes', { target_port: port });
-    const childOnly = await loadCatalog(c, 'tcp_lifetimes', { target_port: port, target_tgid: child.pid });
+    const all = await loadCatalog(c, 'tcplife', { port });
+    const childOnly = await loadCatalog(c, 'tcplife', { port, pid: child.pid });
     const streams = Promise.all([stream(all), stream(childOnly)]);
     await new Promise((r) => setTimeout(r, 250));
     const { clientPort } = await exchange('127.0.0.1', port, 4);

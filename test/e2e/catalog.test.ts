@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, constants as fsConstants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, constants as fsConstants, mkdtempSync, openSync, rmSync, symlinkSync } from 'node:fs';
 import { connect as tcpConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** Loads a catalog object and attaches every program as its section says. */
+/** Loads a catalog entry by name and attaches every program as its section says. */
 const loadAttached = (name: string) => loadCatalog(c, name);
 
 /** Streams while `act` runs, then returns the events. */
@@ -47,8 +47,8 @@ test('info lists every catalog entry by its libbpf-tools name, with the question
   for (const m of s.catalog) assert.ok(existsSync(catalogObject(m.object.replace(/\.bpf\.o$/, ''))), m.object);
 });
 
-test('exec_events: each exec with its parent, command, file and arguments', async () => {
-  const loaded = await loadAttached('exec_events');
+test('execsnoop: each exec with its parent, command, file and arguments', async () => {
+  const loaded = await loadAttached('execsnoop');
   // A shell that waits, then execs uname in place: its pid is known before the exec, so the stream takes only it.
   const script = 'echo ready; read go; exec /bin/uname -r';
   const sh = spawn('/bin/sh', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -69,8 +69,31 @@ test('exec_events: each exec with its parent, command, file and arguments', asyn
   );
 });
 
-test('exec_events: arguments longer than the record holds are cut at 255 bytes, and args_size says by how much', async () => {
-  const loaded = await loadAttached('exec_events');
+test('with no compiler on the host (a PATH with node alone), execsnoop loads by name, attaches and sees an exec by the test', async () => {
+  const bin = mkdtempSync(join(tmpdir(), 'ebpf-mcp-nocc-'));
+  symlinkSync(process.execPath, join(bin, 'node'));
+  const bare = await connect(['-t', 'stdio'], { env: { PATH: bin } });
+  try {
+    assert.throws(() => execFileSync('clang', ['--version'], { env: { PATH: bin } }), /ENOENT/);
+    const loaded = await loadCatalog(bare, 'execsnoop');
+    const pending = bare.call('stream_events', { source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 1500, max_events: 20, filters: { comm: 'uname' } });
+    await new Promise((r) => setTimeout(r, 250));
+    const child = spawn('/bin/uname', ['-n'], { stdio: 'ignore' });
+    await new Promise((r) => child.once('exit', r));
+    const s = (await pending).structuredContent;
+    assert.equal(s.success, true, JSON.stringify(s.error));
+    assert.ok(
+      s.events.some((e: { data: Record<string, unknown> }) => e.data.pid === child.pid && e.data.args === '/bin/uname -n'),
+      JSON.stringify(s.events.map((e: { data: unknown }) => e.data)),
+    );
+  } finally {
+    await bare.close();
+    rmSync(bin, { recursive: true, force: true });
+  }
+});
+
+test('execsnoop: arguments longer than the record holds are cut at 255 bytes, and args_size says by how much', async () => {
+  const loaded = await loadAttached('execsnoop');
   const long = 'x'.repeat(300);
   const sh = spawn('/bin/sh', ['-c', 'read go; exec /bin/echo "$0"', long], { stdio: ['pipe', 'ignore', 'inherit'] });
   const exited = new Promise((r) => sh.once('exit', r));
@@ -85,8 +108,8 @@ test('exec_events: arguments longer than the record holds are cut at 255 bytes, 
   assert.equal(echo.data.args_size, argv.length + 1);
 });
 
-test('file_opens: the files this process opens, with their flags by name (and as numbers with json-raw)', async () => {
-  const loaded = await loadAttached('file_opens');
+test('opensnoop: the files this process opens, with their flags by name (and as numbers with json-raw)', async () => {
+  const loaded = await loadAttached('opensnoop');
   const path = join(scratch, 'opened-by-the-test');
   const source = { object_id: loaded.object_id, map: 'events' };
   const s = await during({ source, duration_ms: 3000, max_events: 1000, filters: { pid: process.pid } }, () => {
@@ -109,8 +132,8 @@ test('file_opens: the files this process opens, with their flags by name (and as
   assert.equal(raw.schema.properties.flags['x-render'], undefined);
 });
 
-test('tcp_states: a loopback connection goes SYN_SENT then ESTABLISHED, by name, with its port', async () => {
-  const loaded = await loadAttached('tcp_states');
+test('tcpstates: a loopback connection goes SYN_SENT then ESTABLISHED, by name, with its port', async () => {
+  const loaded = await loadAttached('tcpstates');
   const server = createServer((sock) => sock.end());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
@@ -145,8 +168,8 @@ test('tcp_states: a loopback connection goes SYN_SENT then ESTABLISHED, by name,
   }
 });
 
-test('syscall_counts: getpid calls counted under the syscall name, read through inspect_state', async () => {
-  const loaded = await loadAttached('syscall_counts');
+test('syscount: getpid calls counted under the syscall name, read through inspect_state', async () => {
+  const loaded = await loadAttached('syscount');
   const counts = loaded.maps.find((m: { name: string }) => m.name === 'counts');
   const read = async () =>
     (await c.call('inspect_state', { fields: ['maps'], filters: { map_id: counts.id }, maps: { id: counts.id, limit: 1000 } })).structuredContent.map_entries;

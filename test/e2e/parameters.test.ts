@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type Connected, connect, textParts } from '../helpers/client.js';
-import { loadCatalog, mapEntries } from '../helpers/catalog.js';
+import { loadCatalogFile, mapEntries } from '../helpers/catalog.js';
 import { catalogObject, fixture } from '../helpers/fixtures.js';
 import { pausedWorkload, runWorkload } from '../helpers/kernel.js';
 
@@ -18,8 +18,8 @@ after(async () => {
   await c.close();
 });
 
-/** Loads a catalog object with parameters and attaches its programs. */
-const loadAttached = (name: string, parameters: Record<string, unknown>) => loadCatalog(c, name, parameters);
+/** Loads a catalog object by path with its globals and attaches its programs. */
+const loadAttached = (name: string, parameters: Record<string, unknown>) => loadCatalogFile(c, name, parameters);
 
 /** A map's entries through inspect_state. */
 const entries = (mapId: number) => mapEntries(c, mapId);
