@@ -200,7 +200,11 @@ static napi_value link_info(napi_env env, napi_callback_info info)
 		li.uprobe_multi.path_size = sizeof(name);
 		break;
 	case BPF_LINK_TYPE_PERF_EVENT:
-		need_name = kind != BPF_PERF_EVENT_EVENT;
+		/* A perf event's type and config came with the first call. */
+		if (kind == BPF_PERF_EVENT_EVENT) {
+			need_name = false;
+			break;
+		}
 		memset(&li, 0, sizeof(li));
 		li.perf_event.type = kind;
 		li.perf_event.uprobe.file_name = (uintptr_t)name;

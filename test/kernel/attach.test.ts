@@ -85,6 +85,8 @@ test('usdt: a USDT probe compiled into the workload counts exactly 120 hits', as
 test('perf_event: cpu-clock sampling at 1000 Hz on every CPU samples a spinning workload', async () => {
   await withAttached('perf_sample', { perf_event: { event: 'cpu-clock', frequency: 1000, cpu: 'all' } }, (maps, linkIds) => {
     assert.equal(linkIds.length, onlineCpus().length, 'one perf event link per online CPU');
+    // Each a kernel link of a perf event: cpu-clock is config 0 (of the software PMU, which some kernels hand to a PMU of its own, of another type).
+    for (const id of linkIds) assert.match(describedLink(id as number)?.target ?? `no link ${id}`, /^perf_event\/type \d+ config 0$/);
     const pid = runWorkload(['spin-ms', '400']);
     const samples = mapValue(maps.get('perf_counts') as number, pid) ?? 0;
     // 400 ms of CPU (the spin counts CPU time, not wall time) at 1000 Hz is about 400 samples.
