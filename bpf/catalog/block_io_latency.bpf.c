@@ -11,23 +11,17 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "log2_hist.h"
+#include "block_disk.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* The disk whose requests are timed (major << 20 | minor); 0 for every disk. Set before load. */
-const volatile dev_t target_dev = 0;
 /* One histogram per disk, keyed by its dev_t, instead of one at key 0. Set before load. */
 const volatile bool per_disk = false;
 /* Time from insertion into the I/O scheduler too, on disks that have one (elsewhere from issue). Set before load. */
 const volatile bool queued = false;
 
-/* When each request in flight was started, by its address. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, struct request *);
-	__type(value, __u64);
-} starts SEC(".maps");
+/* When each request in flight was started. */
+BLOCK_STARTS(__u64);
 
 /* Microseconds to completion: key 0, or the disk's dev_t with per_disk. */
 struct {
@@ -37,30 +31,12 @@ struct {
 	__type(value, struct hist);
 } latency_us SEC(".maps");
 
-/* Before 5.17 a request named its disk itself (rq_disk); since, its queue does (q->disk). */
-struct request___o {
-	struct gendisk *rq_disk;
-} __attribute__((preserve_access_index));
-
-static __always_inline dev_t disk_of(struct request *rq)
-{
-	struct gendisk *disk;
-
-	if (bpf_core_field_exists(((struct request___o *)rq)->rq_disk))
-		disk = BPF_CORE_READ((struct request___o *)rq, rq_disk);
-	else
-		disk = BPF_CORE_READ(rq, q, disk);
-	if (!disk)
-		return 0;
-	return (dev_t)BPF_CORE_READ(disk, major) << 20 | BPF_CORE_READ(disk, first_minor);
-}
-
 /* Notes when a request of the target disk started. */
 static __always_inline void started(struct request *rq)
 {
 	__u64 ts = bpf_ktime_get_ns();
 
-	if (target_dev && disk_of(rq) != target_dev)
+	if (!on_target_disk(rq))
 		return;
 	bpf_map_update_elem(&starts, &rq, &ts, BPF_ANY);
 }
@@ -68,7 +44,7 @@ static __always_inline void started(struct request *rq)
 SEC("tp_btf/block_rq_insert")
 int BPF_PROG(block_rq_insert, struct request *rq)
 {
-	if (queued)
+	if (queued && scheduled(rq))
 		started(rq);
 	return 0;
 }
@@ -77,7 +53,7 @@ SEC("tp_btf/block_rq_issue")
 int BPF_PROG(block_rq_issue, struct request *rq)
 {
 	/* With queued, a request that went through an I/O scheduler is timed from its insertion. */
-	if (!queued || !BPF_CORE_READ(rq, q, elevator))
+	if (!queued || !scheduled(rq))
 		started(rq);
 	return 0;
 }

@@ -32,6 +32,21 @@ const devT = (d: string | number): number => {
   return major * 2 ** 20 + minor;
 };
 
+/** A disk parameter: "major:minor" or a dev_t, limiting the entry to that disk (devT gives the global's value). */
+const disk = z
+  .union([
+    z
+      .string()
+      .regex(/^\d{1,4}:\d{1,7}$/, 'must be "major:minor"')
+      .refine((d) => devT(d) < 2 ** 32 && Number(d.split(':')[1]) < 2 ** 20, 'major must be under 4096 and minor under 1048576'),
+    z.int().min(1).max(2 ** 32 - 1),
+  ])
+  .optional()
+  .describe('Only this disk: "major:minor" (as lsblk shows) or its dev_t (major << 20 | minor)');
+
+/** The target_dev global of a disk parameter: its dev_t, or undefined (every disk) when not given. */
+const targetDev = (d: string | number | undefined): number | undefined => (d === undefined ? undefined : devT(d));
+
 /** The calls that load and attach an entry. */
 const loadAndAttach = (name: string, parameters: string): string[] => [
   `load_program {source: {type: "catalog", name: "${name}"${parameters ? `, parameters: ${parameters}` : ''}}}`,
@@ -188,23 +203,29 @@ export const CATALOG = [
     object: 'block_io_latency.bpf.o',
     question: 'How long block I/O requests take: a log2 histogram of microseconds',
     parameters: z.strictObject({
-      disk: z
-        .union([
-          z
-            .string()
-            .regex(/^\d{1,4}:\d{1,7}$/, 'must be "major:minor"')
-            .refine((d) => devT(d) < 2 ** 32 && Number(d.split(':')[1]) < 2 ** 20, 'major must be under 4096 and minor under 1048576'),
-          z.int().min(1).max(2 ** 32 - 1),
-        ])
-        .optional()
-        .describe('Only this disk: "major:minor" (as lsblk shows) or its dev_t (major << 20 | minor)'),
+      disk,
       per_disk: flag('One histogram per disk (keyed by dev_t), not one at key 0'),
       queued: flag('Time from insertion into the I/O scheduler too, not from issue'),
     }),
-    globals: (p) => defined({ target_dev: p.disk === undefined ? undefined : devT(p.disk), per_disk: p.per_disk, queued: p.queued }),
+    globals: (p) => defined({ target_dev: targetDev(p.disk), per_disk: p.per_disk, queued: p.queued }),
     read: { map: 'latency_us', shape: 'histogram' },
     attach: 'auto',
     how: [...loadAndAttach('biolatency', '{disk: "8:0"}'), ...mapRead('latency_us', 'the histogram, drawn')],
+  }),
+  entry({
+    name: 'biosnoop',
+    object: 'block_io_events.bpf.o',
+    question: 'Which block I/O requests complete: each with its process, disk, operation, sector, bytes and latency',
+    parameters: z.strictObject({
+      disk,
+      pid: pid('Only requests issued by this process (tgid)'),
+      min_latency_us: z.int().min(1).optional().describe('Only requests slower than this, issue to completion'),
+      queued: flag('Also the time queued in the I/O scheduler before issue'),
+    }),
+    globals: (p) => defined({ target_dev: targetDev(p.disk), target_tgid: p.pid, min_latency_us: p.min_latency_us, queued: p.queued }),
+    read: { buffer: 'events' },
+    attach: 'auto',
+    how: [...loadAndAttach('biosnoop', '{disk: "8:0"}'), ...streamed],
   }),
   entry({
     name: 'profile',

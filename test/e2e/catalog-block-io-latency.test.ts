@@ -14,12 +14,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { type TestContext, after, before, test } from 'node:test';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
 import { type Connected, connect } from '../helpers/client.js';
 import { loadCatalog, mapEntries, mapIdOf } from '../helpers/catalog.js';
+import { type Loop, delta, withLoop } from '../helpers/kernel.js';
 
 /** Writes per test. */
 const N = 64;
@@ -32,60 +31,14 @@ after(async () => {
   await c.close();
 });
 
-/** A loop device the test owns: its path, its dev_t as the kernel encodes it, and its /sys/block directory. */
-interface Loop {
-  dev: string;
-  devt: number;
-  sys: string;
-}
-
-/**
- * Runs `fn` with a fresh 64 MiB loop device over a file in a temporary directory, then detaches it and removes the
- * file, whatever happens. Skips the test, with the reason, where no loop device can be made.
- */
-async function withLoop(t: TestContext, fn: (loop: Loop) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'ebpf-mcp-bio-'));
-  let dev: string | undefined;
-  try {
-    const file = join(dir, 'disk');
-    execFileSync('truncate', ['-s', '64M', file]);
-    try {
-      dev = execFileSync('losetup', ['--find', '--show', '--direct-io=on', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-    } catch (e) {
-      const err = e as { code?: string; stderr?: Buffer };
-      t.skip(err.code === 'ENOENT' ? 'losetup is not installed' : `no loop device: ${err.stderr?.toString().trim()}`);
-      return;
-    }
-    const [major, minor] = execFileSync('stat', ['-c', '%t:%T', dev], { encoding: 'utf8' }).trim().split(':').map((h) => parseInt(h, 16));
-    await fn({ dev, devt: (major as number) * 2 ** 20 + (minor as number), sys: `/sys/block/${basename(dev)}` });
-  } finally {
-    if (dev) execFileSync('losetup', ['-d', dev]);
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** The device's completed requests so far, from its stat file (Documentation/block/stat.rst). */
-function stat(loop: Loop): { writes: number; writeSectors: number; flushes: number } {
-  const f = readFileSync(`${loop.sys}/stat`, 'utf8').trim().split(/\s+/).map(Number);
-  return { writes: f[4] as number, writeSectors: f[6] as number, flushes: f[15] ?? 0 };
-}
-
-/** What `act` changed in the device's stat. */
-function delta(loop: Loop, act: () => void): { writes: number; writeSectors: number; flushes: number } {
-  const b = stat(loop);
-  act();
-  const a = stat(loop);
-  return { writes: a.writes - b.writes, writeSectors: a.writeSectors - b.writeSectors, flushes: a.flushes - b.flushes };
-}
-
 /** N writes of 4 KiB to the device with dd's output flags. */
 function write(loop: Loop, oflag: string): void {
   execFileSync('dd', ['if=/dev/zero', `of=${loop.dev}`, 'bs=4096', `count=${N}`, `oflag=${oflag}`], { stdio: 'ignore' });
 }
 
-/** Loads block_io_latency with `parameters` and attaches its programs; returns the id of `latency_us`. */
+/** Loads biolatency by name with `parameters` and attaches its programs; returns the id of `latency_us`. */
 async function loadAttached(parameters: Record<string, unknown>): Promise<number> {
-  const loaded = await loadCatalog(c, 'block_io_latency', parameters);
+  const loaded = await loadCatalog(c, 'biolatency', parameters);
   assert.deepEqual(loaded.attachments.map((a) => a.attachment_point).sort(), ['tp_btf/block_rq_complete', 'tp_btf/block_rq_insert', 'tp_btf/block_rq_issue']);
   return mapIdOf(loaded, 'latency_us');
 }
@@ -103,19 +56,19 @@ async function onlyTotal(mapId: number): Promise<number> {
   return entries[0]?.histogram.total as number;
 }
 
-test('block_io_latency with target_dev: N direct writes are N requests, as the device\'s stat counts them', async (t) => {
+test('biolatency with disk: N direct writes are N requests, as the device\'s stat counts them', async (t) => {
   await withLoop(t, async (loop) => {
-    const mapId = await loadAttached({ target_dev: loop.devt });
-    const d = delta(loop, () => write(loop, 'direct'));
-    assert.deepEqual(d, { writes: N, writeSectors: N * 8, flushes: 0 });
+    const mapId = await loadAttached({ disk: loop.devt });
+    const { writes, writeSectors, flushes } = await delta(loop, () => write(loop, 'direct'));
+    assert.deepEqual({ writes, writeSectors, flushes }, { writes: N, writeSectors: N * 8, flushes: 0 });
     assert.equal(await onlyTotal(mapId), N);
   });
 });
 
 test('block_io_latency: with O_SYNC each write also makes flush requests, counted too', async (t) => {
   await withLoop(t, async (loop) => {
-    const mapId = await loadAttached({ target_dev: loop.devt });
-    const d = delta(loop, () => write(loop, 'direct,sync'));
+    const mapId = await loadAttached({ disk: loop.devt });
+    const d = await delta(loop, () => write(loop, 'direct,sync'));
     assert.equal(d.writeSectors, N * 8, 'N writes of data');
     assert.equal(readFileSync(`${loop.sys}/queue/write_cache`, 'utf8').trim(), 'write back');
     assert.ok(d.flushes >= N, `flushes ${d.flushes}: at least the fsync's of each write`);
@@ -123,11 +76,11 @@ test('block_io_latency: with O_SYNC each write also makes flush requests, counte
   });
 });
 
-test('block_io_latency with per_disk: a histogram keyed by the loop device\'s dev_t', async (t) => {
+test('biolatency with per_disk: a histogram keyed by the loop device\'s dev_t', async (t) => {
   await withLoop(t, async (loop) => {
     // Every disk's requests are timed; only the test's device is checked.
     const mapId = await loadAttached({ per_disk: true });
-    const d = delta(loop, () => write(loop, 'direct'));
+    const d = await delta(loop, () => write(loop, 'direct'));
     assert.equal(d.writes, N);
     const byKey = new Map((await histograms(mapId)).map((e) => [e.key, e.histogram.total]));
     assert.equal(byKey.get(loop.devt), N, `keys ${[...byKey.keys()].join(' ')}`);
@@ -135,13 +88,13 @@ test('block_io_latency with per_disk: a histogram keyed by the loop device\'s de
   });
 });
 
-test('block_io_latency with queued: timed from insertion into mq-deadline, still one count per request', async (t) => {
+test('biolatency with queued: timed from insertion into mq-deadline, still one count per request', async (t) => {
   await withLoop(t, async (loop) => {
     // With a scheduler and queued, issue starts nothing: every count here was started by block_rq_insert.
     writeFileSync(`${loop.sys}/queue/scheduler`, 'mq-deadline');
     assert.match(readFileSync(`${loop.sys}/queue/scheduler`, 'utf8'), /\[mq-deadline\]/);
-    const mapId = await loadAttached({ target_dev: loop.devt, queued: true });
-    const d = delta(loop, () => write(loop, 'direct'));
+    const mapId = await loadAttached({ disk: loop.devt, queued: true });
+    const d = await delta(loop, () => write(loop, 'direct'));
     assert.equal(d.writes, N);
     assert.equal(await onlyTotal(mapId), N);
   });

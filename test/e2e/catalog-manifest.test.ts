@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Connected, connect } from '../helpers/client.js';
 
-const NAMES = ['execsnoop', 'opensnoop', 'tcpstates', 'tcplife', 'tcpconnect', 'exitsnoop', 'sigsnoop', 'oomkill', 'syscount', 'syscall_latency', 'runqlat', 'biolatency', 'profile', 'offcputime'];
+const NAMES = ['execsnoop', 'opensnoop', 'tcpstates', 'tcplife', 'tcpconnect', 'exitsnoop', 'sigsnoop', 'oomkill', 'syscount', 'syscall_latency', 'runqlat', 'biolatency', 'biosnoop', 'profile', 'offcputime'];
 
 let c: Connected;
 const dir = mkdtempSync(join(tmpdir(), 'ebpf-mcp-manifest-'));

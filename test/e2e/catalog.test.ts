@@ -40,7 +40,7 @@ test('info lists every catalog entry by its libbpf-tools name, with the question
   const info = (await c.call('info')).structuredContent;
   assert.deepEqual(
     info.catalog.map((o: { name: string }) => o.name),
-    ['execsnoop', 'opensnoop', 'tcpstates', 'tcplife', 'tcpconnect', 'exitsnoop', 'sigsnoop', 'oomkill', 'syscount', 'syscall_latency', 'runqlat', 'biolatency', 'profile', 'offcputime'],
+    ['execsnoop', 'opensnoop', 'tcpstates', 'tcplife', 'tcpconnect', 'exitsnoop', 'sigsnoop', 'oomkill', 'syscount', 'syscall_latency', 'runqlat', 'biolatency', 'biosnoop', 'profile', 'offcputime'],
   );
   for (const o of info.catalog) assert.deepEqual(Object.keys(o), ['name', 'question']);
   const s = (await c.call('inspect_state', { fields: ['catalog'] })).structuredContent;

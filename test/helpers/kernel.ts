@@ -1,12 +1,14 @@
 /**
  * What the kernel tests build and read: countable workloads, map values read
  * through bpftool (an independent witness), a veth pair into a private
- * network namespace, and a scratch cgroup. Everything is torn down by the
+ * network namespace, a scratch cgroup, and a loop device. Everything is torn down by the
  * returned cleanup, which tests call from `finally`.
  */
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
 /** The countable workload (test/workload/workload.c). */
@@ -233,4 +235,58 @@ export function scratchNetns(tag: string): { ns: string; cleanup(): void } {
     throw e;
   }
   return { ns, cleanup };
+}
+
+/** A loop device a test owns: its path, its dev_t as the kernel encodes it (major << 20 | minor), and its /sys/block directory. */
+export interface Loop {
+  dev: string;
+  devt: number;
+  sys: string;
+}
+
+/**
+ * Runs `fn` with a fresh 64 MiB loop device (direct I/O on) over a file in a temporary directory, then detaches it
+ * and removes the file, whatever happens. Skips the test, with the reason, where no loop device can be made.
+ */
+export async function withLoop(t: TestContext, fn: (loop: Loop) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ebpf-mcp-bio-'));
+  let dev: string | undefined;
+  try {
+    const file = join(dir, 'disk');
+    execFileSync('truncate', ['-s', '64M', file]);
+    try {
+      dev = execFileSync('losetup', ['--find', '--show', '--direct-io=on', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    } catch (e) {
+      const err = e as { code?: string; stderr?: Buffer };
+      t.skip(err.code === 'ENOENT' ? 'losetup is not installed' : `no loop device: ${err.stderr?.toString().trim()}`);
+      return;
+    }
+    const [major, minor] = execFileSync('stat', ['-c', '%t:%T', dev], { encoding: 'utf8' }).trim().split(':').map((h) => parseInt(h, 16));
+    await fn({ dev, devt: (major as number) * 2 ** 20 + (minor as number), sys: `/sys/block/${basename(dev)}` });
+  } finally {
+    if (dev) execFileSync('losetup', ['-d', dev]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Completed requests of a loop device, as its stat file counts them. */
+export interface LoopStat {
+  reads: number;
+  writes: number;
+  writeSectors: number;
+  flushes: number;
+}
+
+/** The device's completed requests so far, from its stat file (Documentation/block/stat.rst). */
+export function stat(loop: Loop): LoopStat {
+  const f = readFileSync(`${loop.sys}/stat`, 'utf8').trim().split(/\s+/).map(Number);
+  return { reads: f[0] as number, writes: f[4] as number, writeSectors: f[6] as number, flushes: f[15] ?? 0 };
+}
+
+/** What `act` changed in the device's stat. */
+export async function delta(loop: Loop, act: () => void | Promise<void>): Promise<LoopStat> {
+  const b = stat(loop);
+  await act();
+  const a = stat(loop);
+  return { reads: a.reads - b.reads, writes: a.writes - b.writes, writeSectors: a.writeSectors - b.writeSectors, flushes: a.flushes - b.flushes };
 }

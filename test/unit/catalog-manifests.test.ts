@@ -28,6 +28,7 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
   syscall_latency: { pid: 1234 },
   runqlat: { pid: 1234, per_process: true },
   biolatency: { disk: '8:1', per_disk: true, queued: true },
+  biosnoop: { disk: '8:1', pid: 1234, min_latency_us: 1000, queued: true },
   profile: { pid: 1234, frequency: 99, kernel_only: true, user_only: true, include_idle: true },
   offcputime: { pid: 1234, min_block_us: 1000, max_block_us: 1_000_000, kernel_only: true },
 };
@@ -87,5 +88,8 @@ test('friendly values become the kernel\'s: signal names their numbers, "major:m
   assert.equal(bio.parameters.safeParse({ disk: 'sda' }).success, false);
   assert.equal(bio.parameters.safeParse({ disk: '8:1048576' }).success, false);
   assert.equal(bio.parameters.safeParse({ disk: '4096:0' }).success, false);
+  const snoop = catalogEntry('biosnoop')!;
+  assert.equal(snoop.parameters.shape.disk, bio.parameters.shape.disk, 'one disk parameter for both');
+  assert.deepEqual(snoop.globals(snoop.parameters.parse({ disk: '7:3', pid: 42 })), { target_dev: (7 << 20) | 3, target_tgid: 42 });
   assert.equal(catalogEntry('execsnoop')!.parameters.safeParse({ pid: 1, x: 1 }).success, false);
 });
