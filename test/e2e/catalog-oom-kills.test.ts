@@ -46,6 +46,8 @@ test("oom_kills: a process over its memory cgroup's limit is killed, with its pi
     assert.ok(e.total_vm_kb >= e.anon_rss_kb + e.file_rss_kb, `total_vm_kb ${e.total_vm_kb}`);
     assert.ok(e.pgtables_kb > 0);
     assert.ok(!('pad' in e), 'padding is hidden');
+    // The OOM's domain comes from oom_kill_process: only the kprobe variant (hook "kprobe") knows it.
+    assert.deepEqual([e.domain, e.domain_kb], ['OOM_DOMAIN_UNKNOWN', 0]);
     assert.equal(s.stats.lost, 0);
   } finally {
     cg.cleanup();
