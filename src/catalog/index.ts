@@ -8,7 +8,8 @@ import { constants } from 'node:os';
 import { z } from 'zod';
 import { type CatalogEntry, defined, entry } from './manifest.js';
 
-export type { CatalogEntry, CatalogRead } from './manifest.js';
+export type { CatalogEntry, CatalogHook, CatalogRead, CatalogVariant } from './manifest.js';
+export { DEFAULT_HOOK, objectOf } from './manifest.js';
 
 /** The highest pid Linux gives (PID_MAX_LIMIT). */
 const PID_MAX = 1 << 22;
@@ -46,6 +47,9 @@ const disk = z
 
 /** The target_dev global of a disk parameter: its dev_t, or undefined (every disk) when not given. */
 const targetDev = (d: string | number | undefined): number | undefined => (d === undefined ? undefined : devT(d));
+
+/** The parameter that chooses an entry's object by hook (its variants say what each gives). */
+const hook = z.enum(['tracepoint', 'kprobe']).optional().describe('tracepoint (default) or kprobe');
 
 /** The calls that load and attach an entry. */
 const loadAndAttach = (name: string, parameters: string): string[] => [
@@ -113,11 +117,20 @@ export const CATALOG = [
   entry({
     name: 'tcpconnect',
     object: 'tcp_connects.bpf.o',
+    variants: {
+      tracepoint: { object: 'tcp_connects.bpf.o', hooks: 'tracepoint sock:inet_sock_set_state', gives: "a record at each connect's answer: established, refused or failed, and the SYN's round trip" },
+      kprobe: {
+        object: 'tcp_connects_kprobe.bpf.o',
+        hooks: 'kprobe and kretprobe tcp_v4_connect, tcp_v6_connect (as libbpf-tools tcpconnect)',
+        gives: "a record at each connect call's return, in the caller's task: ret is its return value (-EADDRNOTAVAIL, ...; 0 when the SYN went, result CONNECT_SENT), latency_ns the call's time; its answer is not awaited",
+      },
+    },
     question: 'Which TCP connects are made, how long each took to connect, and whether it was refused',
     parameters: z.strictObject({
       pid: pid('Only connects by this process (tgid)'),
       port: z.int().min(1).max(65535).optional().describe('Only connects with this local or remote port'),
       min_latency_us: z.int().min(1).optional().describe('Only connects slower than this'),
+      hook,
     }),
     globals: (p) => defined({ target_tgid: p.pid, target_port: p.port, min_latency_us: p.min_latency_us }),
     read: { buffer: 'events' },
@@ -158,8 +171,16 @@ export const CATALOG = [
   entry({
     name: 'oomkill',
     object: 'oom_kills.bpf.o',
+    variants: {
+      tracepoint: { object: 'oom_kills.bpf.o', hooks: 'tracepoint oom:mark_victim', gives: 'the victim, its memory and the task that triggered it; domain OOM_DOMAIN_UNKNOWN, domain_kb 0' },
+      kprobe: {
+        object: 'oom_kills_kprobe.bpf.o',
+        hooks: 'tracepoint oom:mark_victim, kprobe and kretprobe oom_kill_process (as libbpf-tools oomkill)',
+        gives: "the same, and from the oom_control: domain (OOM_DOMAIN_GLOBAL, or OOM_DOMAIN_MEMCG for a memory cgroup's) and domain_kb (its size: a memory cgroup's limit)",
+      },
+    },
     question: 'Which processes the OOM killer kills, with their memory and the task that triggered it',
-    parameters: z.strictObject({}),
+    parameters: z.strictObject({ hook }),
     globals: () => ({}),
     read: { buffer: 'events' },
     attach: 'auto',

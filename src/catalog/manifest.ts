@@ -11,12 +11,30 @@ export type CatalogRead = { buffer: 'events' } | { map: string; shape: 'histogra
 /** The value of a `const volatile` global, as load_program's parameters take it. */
 export type GlobalValue = number | boolean;
 
+/** The hooks an entry's objects are written for, as its `hook` parameter names them. */
+export type CatalogHook = 'tracepoint' | 'kprobe';
+
+/** The hook of an entry's default object (`object`), when its `hook` parameter is not given. */
+export const DEFAULT_HOOK: CatalogHook = 'tracepoint';
+
+/** One of an entry's objects, written for one hook; the record it writes is the entry's, whichever. */
+export interface CatalogVariant {
+  /** The object file under the catalog directory. */
+  object: string;
+  /** What it attaches to. */
+  hooks: string;
+  /** What its answer has that the other's has not, or lacks. */
+  gives: string;
+}
+
 /** One catalog entry. */
 export interface CatalogEntry<P extends z.ZodObject = z.ZodObject> {
   /** The libbpf-tools name of the same tool where one exists (execsnoop), else the object's. */
   name: string;
   /** The object file under the catalog directory. */
   object: string;
+  /** Its objects by hook, one chosen by the parameter `hook` (absent: DEFAULT_HOOK's, which is `object`). */
+  variants?: Record<CatalogHook, CatalogVariant>;
   /** One line: the question it answers. */
   question: string;
   /** The parameters: a strict object of typed, described fields, all optional. */
@@ -39,4 +57,9 @@ export const entry = <P extends z.ZodObject>(e: CatalogEntry<P>): CatalogEntry<P
 /** The globals of `values` whose value is defined: a parameter not given leaves its global's default. */
 export function defined(values: Record<string, GlobalValue | undefined>): Record<string, GlobalValue> {
   return Object.fromEntries(Object.entries(values).filter((kv): kv is [string, GlobalValue] => kv[1] !== undefined));
+}
+
+/** The object file of `e` that parsed parameters choose: their `hook`'s variant, else the default. */
+export function objectOf(e: CatalogEntry, parameters: Readonly<Record<string, unknown>>): string {
+  return e.variants?.[(parameters.hook as CatalogHook | undefined) ?? DEFAULT_HOOK].object ?? e.object;
 }

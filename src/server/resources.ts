@@ -5,9 +5,10 @@
  * `ebpf://catalog/<name>` is one entry's manifest (as inspect_state's `catalog`).
  */
 import { ProtocolErrorCode, ResourceNotFoundError, type Server } from '@modelcontextprotocol/server';
+import { CATALOG, type CatalogEntry } from '../catalog/index.js';
 import type { Access } from '../policy/access.js';
 import { policyView } from '../policy/policy-view.js';
-import { catalogList, catalogManifests } from '../tools/catalog-view.js';
+import { catalogList, manifestOf } from '../tools/catalog-view.js';
 
 /** One resource: its listing and how to read it now. */
 interface Resource {
@@ -32,11 +33,12 @@ export function serveResources(server: Server, access: Access): void {
       description: 'The bundled programs: each name and the question it answers',
       read: catalogList,
     },
-    ...catalogManifests().map((m) => ({
-      uri: `ebpf://catalog/${m.name}`,
-      name: `catalog/${m.name}`,
-      description: `${m.question}: its parameters and how to load and read it`,
-      read: () => m,
+    // Built when read: a manifest with variants says whether each one's hook works on this host now.
+    ...(CATALOG as readonly CatalogEntry[]).map((e) => ({
+      uri: `ebpf://catalog/${e.name}`,
+      name: `catalog/${e.name}`,
+      description: `${e.question}: its parameters and how to load and read it`,
+      read: () => manifestOf(e),
     })),
   ];
   server.setRequestHandler('resources/list', async () => ({

@@ -22,6 +22,8 @@ export interface LoadedObject {
   maps: readonly MapSpec[];
   /** The cpu-clock frequency (Hz) an auto attachment samples its perf_event programs at (a catalog entry's). */
   sampleFrequency?: number;
+  /** The catalog entry it was loaded as, with its parameters as the entry parsed them (`hook` among them). */
+  catalog?: { name: string; parameters: Readonly<Record<string, unknown>> };
 }
 
 /** An attachment this session made: one or more kernel links (perf events per CPU) to one point. */

@@ -5,6 +5,7 @@
  */
 import { rmSync } from 'node:fs';
 import { z } from 'zod';
+import { DEFAULT_HOOK } from '../catalog/index.js';
 import { ToolError, invalid, limitExceeded } from '../errors.js';
 import { type Attached, type HookClass, attachProgram, attachmentClass, attachmentSchemaWith } from '../hooks/index.js';
 import { programInfo } from '../kernel/inventory.js';
@@ -127,6 +128,21 @@ function sampled(owner: Target['owner'], program: ProgramSpec, attachment: Input
   return { perf_event: { frequency: owner.sampleFrequency } } as Input['attachment'];
 }
 
+/**
+ * A hook this kernel lacks, refused for an object loaded as a catalog entry's variant for that hook: the context's
+ * `load_instead` is the load_program arguments of the entry's default variant, whose hook is tracepoints.
+ */
+function withDefaultVariant(owner: LoadedObject, e: ToolError): ToolError {
+  const hook = owner.catalog?.parameters.hook;
+  if (e.type !== 'UNSUPPORTED_BPF_FEATURE' || !owner.catalog || hook === undefined || hook === DEFAULT_HOOK) return e;
+  const { name, parameters } = owner.catalog;
+  const loadInstead = { source: { type: 'catalog', name, parameters: { ...parameters, hook: DEFAULT_HOOK } } };
+  return new ToolError(e.type, `${e.message}; catalog entry ${name}'s ${DEFAULT_HOOK} variant attaches here: load_program with context.load_instead`, {
+    ...e.context,
+    load_instead: loadInstead,
+  });
+}
+
 /** Attaches one program and hands the attachment to the session; a failure leaves nothing (no pin, no record, no link). */
 function attachOne(ctx: ToolContext, { owner, program }: Target, attachment: Input['attachment'], pin: string | undefined, ttlSeconds: number | undefined): Made {
   const kind = Object.keys(attachment)[0] ?? 'auto';
@@ -134,7 +150,7 @@ function attachOne(ctx: ToolContext, { owner, program }: Target, attachment: Inp
   try {
     attached = attachProgram({ object: owner.object, program, objects: ctx.session.loadedObjects().map((o) => o.object) }, sampled(owner, program, attachment));
   } catch (e) {
-    throw attachError(e, kind);
+    throw withDefaultVariant(owner, attachError(e, kind));
   }
   const [first] = attached.links;
   let pinned = false;

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { elfSection } from '../btf/index.js';
-import { CATALOG_NAMES, type CatalogEntry, catalogEntry } from '../catalog/index.js';
+import { CATALOG_NAMES, type CatalogEntry, catalogEntry, objectOf } from '../catalog/index.js';
 import { invalid, limitExceeded } from '../errors.js';
 import { ClientFile } from '../kernel/client-file.js';
 import { type MapShape, mapMemoryBytes } from '../kernel/map-memory.js';
@@ -133,32 +133,54 @@ const output = z.strictObject({
 
 type Input = z.output<ReturnType<typeof inputFor>>;
 
+/** What a catalog source's parameters choose: the entry's object, the globals they set, and the frequency its perf_event programs sample at. */
+interface CatalogChoice {
+  object: string;
+  globals: Record<string, unknown>;
+  /** The parameters as the entry's schema parsed them. */
+  parsed: Record<string, unknown>;
+  sampleFrequency?: number;
+}
+
 /**
- * The globals a catalog entry's `source.parameters` set, and the frequency its perf_event programs sample at, checked
- * against the entry's schema (VALIDATION_ERROR at `source.parameters.<field>`, listing the entry's parameters);
- * top-level `parameters` beside them are refused.
+ * What a catalog entry's `source.parameters` choose, checked against the entry's schema (VALIDATION_ERROR at
+ * `source.parameters.<field>`, listing the entry's parameters); top-level `parameters` beside them are refused.
  */
-function catalogGlobals(
-  entry: CatalogEntry,
-  given: Readonly<Record<string, unknown>> | undefined,
-  raw: Input['parameters'],
-): { globals: Record<string, unknown>; sampleFrequency?: number } {
+function catalogGlobals(entry: CatalogEntry, given: Readonly<Record<string, unknown>> | undefined, raw: Input['parameters']): CatalogChoice {
   if (raw !== undefined) throw invalid('parameters', `a catalog source takes its parameters in source.parameters (see ebpf://catalog/${entry.name})`);
   const parsed = entry.parameters.safeParse(given ?? {});
   const listed = Object.entries(entry.parameters.shape).map(([name, s]) => ({ name, description: (s as z.ZodType).description ?? '' }));
-  if (parsed.success) return { globals: entry.globals(parsed.data), ...(entry.frequency ? { sampleFrequency: entry.frequency(parsed.data) } : {}) };
+  if (parsed.success) {
+    const { data } = parsed;
+    return { object: objectOf(entry, data), globals: entry.globals(data), parsed: data, ...(entry.frequency ? { sampleFrequency: entry.frequency(data) } : {}) };
+  }
   const issue = parsed.error.issues[0]!;
   const path = issue.code === 'unrecognized_keys' ? [issue.keys[0]] : issue.path;
   const message = issue.code === 'unrecognized_keys' ? `${entry.name} has no parameter ${issue.keys[0]}` : issue.message;
   throw invalid(['source.parameters', ...path].join('.'), message, { parameters: listed });
 }
 
-/** The file a source names (a catalog entry's object), the globals its parameters set and its sampling frequency. */
-function resolveSource(input: Input): { source: ObjectSource; entry?: CatalogEntry; parameters: Readonly<Record<string, unknown>> | undefined; sampleFrequency?: number } {
+/** What a source resolves to: the file, the globals to set, and for a catalog entry the entry, its parsed parameters and its sampling frequency. */
+interface Resolved {
+  source: ObjectSource;
+  entry?: CatalogEntry;
+  catalog?: { name: string; parameters: Record<string, unknown> };
+  parameters: Readonly<Record<string, unknown>> | undefined;
+  sampleFrequency?: number;
+}
+
+/** The file a source names (a catalog entry's object for its parameters' hook), the globals its parameters set and its sampling frequency. */
+function resolveSource(input: Input): Resolved {
   if (input.source.type !== 'catalog') return { source: input.source, parameters: input.parameters };
   const entry = catalogEntry(input.source.name)!;
-  const { globals, sampleFrequency } = catalogGlobals(entry, input.source.parameters, input.parameters);
-  return { source: { type: 'file', path: join(CATALOG_DIR, entry.object) }, entry, parameters: globals, ...(sampleFrequency ? { sampleFrequency } : {}) };
+  const { object, globals, parsed, sampleFrequency } = catalogGlobals(entry, input.source.parameters, input.parameters);
+  return {
+    source: { type: 'file', path: join(CATALOG_DIR, object) },
+    entry,
+    catalog: { name: entry.name, parameters: parsed },
+    parameters: globals,
+    ...(sampleFrequency ? { sampleFrequency } : {}),
+  };
 }
 
 /** Refuses programs whose type (as they would load) the policy does not allow. */
@@ -294,7 +316,7 @@ export const loadProgramTool = defineTool((limits: Limits, access: Access) => ({
   async run(input, ctx) {
     const btfPath = checkBtfPath(input.btf_path);
     const programType = programTypeOf(input.program_type);
-    const { source: from, entry, parameters: given, sampleFrequency } = resolveSource(input);
+    const { source: from, entry, catalog, parameters: given, sampleFrequency } = resolveSource(input);
     const source = readObjectSource(from, ctx.limits.maxObjectBytes, (resolved) => checkSourcePath(ctx.access, resolved));
     checkSourceDigest(ctx.access, source.sha256, source.path);
     const obj = await BpfObject.openUntrusted(source.bytes, source.name, btfPath);
@@ -311,7 +333,8 @@ export const loadProgramTool = defineTool((limits: Limits, access: Access) => ({
       const log = input.verifier_log
         ? tailBytes(loaded.map((p) => `== ${p.name} ==\n${obj.verifierLog(p.name)}`).join('\n'), ctx.limits.verifierLogBytes).text
         : undefined;
-      const objectId = kept ? ctx.session.adoptObject({ name: obj.name, sha256: source.sha256, loadedAt: new Date(), object: obj, programs: loaded, maps: obj.maps(), ...(sampleFrequency ? { sampleFrequency } : {}) }).id : null;
+      const held = { name: obj.name, sha256: source.sha256, loadedAt: new Date(), object: obj, programs: loaded, maps: obj.maps(), ...(catalog ? { catalog } : {}) };
+      const objectId = kept ? ctx.session.adoptObject({ ...held, ...(sampleFrequency ? { sampleFrequency } : {}) }).id : null;
       adopted = kept;
       const maps = obj.maps().map((m) => ({ ...mapRow(m, m.typeName, kept ? m.id : null), internal: m.internal }));
       const data = {

@@ -15,8 +15,8 @@ after(async () => {
 
 const LIMIT_MIB = 32;
 
-test("oom_kills: a process over its memory cgroup's limit is killed, with its pid, name, memory and who ran the OOM killer", async (t) => {
-  const loaded = await loadCatalog(c, 'oom_kills');
+test("oomkill: a process over its memory cgroup's limit is killed, with its pid, name, memory and who ran the OOM killer", async (t) => {
+  const loaded = await loadCatalog(c, 'oomkill');
   const cg = memoryCgroup('oom', LIMIT_MIB << 20);
   if ('skip' in cg) {
     t.skip(cg.skip);
@@ -46,6 +46,8 @@ test("oom_kills: a process over its memory cgroup's limit is killed, with its pi
     assert.ok(e.total_vm_kb >= e.anon_rss_kb + e.file_rss_kb, `total_vm_kb ${e.total_vm_kb}`);
     assert.ok(e.pgtables_kb > 0);
     assert.ok(!('pad' in e), 'padding is hidden');
+    // The OOM's domain comes from oom_kill_process: only the kprobe variant (hook "kprobe") knows it.
+    assert.deepEqual([e.domain, e.domain_kb], ['OOM_DOMAIN_UNKNOWN', 0]);
     assert.equal(s.stats.lost, 0);
   } finally {
     cg.cleanup();

@@ -51,12 +51,12 @@ for (const [family, host] of [
   ['AF_INET', '127.0.0.1'],
   ['AF_INET6', '::1'],
 ] as const) {
-  test(`tcp_connects: a connect to ${host} that succeeds and one refused by a closed port, with this process and the latency`, async () => {
+  test(`tcpconnect: a connect to ${host} that succeeds and one refused by a closed port, with this process and the latency`, async () => {
     const { server, port } = await listening(host);
     const closed = await closedPort(host);
     try {
-      const toServer = await loadCatalog(c, 'tcp_connects', { target_port: port });
-      const toClosed = await loadCatalog(c, 'tcp_connects', { target_port: closed });
+      const toServer = await loadCatalog(c, 'tcpconnect', { port });
+      const toClosed = await loadCatalog(c, 'tcpconnect', { port: closed });
       let ok: { localPort?: number; error?: string } = {};
       let refused: { localPort?: number; error?: string } = {};
       const started = process.hrtime.bigint();
@@ -93,13 +93,13 @@ for (const [family, host] of [
   });
 }
 
-test('tcp_connects: min_latency_us and target_tgid leave out a loopback connect', async () => {
+test('tcpconnect: min_latency_us and pid leave out a loopback connect', async () => {
   const { server, port } = await listening('127.0.0.1');
   try {
     // A loopback connect is answered within the connect() call, in microseconds: never 10 s.
-    const slowOnly = await loadCatalog(c, 'tcp_connects', { target_port: port, min_latency_us: 10_000_000 });
-    const otherProcess = await loadCatalog(c, 'tcp_connects', { target_port: port, target_tgid: c.pid });
-    const mine = await loadCatalog(c, 'tcp_connects', { target_port: port, target_tgid: process.pid, min_latency_us: 1 });
+    const slowOnly = await loadCatalog(c, 'tcpconnect', { port, min_latency_us: 10_000_000 });
+    const otherProcess = await loadCatalog(c, 'tcpconnect', { port, pid: c.pid });
+    const mine = await loadCatalog(c, 'tcpconnect', { port, pid: process.pid, min_latency_us: 1 });
     const [a, b, m] = await during([slowOnly, otherProcess, mine], async () => void (await connectTo('127.0.0.1', port)));
     assert.deepEqual(data(a), []);
     assert.deepEqual(data(b), []);
