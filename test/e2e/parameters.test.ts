@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type Connected, connect, textParts } from '../helpers/client.js';
-import { loadCatalogFile, mapEntries } from '../helpers/catalog.js';
+import { loadCatalog, mapEntries } from '../helpers/catalog.js';
 import { catalogObject, fixture } from '../helpers/fixtures.js';
 import { pausedWorkload, runWorkload } from '../helpers/kernel.js';
 
@@ -18,21 +18,18 @@ after(async () => {
   await c.close();
 });
 
-/** Loads a catalog object by path with its globals and attaches its programs. */
-const loadAttached = (name: string, parameters: Record<string, unknown>) => loadCatalogFile(c, name, parameters);
-
 /** A map's entries through inspect_state. */
 const entries = (mapId: number) => mapEntries(c, mapId);
 
-test('target_tgid scopes syscall_counts and syscall_latency to one process: N getpid calls counted exactly, nothing from other processes', async () => {
+test('pid, set as target_tgid, scopes syscount and syscall_latency to one process: N getpid calls counted exactly, nothing from other processes', async () => {
   const N = 250;
   const w = await pausedWorkload(['getpid', String(N)]);
   const loaded: Record<string, any>[] = [];
   let ran = false;
   try {
-    const counts = await loadAttached('syscall_counts', { target_tgid: w.pid });
+    const counts = await loadCatalog(c, 'syscount', { pid: w.pid });
     loaded.push(counts);
-    const latency = await loadAttached('syscall_latency', { target_tgid: w.pid });
+    const latency = await loadCatalog(c, 'syscall_latency', { pid: w.pid });
     loaded.push(latency);
     assert.deepEqual(counts.parameters, [{ name: 'target_tgid', type: '__u32', value: w.pid }]);
     assert.deepEqual(latency.parameters, [{ name: 'target_tgid', type: '__u32', value: w.pid }]);

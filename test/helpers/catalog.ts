@@ -1,28 +1,17 @@
 /**
  * The bundled catalog in tests: entries loaded by name with their typed
- * parameters (or objects by path with their globals) and attached as their
- * sections say, and the maps they count into read back through inspect_state.
+ * parameters and attached as their sections say, and the maps they count into
+ * read back through inspect_state.
  */
 import assert from 'node:assert/strict';
 import type { Connected } from './client.js';
-import { catalogObject } from './fixtures.js';
 
 /** load_program's result, with `attachments`: each program's attachment from attach_program {object_id, auto}. */
 export type LoadedCatalog = Record<string, any> & { attachments: { attachment_point: string; program_id: number; link_id: number | null }[] };
 
 /** Loads catalog entry `name` (as info lists it) with its `parameters` and attaches all its programs (all or none), asserting both succeed. */
-export function loadCatalog(c: Connected, name: string, parameters: Record<string, unknown> = {}): Promise<LoadedCatalog> {
-  return loadAttached(c, { source: { type: 'catalog', name, parameters } });
-}
-
-/** Loads the catalog's object `object` (e.g. "syscall_counts") by path with `globals` as its parameters, and attaches it as loadCatalog does. */
-export function loadCatalogFile(c: Connected, object: string, globals: Record<string, unknown> = {}): Promise<LoadedCatalog> {
-  return loadAttached(c, { source: { type: 'file', path: catalogObject(object) }, parameters: globals });
-}
-
-/** load_program with `args`, then attach_program {object_id, auto}, asserting both succeed. */
-async function loadAttached(c: Connected, args: Record<string, unknown>): Promise<LoadedCatalog> {
-  const loaded = (await c.call('load_program', args)).structuredContent;
+export async function loadCatalog(c: Connected, name: string, parameters: Record<string, unknown> = {}): Promise<LoadedCatalog> {
+  const loaded = (await c.call('load_program', { source: { type: 'catalog', name, parameters } })).structuredContent;
   assert.equal(loaded.success, true, JSON.stringify(loaded.error));
   const attached = (await c.call('attach_program', { object_id: loaded.object_id, attachment: { auto: {} } })).structuredContent;
   assert.equal(attached.success, true, JSON.stringify(attached.error));
