@@ -3,13 +3,19 @@
  * arguments, each plan's load calls naming catalog entries the server has
  * with the pid or port substituted where an entry takes it, invalid arguments
  * refused with InvalidParams (never repeated), an observer's plan without a
- * load, and a load call from a plan, parsed, loading and attaching for real.
+ * load, a load call from a plan, parsed, loading and attaching for real, and
+ * over HTTP in both eras each token's plan following its role.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ProtocolErrorCode } from '@modelcontextprotocol/client';
 import { type Connected, connect } from '../helpers/client.js';
+import { httpClient, startHttp } from '../helpers/http.js';
 
 let c: Connected;
 let child: ChildProcess;
@@ -169,5 +175,35 @@ test('the plan\'s calls are real: execsnoop\'s load call from process_activity, 
     assert.deepEqual(held.programs, []);
   } finally {
     await all.close();
+  }
+});
+
+test('HTTP, both eras: an operator token\'s plan loads, an observer token\'s only reads; a bad pid is InvalidParams', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'emcp-prompts-'));
+  const [op, obs] = [randomBytes(16).toString('hex'), randomBytes(16).toString('hex')];
+  const tokens = join(dir, 'prompts.tokens');
+  writeFileSync(tokens, `op operator ${op}\nobs observer ${obs}\n`, { mode: 0o600 });
+  const s = await startHttp(['--token-file', tokens]);
+  try {
+    for (const era of ['2025-11-25', '2026-07-28'] as const) {
+      for (const [token, role] of [[op, 'operator'], [obs, 'observer']] as const) {
+        const h = await httpClient(s.url, era, { token });
+        try {
+          assert.deepEqual((await h.client.listPrompts()).prompts.map((p) => p.name), ['host_slow', 'process_activity', 'network_users']);
+          const r = await h.client.getPrompt({ name: 'network_users', arguments: { port: '443' } });
+          const text = (r.messages[0]?.content as { text: string }).text;
+          assert.match(text, new RegExp(`role is ${role}:`), `${era} ${role}`);
+          const loads = calls(text, 'load_program');
+          if (role === 'operator') assert.deepEqual(loads.map((l) => l.source.parameters), [{ port: 443 }, { port: 443 }, undefined]);
+          else assert.deepEqual(loads, []);
+          await assert.rejects(h.client.getPrompt({ name: 'process_activity', arguments: { pid: 'abc' } }), (e: { code?: number }) => e.code === ProtocolErrorCode.InvalidParams);
+        } finally {
+          await h.client.close();
+        }
+      }
+    }
+  } finally {
+    await s.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
