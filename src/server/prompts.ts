@@ -23,7 +23,7 @@ interface Step {
   parameters: Record<string, number | boolean>;
 }
 
-/** One prompt: its listing, how its arguments are checked, and its plan. */
+/** One prompt: its listing (name, title, description, arguments), its goal and the entries its plan loads. */
 interface PromptSpec {
   listing: Prompt;
   /** The goal in one sentence, for `args`. */
@@ -51,6 +51,7 @@ function substituted(e: CatalogEntry, args: Args): Record<string, number> {
   return Object.fromEntries(Object.entries(args).filter(([k, v]) => v !== undefined && k in shape)) as Record<string, number>;
 }
 
+/** The prompts, in prompts/list order. */
 const PROMPTS: readonly PromptSpec[] = [
   {
     listing: {
