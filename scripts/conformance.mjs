@@ -30,10 +30,6 @@ const NOT_OFFERED = {};
 const notOffered = (names, why) => names.forEach((n) => (NOT_OFFERED[n] = why));
 notOffered(['logging-set-level', 'tools-call-with-logging'], 'logging is not offered (no logging capability: 2026-07-28 deprecates it)');
 notOffered(['completion-complete'], 'completions are not offered (no completions capability)');
-notOffered(
-  ['prompts-list', 'prompts-get-simple', 'prompts-get-with-args', 'prompts-get-embedded-resource', 'prompts-get-with-image'],
-  'prompts are not offered (no prompts capability)',
-);
 notOffered(['resources-subscribe', 'resources-unsubscribe'], 'resource subscriptions are not offered (resources.subscribe is not declared)');
 notOffered(
   ['tools-call-sampling', 'tools-call-elicitation', 'elicitation-sep1034-defaults', 'elicitation-sep1330-enums'],
@@ -59,9 +55,8 @@ notOffered(
 );
 notOffered(['server-sse-polling'], 'SSE resumability is not offered: no event store, so no priming event id, retry or Last-Event-ID replay');
 notOffered(['http-custom-header-server-validation'], 'no tool declares x-mcp-header parameters (SEP-2243), so there is nothing to validate');
-notOffered(['caching:sep-2549-prompts-list-caching-hints'], 'prompts are not offered, so prompts/list has no result to carry caching hints');
-notOffered(['server-stateless:sep-2575-server-sends-prompts-list-changed-on-subscription'], 'prompts are not offered');
 notOffered(['server-stateless:sep-2575-server-sends-tools-list-changed-on-subscription'], 'tools.listChanged is false: the tool list is fixed at start');
+notOffered(['server-stateless:sep-2575-server-sends-prompts-list-changed-on-subscription'], 'prompts.listChanged is false: the prompt list is fixed at start');
 
 const args = process.argv.slice(2);
 const keep = args.includes('--keep');

@@ -12,7 +12,7 @@ export type { CatalogEntry, CatalogHook, CatalogRead, CatalogVariant } from './m
 export { DEFAULT_HOOK, objectOf } from './manifest.js';
 
 /** The highest pid Linux gives (PID_MAX_LIMIT). */
-const PID_MAX = 1 << 22;
+export const PID_MAX = 1 << 22;
 
 /** A process id parameter, described as limiting the entry to that process. */
 const pid = (description: string) => z.int().min(1).max(PID_MAX).optional().describe(description);
@@ -51,22 +51,29 @@ const targetDev = (d: string | number | undefined): number | undefined => (d ===
 /** The parameter that chooses an entry's object by hook (its variants say what each gives). */
 const hook = z.enum(['tracepoint', 'kprobe']).optional().describe('tracepoint (default) or kprobe');
 
-/** The calls that load and attach an entry. */
+/**
+ * load_program's call of entry `name`, its arguments as JSON: `parameters` is the text of a JSON object (a
+ * manifest's how writes a value the caller picks as `<pid>`), or empty for none.
+ */
+export const loadCall = (name: string, parameters = ''): string =>
+  `load_program {"source": {"type": "catalog", "name": "${name}"${parameters ? `, "parameters": ${parameters}` : ''}}}`;
+
+/** The calls that load and attach an entry; `<object_id>` is load_program's object_id. */
 const loadAndAttach = (name: string, parameters: string): string[] => [
-  `load_program {source: {type: "catalog", name: "${name}"${parameters ? `, parameters: ${parameters}` : ''}}}`,
-  'attach_program {object_id, attachment: {auto: {}}}',
+  loadCall(name, parameters),
+  'attach_program {"object_id": "<object_id>", "attachment": {"auto": {}}}',
 ];
 
 /** The calls that read a ring writer's records. */
-const streamed = ['stream_events {source: {object_id, map: "events"}} (or a background stream)'];
+const streamed = ['stream_events {"source": {"object_id": "<object_id>", "map": "events"}} (or a background stream)'];
 
 /** The calls that read a map of weights by stack: inspect_state folds it. */
 const stacksRead = (what: string): string[] => [
-  `wait, then inspect_state {fields: ["maps"], maps: {id: <counts's id>, entries: false}}: stacks has the top functions and the folded stacks (${what}), symbolized`,
+  `wait, then inspect_state {"fields": ["maps"], "maps": {"id": <counts's id>, "entries": false}}: stacks has the top functions and the folded stacks (${what}), symbolized`,
 ];
 
 /** The calls that read a map's answer: its id is in load_program's maps. */
-const mapRead = (map: string, what: string): string[] => [`wait, then inspect_state {fields: ["maps"], maps: {id: <${map}'s id>}}: ${what}`];
+const mapRead = (map: string, what: string): string[] => [`wait, then inspect_state {"fields": ["maps"], "maps": {"id": <${map}'s id>}}: ${what}`];
 
 /** Every entry, in the order info lists them. */
 export const CATALOG = [
@@ -78,7 +85,7 @@ export const CATALOG = [
     globals: (p) => defined({ target_tgid: p.pid }),
     read: { buffer: 'events' },
     attach: 'auto',
-    how: [...loadAndAttach('execsnoop', '{pid}'), ...streamed],
+    how: [...loadAndAttach('execsnoop', '{"pid": <pid>}'), ...streamed],
   }),
   entry({
     name: 'opensnoop',
@@ -88,7 +95,7 @@ export const CATALOG = [
     globals: (p) => defined({ target_tgid: p.pid }),
     read: { buffer: 'events' },
     attach: 'auto',
-    how: [...loadAndAttach('opensnoop', '{pid}'), ...streamed],
+    how: [...loadAndAttach('opensnoop', '{"pid": <pid>}'), ...streamed],
   }),
   entry({
     name: 'tcpstates',
@@ -112,7 +119,7 @@ export const CATALOG = [
     globals: (p) => defined({ target_tgid: p.pid, target_port: p.port, target_family: p.family === undefined ? undefined : p.family === 'AF_INET' ? 2 : 10 }),
     read: { buffer: 'events' },
     attach: 'auto',
-    how: [...loadAndAttach('tcplife', '{port}'), ...streamed],
+    how: [...loadAndAttach('tcplife', '{"port": <port>}'), ...streamed],
   }),
   entry({
     name: 'tcpconnect',
@@ -135,7 +142,7 @@ export const CATALOG = [
     globals: (p) => defined({ target_tgid: p.pid, target_port: p.port, min_latency_us: p.min_latency_us }),
     read: { buffer: 'events' },
     attach: 'auto',
-    how: [...loadAndAttach('tcpconnect', '{port}'), ...streamed],
+    how: [...loadAndAttach('tcpconnect', '{"port": <port>}'), ...streamed],
   }),
   entry({
     name: 'exitsnoop',
@@ -149,7 +156,7 @@ export const CATALOG = [
     globals: (p) => defined({ target_tgid: p.pid, trace_failed_only: p.failed_only, trace_threads: p.threads }),
     read: { buffer: 'events' },
     attach: 'auto',
-    how: [...loadAndAttach('exitsnoop', '{failed_only: true}'), ...streamed],
+    how: [...loadAndAttach('exitsnoop', '{"failed_only": true}'), ...streamed],
   }),
   entry({
     name: 'sigsnoop',
@@ -166,7 +173,7 @@ export const CATALOG = [
     globals: (p) => defined({ target_tgid: p.pid, target_signal: p.signal === undefined ? undefined : signalNumber(p.signal), failed_only: p.failed_only }),
     read: { buffer: 'events' },
     attach: 'auto',
-    how: [...loadAndAttach('sigsnoop', '{signal: "SIGTERM"}'), ...streamed],
+    how: [...loadAndAttach('sigsnoop', '{"signal": "SIGTERM"}'), ...streamed],
   }),
   entry({
     name: 'oomkill',
@@ -194,7 +201,7 @@ export const CATALOG = [
     globals: (p) => defined({ target_tgid: p.pid }),
     read: { map: 'counts', shape: 'counts' },
     attach: 'auto',
-    how: [...loadAndAttach('syscount', '{pid}'), ...mapRead('counts', 'calls by syscall name')],
+    how: [...loadAndAttach('syscount', '{"pid": <pid>}'), ...mapRead('counts', 'calls by syscall name')],
   }),
   entry({
     name: 'syscall_latency',
@@ -204,7 +211,7 @@ export const CATALOG = [
     globals: (p) => defined({ target_tgid: p.pid }),
     read: { map: 'latency_us', shape: 'histogram' },
     attach: 'auto',
-    how: [...loadAndAttach('syscall_latency', '{pid}'), ...mapRead('latency_us', 'the histogram, drawn')],
+    how: [...loadAndAttach('syscall_latency', '{"pid": <pid>}'), ...mapRead('latency_us', 'the histogram, drawn')],
   }),
   entry({
     name: 'runqlat',
@@ -217,7 +224,7 @@ export const CATALOG = [
     globals: (p) => defined({ target_tgid: p.pid, per_process: p.per_process }),
     read: { map: 'latency_us', shape: 'histogram' },
     attach: 'auto',
-    how: [...loadAndAttach('runqlat', '{per_process: true}'), ...mapRead('latency_us', 'a histogram per key, drawn')],
+    how: [...loadAndAttach('runqlat', '{"per_process": true}'), ...mapRead('latency_us', 'a histogram per key, drawn')],
   }),
   entry({
     name: 'biolatency',
@@ -231,7 +238,7 @@ export const CATALOG = [
     globals: (p) => defined({ target_dev: targetDev(p.disk), per_disk: p.per_disk, queued: p.queued }),
     read: { map: 'latency_us', shape: 'histogram' },
     attach: 'auto',
-    how: [...loadAndAttach('biolatency', '{disk: "8:0"}'), ...mapRead('latency_us', 'the histogram, drawn')],
+    how: [...loadAndAttach('biolatency', '{"disk": "8:0"}'), ...mapRead('latency_us', 'the histogram, drawn')],
   }),
   entry({
     name: 'biosnoop',
@@ -246,7 +253,7 @@ export const CATALOG = [
     globals: (p) => defined({ target_dev: targetDev(p.disk), target_tgid: p.pid, min_latency_us: p.min_latency_us, queued: p.queued }),
     read: { buffer: 'events' },
     attach: 'auto',
-    how: [...loadAndAttach('biosnoop', '{disk: "8:0"}'), ...streamed],
+    how: [...loadAndAttach('biosnoop', '{"disk": "8:0"}'), ...streamed],
   }),
   entry({
     name: 'profile',
@@ -263,7 +270,7 @@ export const CATALOG = [
     frequency: (p) => p.frequency ?? 49,
     read: { map: 'counts', shape: 'stacks' },
     attach: 'auto',
-    how: [...loadAndAttach('profile', '{pid, frequency: 99}'), ...stacksRead('weights are samples')],
+    how: [...loadAndAttach('profile', '{"pid": <pid>, "frequency": 99}'), ...stacksRead('weights are samples')],
   }),
   entry({
     name: 'offcputime',
@@ -278,7 +285,7 @@ export const CATALOG = [
     globals: (p) => defined({ target_tgid: p.pid, min_block_us: p.min_block_us, max_block_us: p.max_block_us, kernel_stacks_only: p.kernel_only }),
     read: { map: 'counts', shape: 'stacks' },
     attach: 'auto',
-    how: [...loadAndAttach('offcputime', '{pid}'), ...stacksRead('weights are microseconds off the CPU')],
+    how: [...loadAndAttach('offcputime', '{"pid": <pid>}'), ...stacksRead('weights are microseconds off the CPU')],
   }),
 ] as const satisfies readonly CatalogEntry[];
 

@@ -23,6 +23,7 @@ import { wireError } from '../tools/wire-error.js';
 import { SERVER_VERSION } from '../version.js';
 import { CallAudit } from './call-audit.js';
 import { protocolError } from './protocol-error.js';
+import { servePrompts } from './prompts.js';
 import { serveResources } from './resources.js';
 
 /** How a server is set up. */
@@ -218,20 +219,21 @@ function clientOf(server: Server, ctx: ServerContext): AuditPrincipal['client'] 
 }
 
 /**
- * How long a 2026-07-28 client may keep a list: the tools, resources and the server's description do not change
+ * How long a 2026-07-28 client may keep a list: the tools, resources, prompts and the server's description do not change
  * while a server runs, but differ by role, so only the client itself may cache them.
  */
 const CACHE_HINTS = Object.fromEntries(
-  (['tools/list', 'resources/list', 'server/discover'] as const).map((m) => [m, { ttlMs: 3_600_000, cacheScope: 'private' as const }]),
+  (['tools/list', 'resources/list', 'prompts/list', 'server/discover'] as const).map((m) => [m, { ttlMs: 3_600_000, cacheScope: 'private' as const }]),
 );
 
 /** Creates an MCP server instance whose calls act for `served`. */
 export function createServer(served: ServedSession): Server {
   const server = new Server(
     { name: 'ebpf-mcp', version: SERVER_VERSION },
-    { capabilities: { tools: { listChanged: false }, resources: { listChanged: false } }, instructions: INSTRUCTIONS, cacheHints: CACHE_HINTS },
+    { capabilities: { tools: { listChanged: false }, resources: { listChanged: false }, prompts: { listChanged: false } }, instructions: INSTRUCTIONS, cacheHints: CACHE_HINTS },
   );
   serveResources(server, served.access);
+  servePrompts(server, served.access, served.toolSet.offered.map((t) => t.name));
   server.setRequestHandler('tools/list', async () => ({ tools: [...served.toolSet.listing] }));
   // tools/call is served here rather than through setRequestHandler: the SDK's own check of it answers
   // arguments that are not an object with a zod dump, where the contract wants a typed VALIDATION_ERROR.

@@ -11,7 +11,7 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { elfSection, encodeValue } from '../../src/btf/index.js';
-import { CATALOG, type CatalogEntry, DEFAULT_HOOK, catalogEntry, objectOf } from '../../src/catalog/index.js';
+import { CATALOG, type CatalogEntry, DEFAULT_HOOK, catalogEntry, loadCall, objectOf } from '../../src/catalog/index.js';
 import { objectGlobals } from '../../src/obj/object-globals.js';
 import { CATALOG_DIR } from '../../src/paths.js';
 
@@ -96,9 +96,16 @@ for (const e of CATALOG as readonly CatalogEntry[]) for (const object of objects
     const map = 'buffer' in e.read ? e.read.buffer : e.read.map;
     assert.ok(maps.includes(map), `${object} has no map ${map} (${maps.join(', ')})`);
     assert.equal(e.attach, 'auto');
-    assert.ok(e.how.length >= 3 && e.how[0]?.includes(`name: "${e.name}"`), JSON.stringify(e.how));
+    assert.ok(e.how.length >= 3 && e.how[0]?.startsWith(`load_program {"source": {"type": "catalog", "name": "${e.name}"`), JSON.stringify(e.how));
   });
 }
+
+test('loadCall with JSON parameters is a load_program call whose arguments are JSON', () => {
+  const call = loadCall('tcplife', JSON.stringify({ pid: 42, port: 443 }));
+  assert.ok(call.startsWith('load_program '));
+  assert.deepEqual(JSON.parse(call.slice('load_program '.length)), { source: { type: 'catalog', name: 'tcplife', parameters: { pid: 42, port: 443 } } });
+  assert.deepEqual(JSON.parse(loadCall('tcpstates').slice('load_program '.length)), { source: { type: 'catalog', name: 'tcpstates' } });
+});
 
 test('friendly values become the kernel\'s: signal names their numbers, "major:minor" a dev_t', () => {
   const sig = catalogEntry('sigsnoop')!;
