@@ -90,9 +90,9 @@ export const CATALOG = [
   entry({
     name: 'opensnoop',
     object: 'file_opens.bpf.o',
-    question: 'Which files are opened: each openat(2) with who opened what and the flags',
-    parameters: z.strictObject({ pid: pid("Only this process's opens (tgid)") }),
-    globals: (p) => defined({ target_tgid: p.pid }),
+    question: 'Which files are opened: each openat(2) with who opened what, the flags, and the fd or errno by name',
+    parameters: z.strictObject({ pid: pid("Only this process's opens (tgid)"), failed_only: flag('Only opens that failed') }),
+    globals: (p) => defined({ target_tgid: p.pid, failed_only: p.failed_only }),
     read: { buffer: 'events' },
     attach: 'auto',
     how: [...loadAndAttach('opensnoop', '{"pid": <pid>}'), ...streamed],

@@ -122,6 +122,7 @@ test('opensnoop: the files this process opens, with their flags by name (and as 
   assert.equal(mine[0].comm, 'node');
   // libuv opens every file close-on-exec.
   assert.deepEqual(mine.map((d: { flags: string }) => d.flags), ['O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC', 'O_RDONLY|O_CLOEXEC']);
+  assert.ok(mine.every((d: { ret: unknown }) => typeof d.ret === 'number' && d.ret >= 0), `each open returned its fd: ${JSON.stringify(mine)}`);
   assert.equal(s.schema.properties.flags['x-render'], 'open_flags');
 
   const raw = await during({ source, duration_ms: 3000, max_events: 1000, filters: { pid: process.pid }, format: 'json-raw' }, () => {
@@ -130,6 +131,22 @@ test('opensnoop: the files this process opens, with their flags by name (and as 
   const again = raw.events.filter((e: { data: { filename: string } }) => e.data.filename === path);
   assert.deepEqual(again.map((e: { data: { flags: number } }) => e.data.flags), [O_CLOEXEC], 'json-raw: the number the program wrote');
   assert.equal(raw.schema.properties.flags['x-render'], undefined);
+});
+
+test('opensnoop with failed_only: an open of a missing file, with ENOENT by name; the opens that succeed are left out', async () => {
+  const loaded = await loadCatalog(c, 'opensnoop', { pid: process.pid, failed_only: true });
+  const present = join(scratch, 'present');
+  const missing = join(scratch, 'no-such-file');
+  closeSync(openSync(present, 'w'));
+  const s = await during({ source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 2000, max_events: 1000 }, () => {
+    closeSync(openSync(present, 'r'));
+    assert.throws(() => openSync(missing, 'r'), /ENOENT/);
+  });
+  const files = s.events.map((e: { data: { filename: string } }) => e.data.filename);
+  assert.ok(!files.includes(present), `a successful open was reported: ${JSON.stringify(files)}`);
+  const failed = s.events.filter((e: { data: { filename: string } }) => e.data.filename === missing).map((e: { data: Record<string, unknown> }) => e.data);
+  assert.deepEqual(failed.map((d: Record<string, unknown>) => [d.pid, d.comm, d.flags, d.ret]), [[process.pid, 'node', 'O_RDONLY|O_CLOEXEC', '-ENOENT']]);
+  assert.equal(s.schema.properties.ret['x-render'], 'ret');
 });
 
 test('tcpstates: a loopback connection goes SYN_SENT then ESTABLISHED, by name, with its port', async () => {

@@ -18,7 +18,7 @@ import { CATALOG_DIR } from '../../src/paths.js';
 /** A value for every parameter of every entry: what the test sets. */
 const SAMPLES: Record<string, Record<string, unknown>> = {
   execsnoop: { pid: 1234 },
-  opensnoop: { pid: 1234 },
+  opensnoop: { pid: 1234, failed_only: true },
   tcpstates: {},
   tcplife: { pid: 1234, port: 8080, family: 'AF_INET6' },
   tcpconnect: { pid: 1234, port: 8080, min_latency_us: 1000, hook: 'kprobe' },
