@@ -6,10 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { machine } from 'node:os';
 import { kernelFailure } from './errors.js';
-import { NATIVE_ADDON } from '../paths.js';
 import { VMLINUX_BTF } from './kernel-btf.js';
 import { TRACEFS, type TypeSupport, mapTypes, programTypes } from './features.js';
-import { native } from './native.js';
+import { addonFile, native } from './native.js';
 
 /** Where bpffs is mounted by convention. */
 export const BPFFS = '/sys/fs/bpf';
@@ -114,7 +113,7 @@ export interface LibbpfFacts {
 
 function libbpfFacts(): LibbpfFacts {
   const v = native.libbpfVersion();
-  return { version: v.version, linked: v.file === NATIVE_ADDON ? 'static' : 'shared' };
+  return { version: v.version, linked: v.file === addonFile() ? 'static' : 'shared' };
 }
 
 /** Everything `info` reports about the host. */
