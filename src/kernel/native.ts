@@ -279,8 +279,9 @@ function load(): { addon: Native; file: string } {
   }
   throw new Error(
     `ebpf-mcp: no native addon loads on ${process.platform}-${process.arch} (${failures.join('; ')}). ` +
-      'Build it where the package is: `make build` in a checkout, or `npm rebuild ebpf-mcp` in an installed package ' +
-      '(needs a C compiler, node-gyp, the Node headers, libelf and zlib headers, and libbpf 1.x: scripts/libbpf.sh builds it into .deps/libbpf)',
+      'Build one: `make build` in a checkout; in an installed package, `node scripts/install-native.mjs` in its directory ' +
+      '(`npm rebuild -g ebpf-mcp` runs it where npm allows its scripts): it needs a C compiler, make, node-gyp, ' +
+      'the libelf and zlib headers, and apt-get for the libbpf source (scripts/libbpf.sh)',
   );
 }
 
