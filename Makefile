@@ -13,7 +13,7 @@ LIBBPF := .deps/libbpf
 LIBBPF_PC := PKG_CONFIG_PATH=$(LIBBPF)/lib/pkgconfig pkg-config --static
 export npm_config_nodedir := /usr
 
-.PHONY: build deps unit-deps test test-unit test-noisy soak demo schemas check-docs clean bench bench-build conformance
+.PHONY: build pack deps unit-deps test test-unit test-noisy soak demo schemas check-docs clean bench bench-build conformance
 
 # What is installed before anything is built: everything (scripts/setup.sh), or for test-unit alone the
 # compilers, libbpf's headers and npm packages, so unit tests build and run without root, addon or libbpf.a.
@@ -64,7 +64,7 @@ endef
 # BPF C to an object with BTF (DWARF stripped): the project's programs and the benchmark's.
 define BPF_CC
 	@mkdir -p $(dir $@)
-	clang -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf/include -I$(LIBBPF)/include -idirafter $(MULTIARCH_INC) -Wall -Wno-unused-function -c $< -o $@
+	clang -g -O2 -target bpf -ffile-prefix-map=$(CURDIR)=. -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf/include -I$(LIBBPF)/include -idirafter $(MULTIARCH_INC) -Wall -Wno-unused-function -c $< -o $@
 	llvm-strip -g $@
 endef
 
@@ -87,11 +87,16 @@ $(SERVER_BUNDLE): $(TS_SRCS) package-lock.json | deps
 	  --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" \
 	  --log-level=warning --outfile=$@
 
+# The installable package, dist/pack/ebpf-mcp-<version>.tgz (scripts/pack.mjs): prebuilt for this platform, no
+# runtime dependencies, nothing to compile at install (README, Install).
+pack: build
+	node scripts/pack.mjs >/dev/null
+
 # Regenerate schemas/ and docs/TOOL_SPECS.md from the tool definitions.
 schemas: build
 	node dist/scripts/gen-docs.js
 
-test: build $(WORKLOAD) bench-build
+test: build pack $(WORKLOAD) bench-build
 	node scripts/conformance.mjs
 	node scripts/run-tests.mjs
 
@@ -107,7 +112,7 @@ test-unit: dist/.stamp $(UNIT_BPF_OBJS) $(ABI_NAMES)
 # The whole suite while scripts/noise loads every CPU with getpid, openat, exec and loopback connects; the noise
 # stops when the suite ends, whatever its result, and the suite's status is make's.
 NOISE_SECONDS ?= 1800
-test-noisy: build $(WORKLOAD) bench-build
+test-noisy: build pack $(WORKLOAD) bench-build
 	@scripts/noise $(NOISE_SECONDS) & noise=$$!; \
 	node scripts/run-tests.mjs; status=$$?; \
 	kill $$noise 2>/dev/null; wait $$noise; exit $$status

@@ -3,13 +3,12 @@
  * the kernel or probed, never assumed: kernel, BTF, filesystems, capabilities,
  * the program and map types that load.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { machine } from 'node:os';
 import { kernelFailure } from './errors.js';
-import { NATIVE_ADDON } from '../paths.js';
 import { VMLINUX_BTF } from './kernel-btf.js';
 import { TRACEFS, type TypeSupport, mapTypes, programTypes } from './features.js';
-import { native } from './native.js';
+import { addonFile, native } from './native.js';
 
 /** Where bpffs is mounted by convention. */
 export const BPFFS = '/sys/fs/bpf';
@@ -67,6 +66,8 @@ export function ensureMounts(): MountReport {
 /** Linux capability numbers to names, for the ones that matter to BPF. */
 const CAPABILITIES: Record<number, string> = {
   0: 'CAP_CHOWN',
+  1: 'CAP_DAC_OVERRIDE',
+  2: 'CAP_DAC_READ_SEARCH',
   12: 'CAP_NET_ADMIN',
   13: 'CAP_NET_RAW',
   19: 'CAP_SYS_PTRACE',
@@ -90,11 +91,29 @@ export function effectiveCapabilities(): string[] {
 /** What the server needs to do everything it offers: load and create (CAP_BPF), trace (CAP_PERFMON), hook networking (CAP_NET_ADMIN), list every object and mount (CAP_SYS_ADMIN). */
 export const REQUIRED_CAPABILITIES = ['CAP_BPF', 'CAP_PERFMON', 'CAP_NET_ADMIN', 'CAP_SYS_ADMIN'] as const;
 
-/** The required capabilities this process lacks in its effective set (CAP_SYS_ADMIN stands in for CAP_BPF and CAP_PERFMON, as the kernel takes it). */
+/** A tracepoint's id in tracefs, there on every kernel: attaching a tracepoint program reads such a file. */
+const TRACEPOINT_ID = `${TRACEFS}/events/sched/sched_process_exec/id`;
+
+/** Whether this process may read tracepoint ids: tracefs is often root's alone (mode 0700), whatever the capabilities. True when tracefs is not there to tell. */
+function tracepointIdsReadable(): boolean {
+  try {
+    closeSync(openSync(TRACEPOINT_ID, 'r'));
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'EACCES';
+  }
+}
+
+/**
+ * The required capabilities this process lacks in its effective set (CAP_SYS_ADMIN stands in for CAP_BPF and
+ * CAP_PERFMON, as the kernel takes it), and CAP_DAC_READ_SEARCH when it may not read tracepoint ids (a user other
+ * than root, as a systemd unit with a dedicated user runs it).
+ */
 export function missingCapabilities(): string[] {
   const held = new Set(effectiveCapabilities());
   if (held.has('CAP_SYS_ADMIN')) held.add('CAP_BPF').add('CAP_PERFMON');
-  return REQUIRED_CAPABILITIES.filter((c) => !held.has(c));
+  const missing: string[] = REQUIRED_CAPABILITIES.filter((c) => !held.has(c));
+  return tracepointIdsReadable() ? missing : [...missing, 'CAP_DAC_READ_SEARCH'];
 }
 
 function readTrimmed(path: string): string | undefined {
@@ -114,7 +133,7 @@ export interface LibbpfFacts {
 
 function libbpfFacts(): LibbpfFacts {
   const v = native.libbpfVersion();
-  return { version: v.version, linked: v.file === NATIVE_ADDON ? 'static' : 'shared' };
+  return { version: v.version, linked: v.file === addonFile() ? 'static' : 'shared' };
 }
 
 /** Everything `info` reports about the host. */

@@ -2,8 +2,9 @@
  * The native addon's surface, typed. Mechanism only: every decision about
  * what to load, what to allow and how to report it is made above this file.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { NATIVE_ADDON } from '../paths.js';
+import { NATIVE_ADDON_CANDIDATES } from '../paths.js';
 
 /** An opaque handle to a bpf_object held by the addon. */
 export type ObjectHandle = { readonly __brand: 'ObjectHandle' };
@@ -255,12 +256,44 @@ export interface Native {
   clockBoottimeNs(): bigint;
 }
 
-let addon: Native | undefined;
+/** The addon once loaded, and the file it came from. */
+let loaded: { addon: Native; file: string } | undefined;
+
+/**
+ * Loads the first of NATIVE_ADDON_CANDIDATES that loads (the package's prebuilt for this platform, then a local
+ * build); when none does, throws an error that says why for each and how to build one.
+ */
+function load(): { addon: Native; file: string } {
+  const require = createRequire(import.meta.url);
+  const failures: string[] = [];
+  for (const file of NATIVE_ADDON_CANDIDATES) {
+    if (!existsSync(file)) {
+      failures.push(`${file}: not there`);
+      continue;
+    }
+    try {
+      return { addon: require(file) as Native, file };
+    } catch (e) {
+      failures.push(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  throw new Error(
+    `ebpf-mcp: no native addon loads on ${process.platform}-${process.arch} (${failures.join('; ')}). ` +
+      'Build one: `make build` in a checkout; in an installed package, `node scripts/install-native.mjs` in its directory ' +
+      '(`npm rebuild -g ebpf-mcp` runs it where npm allows its scripts): it needs a C compiler, make, node-gyp, ' +
+      'the libelf and zlib headers, and apt-get for the libbpf source (scripts/libbpf.sh)',
+  );
+}
+
+/** The file the addon was loaded from (loading it if it is not yet). */
+export function addonFile(): string {
+  return (loaded ??= load()).file;
+}
 
 /**
  * The addon, loaded on first use: modules that only define things (the tool schemas, for the docs and the unit
  * tests) can be imported where the addon is not built and there is no kernel to talk to.
  */
 export const native: Native = new Proxy({} as Native, {
-  get: (_, key) => Reflect.get((addon ??= createRequire(import.meta.url)(NATIVE_ADDON) as Native), key),
+  get: (_, key) => Reflect.get((loaded ??= load()).addon, key),
 });

@@ -6,8 +6,13 @@
  * process, never the server.
  */
 import { spawn } from 'node:child_process';
-import { OPEN_PROBE } from '../paths.js';
+import { dirname } from 'node:path';
+import { OPEN_PROBE, PREBUILD_DIR, PREBUILT_OPEN_PROBE } from '../paths.js';
 import { KernelError } from './errors.js';
+import { addonFile } from './native.js';
+
+/** The probe built with the addon that loaded: the prebuilt one beside a prebuilt addon, else the one built here. */
+const matchingProbe = (): string => (dirname(addonFile()) === PREBUILD_DIR ? PREBUILT_OPEN_PROBE : OPEN_PROBE);
 
 /** How long the probe may take before it is killed and the object refused. */
 const PROBE_TIMEOUT_MS = 10_000;
@@ -19,7 +24,7 @@ const PROBE_TIMEOUT_MS = 10_000;
  * or ran past the timeout, and a plain KernelError when the probe could not run.
  * `probe` is the program to run (tests pass one that crashes).
  */
-export function probeOpen(elf: Uint8Array, probe = OPEN_PROBE): Promise<void> {
+export function probeOpen(elf: Uint8Array, probe = matchingProbe()): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(probe, [], { stdio: ['pipe', 'ignore', 'ignore'] });
     let timedOut = false;

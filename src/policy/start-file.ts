@@ -4,6 +4,7 @@
  * secrets, holds the server's powers, so each is checked before it is read.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 /** Largest start file read: these are a few lines; anything near this is a mistake. */
 const MAX_START_FILE_BYTES = 1 << 20;
@@ -12,6 +13,12 @@ const MAX_START_FILE_BYTES = 1 << 20;
 export interface StartFileRules {
   /** Mode bits the file must not have: 0o022 for a file others may read, 0o077 for one that holds secrets. */
   deniedMode: number;
+  /**
+   * The bits denied instead for a systemd credential (a file directly in $CREDENTIALS_DIRECTORY, from the unit's
+   * LoadCredential=): systemd writes it 0400 as root and lets the service's user read it through an ACL entry,
+   * whose mask stat shows as group read (mode 0440) though no group may read it.
+   */
+  credentialDeniedMode?: number;
   /** Why a file with a denied bit is refused, given its mode as four octal digits. */
   modeReason(mode: string): string;
   /** Why a file owned by neither root nor the server's user is refused, given its owner. */
@@ -26,6 +33,17 @@ export function unreadable(e: unknown): string {
   return code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(e)})`;
 }
 
+/** Whether the file at the resolved path `real` is one of this service's systemd credentials. */
+function isCredential(real: string): boolean {
+  const dir = process.env.CREDENTIALS_DIRECTORY;
+  if (!dir) return false;
+  try {
+    return dirname(real) === realpathSync(dir);
+  } catch {
+    return false;
+  }
+}
+
 /** A check the file failed, carried to the one place that turns it into the caller's error. */
 class Refusal extends Error {
   constructor(readonly reason: string) {
@@ -36,7 +54,7 @@ class Refusal extends Error {
 /**
  * The text and resolved path of the start file at `path`, after checking it
  * is a regular file of at most 1 MiB, owned by root or the server's user,
- * without a denied mode bit, and UTF-8. A refusal is `refuse(reason)`.
+ * without a denied mode bit (a systemd credential's own, when the rules give them), and UTF-8. A refusal is `refuse(reason)`.
  */
 export function readStartFile(path: string, rules: StartFileRules, refuse: (reason: string) => Error): { text: string; real: string } {
   let real: string;
@@ -51,7 +69,8 @@ export function readStartFile(path: string, rules: StartFileRules, refuse: (reas
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new Refusal('is not a regular file');
-    if (st.mode & rules.deniedMode) throw new Refusal(rules.modeReason((st.mode & 0o7777).toString(8).padStart(4, '0')));
+    const denied = rules.credentialDeniedMode !== undefined && isCredential(real) ? rules.credentialDeniedMode : rules.deniedMode;
+    if (st.mode & denied) throw new Refusal(rules.modeReason((st.mode & 0o7777).toString(8).padStart(4, '0')));
     const uid = process.geteuid?.() ?? 0;
     if (st.uid !== 0 && st.uid !== uid) throw new Refusal(rules.ownerReason(st.uid));
     const tooBig = `is over ${MAX_START_FILE_BYTES >> 20} MiB, too large for ${rules.kind}`;

@@ -61,6 +61,8 @@ const HEX64 = /^[0-9a-fA-F]{64}$/;
 /** How the token file is checked before it is read: its tokens are secrets, so no one but its owner may read or write it. */
 const TOKEN_FILE_RULES: StartFileRules = {
   deniedMode: 0o077,
+  // Group read only: the ACL mask of a LoadCredential= file (its group has no access of its own).
+  credentialDeniedMode: 0o037,
   modeReason: (mode) => `is open to group or others (mode ${mode}): whoever can read it can use its tokens, and whoever can write it can add one: chmod 600 it`,
   ownerReason: (uid) => `is owned by uid ${uid}, who can read and change its tokens: it must be owned by root or by the server's user`,
   kind: 'a token file',
@@ -133,7 +135,7 @@ export class Tokens {
   /**
    * Reads and checks the token file at `path`: a regular file of at most
    * 1 MiB, owned by root or the server's user, that neither group nor others
-   * may read or write, in UTF-8, with at least one token. Throws a
+   * may read or write (but for a systemd credential's mode 0440: see readStartFile), in UTF-8, with at least one token. Throws a
    * TokenFileError naming the file (and line) otherwise.
    */
   static read(path: string): Tokens {

@@ -12,10 +12,11 @@ const DROP = existsSync('/usr/bin/setpriv')
     : undefined;
 const skip = process.getuid?.() !== 0 ? 'needs root to drop to nobody' : DROP ? false : 'neither setpriv nor runuser is installed';
 
-const MISSING = ['CAP_BPF', 'CAP_PERFMON', 'CAP_NET_ADMIN', 'CAP_SYS_ADMIN'];
+// CAP_DAC_READ_SEARCH: tracefs (mode 0700 here) is root's, so nobody reads no tracepoint id without it.
+const MISSING = ['CAP_BPF', 'CAP_PERFMON', 'CAP_NET_ADMIN', 'CAP_SYS_ADMIN', 'CAP_DAC_READ_SEARCH'];
 const GRANT =
-  `grant them to node (setcap cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin+ep ${process.execPath}), or start the server from a ` +
-  'systemd unit with AmbientCapabilities=CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_SYS_ADMIN, or run it as root';
+  `grant them to node (setcap cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin,cap_dac_read_search+ep ${process.execPath}), or start the server from a ` +
+  'systemd unit with AmbientCapabilities=CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_SYS_ADMIN CAP_DAC_READ_SEARCH, or run it as root';
 
 test('as nobody the server starts and answers; info names the missing capabilities and how to grant them; every refusal says the same', { skip }, async () => {
   const c = await connect(['-t', 'stdio'], { exec: DROP });

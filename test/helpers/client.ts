@@ -1,5 +1,5 @@
 /**
- * A real MCP client (the SDK's) talking to ./bin/ebpf-mcp-server over stdio,
+ * A real MCP client (the SDK's) talking to ./bin/ebpf-mcp-server (or another server executable) over stdio,
  * the way Claude Desktop or any MCP client does.
  */
 import { type CallToolResult, Client } from '@modelcontextprotocol/client';
@@ -28,6 +28,10 @@ export interface ConnectOptions {
   exec?: string[];
   /** Environment variables for the server, beside the test's own. */
   env?: Record<string, string>;
+  /** The server executable (default: the checkout's bin/ebpf-mcp-server), e.g. one an installed package put on PATH. */
+  bin?: string;
+  /** The server's working directory (default: the test's). */
+  cwd?: string;
   /** The protocol era: 2025-11-25 with initialize (the default), or stateless 2026-07-28. */
   era?: 'legacy' | 'modern';
 }
@@ -38,10 +42,12 @@ export const MODERN = '2026-07-28';
 /** Spawns the server and connects a client to it. */
 export async function connect(args: string[] = ['-t', 'stdio'], options: ConnectOptions = {}): Promise<Connected> {
   const env = options.env ? { env: { ...(process.env as Record<string, string>), ...options.env } } : {};
+  const cwd = options.cwd ? { cwd: options.cwd } : {};
+  const bin = options.bin ?? SERVER_BIN;
   const [command, ...prefix] = options.netns ? ['ip', 'netns', 'exec', options.netns] : (options.exec ?? []);
   const transport = command
-    ? new StdioClientTransport({ command, args: [...prefix, SERVER_BIN, ...args], stderr: 'pipe', ...env })
-    : new StdioClientTransport({ command: SERVER_BIN, args, stderr: 'pipe', ...env });
+    ? new StdioClientTransport({ command, args: [...prefix, bin, ...args], stderr: 'pipe', ...env, ...cwd })
+    : new StdioClientTransport({ command: bin, args, stderr: 'pipe', ...env, ...cwd });
   let err = '';
   transport.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const client = new Client({ name: 'ebpf-mcp-test', version: '0.0.0' }, { versionNegotiation: { mode: options.era === 'modern' ? { pin: MODERN } : 'legacy' } });

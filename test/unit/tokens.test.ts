@@ -218,6 +218,32 @@ describe('a token file that is refused', () => {
     assert.equal(Tokens.read(owner).size, 3);
   });
 
+  it('as a systemd credential (LoadCredential=): its mode 0440, the ACL mask, is taken there and only there', () => {
+    // systemd writes a credential 0400 as root and adds an ACL entry for the service's user: stat shows the mask as group read.
+    const credentials = mkdtempSync(join(dir, 'credentials-'));
+    const path = join(credentials, 'tokens');
+    writeFileSync(path, VALID, { mode: 0o400 });
+    chmodSync(path, 0o440);
+    const elsewhere = tokenFile(VALID);
+    chmodSync(elsewhere, 0o440);
+    const before = process.env.CREDENTIALS_DIRECTORY;
+    process.env.CREDENTIALS_DIRECTORY = credentials;
+    try {
+      assert.equal(Tokens.read(path).size, 3);
+      refused(elsewhere, undefined, /^is open to group or others \(mode 0440\)/);
+      for (const mode of [0o460, 0o444, 0o442]) {
+        chmodSync(path, mode);
+        refused(path, undefined, new RegExp(`^is open to group or others \\(mode 0${mode.toString(8)}\\)`));
+      }
+      chmodSync(path, 0o440);
+      delete process.env.CREDENTIALS_DIRECTORY;
+      refused(path, undefined, /^is open to group or others \(mode 0440\)/);
+    } finally {
+      if (before === undefined) delete process.env.CREDENTIALS_DIRECTORY;
+      else process.env.CREDENTIALS_DIRECTORY = before;
+    }
+  });
+
   it('owned by another user, naming the uid', (t) => {
     if (process.geteuid?.() !== 0) return t.skip('chown needs root');
     const path = tokenFile(VALID);
