@@ -26,13 +26,15 @@ UNIT_BPF_OBJS := $(OUT)/fixtures/events.bpf.o $(OUT)/fixtures/multi.bpf.o $(OUT)
 WORKLOAD := test/.output/workload
 
 SERVER_BUNDLE := dist/ebpf-mcp-server.mjs
+# The CLI client, bundled the same way (bin/ebpf-mcp loads it).
+CLI_BUNDLE := dist/ebpf-mcp.mjs
 # The throwaway process that opens an untrusted object with libbpf before the server does (src/kernel/open-probe.ts).
 OPEN_PROBE := native/.output/open-probe
 
 # This architecture's syscall names and open(2) flags, from the kernel's UAPI headers (src/btf/abi-names.ts reads it).
 ABI_NAMES := $(OUT)/abi_names.json
 
-build: deps $(NATIVE) $(OPEN_PROBE) $(BPF_OBJS) $(ABI_NAMES) dist/.stamp $(SERVER_BUNDLE)
+build: deps $(NATIVE) $(OPEN_PROBE) $(BPF_OBJS) $(ABI_NAMES) dist/.stamp $(SERVER_BUNDLE) $(CLI_BUNDLE)
 
 # A countable workload for the kernel tests (getpid, uprobe and USDT targets, UDP, CPU).
 $(WORKLOAD): test/workload/workload.c | deps
@@ -84,6 +86,12 @@ dist/.stamp: $(TS_SRCS) tsconfig.json package-lock.json | $(SETUP)
 # ours starts about 40% faster. Type checking stays with tsc above.
 $(SERVER_BUNDLE): $(TS_SRCS) package-lock.json | deps
 	npx esbuild src/server/main.ts --bundle --platform=node --format=esm --target=node20 --keep-names \
+	  --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" \
+	  --log-level=warning --outfile=$@
+
+# The CLI (src/cli/), bundled as the server is: one module for a quick start.
+$(CLI_BUNDLE): $(TS_SRCS) package-lock.json | deps
+	npx esbuild src/cli/index.ts --bundle --platform=node --format=esm --target=node20 --keep-names \
 	  --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" \
 	  --log-level=warning --outfile=$@
 
