@@ -139,7 +139,9 @@ export class EventPrinter {
       this.headed = true;
       out.push(this.heading());
     }
-    for (const e of events) out.push(this.format === 'ndjson' ? safeJson(e.data !== undefined ? (e.cpu !== undefined ? { cpu: e.cpu, ...(e.data as object) } : e.data) : e) : this.line(e));
+    // On a terminal a table row never wraps: the status line is redrawn with a carriage return, which a wrapped row would break.
+    const fit = (l: string) => (this.style.tty && l.length > this.style.width ? `${l.slice(0, this.style.width - 1)}…` : l);
+    for (const e of events) out.push(this.format === 'ndjson' ? safeJson(e.data !== undefined ? (e.cpu !== undefined ? { cpu: e.cpu, ...(e.data as object) } : e.data) : e) : fit(this.line(e)));
     const live = this.style.tty && this.format === 'table' && figures !== undefined;
     let text = out.length ? out.join('\n') + '\n' : '';
     if (live) text = (this.statusShown ? '\r\x1b[K' : '') + text + paint(this.style, 'dim', statusLine(figures));

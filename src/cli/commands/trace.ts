@@ -186,7 +186,8 @@ Options:
       --where '<f op v>'  only events where field f op value holds (repeatable); op: == != < <= >
                           >= ~ (glob), or eq ne lt le gt ge in glob prefix contains; in takes a,b,c
       --fields <a,b>      only these fields of each event
-      --sort <field>      events (or counts: key, value) in this order at the end; -field descending
+      --sort <field>      events (or counts: key, value) in this order at the end; --sort=-field
+                          descending
   -o, --output <fmt>      table | plain | ndjson | json (map entries: table | plain | json);
                           default table on a terminal, plain when piped
       --param <k=v>       an entry parameter (repeatable; v parsed as JSON when it parses)
@@ -194,7 +195,7 @@ Options:
 Examples:
   ebpf-mcp trace execsnoop
   ebpf-mcp trace opensnoop -p 1234 -d 10 -o ndjson
-  ebpf-mcp trace tcpconnect --where 'latency_us > 1000' --fields pid,comm,daddr,dport,latency_us
+  ebpf-mcp trace tcpconnect --where 'latency_ns > 1000000' --fields pid,comm,daddr,dport,latency_ns
   ebpf-mcp trace runqlat -d 5 --param per_process=true
   ebpf-mcp trace syscount -p 1234 -d 5
   ebpf-mcp trace profile -d 10 -o plain > folded.txt   # flamegraph.pl folded.txt
