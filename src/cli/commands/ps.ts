@@ -1,0 +1,100 @@
+/** `ebpf-mcp ps`: every BPF program, map and link on the host, with the processes holding them. */
+import { integer, oneOf } from '../args.js';
+import { type Command, wantsJson } from '../command.js';
+import { type Column, note, print, safeJson, table } from '../output.js';
+
+/** Processes holding an object, as comm(pid). */
+type Holder = { pid: number; comm: string };
+const holders = (h: Holder[] | undefined): string => (h ?? []).map((p) => `${p.comm}(${p.pid})`).join(' ');
+
+/** Whether `pid` holds it (or, without --pid, always). */
+const heldBy = (pid: number | undefined) => (x: { holders?: Holder[] }) => pid === undefined || (x.holders ?? []).some((h) => h.pid === pid);
+
+/** The command. */
+export const psCommand: Command = {
+  name: 'ps',
+  summary: 'programs, maps and links on the host, with their holders',
+  usage: `Usage: ebpf-mcp ps [-o table|wide|json] [--type T] [--name GLOB] [--pid N] [--limit N]
+
+Every eBPF program, map and link on the host (not only this session's), with the processes
+holding an fd on each (holders, as comm(pid)) and what runs each program.
+
+  -o, --output <fmt>  table (default), wide (more columns) or json (the inspect_state result)
+      --type <t>      programs of this type only (e.g. xdp, tracepoint)
+      --name <glob>   names matching this glob (* ?)
+      --pid <n>       only what process n holds
+      --limit <n>     at most n of each (default 1000, the server's maximum)
+`,
+  options: {
+    output: { type: 'string', short: 'o' },
+    type: { type: 'string' },
+    name: { type: 'string' },
+    pid: { type: 'string' },
+    limit: { type: 'string' },
+  },
+  positionals: { min: 0, max: 0 },
+  async run(ctx) {
+    const output = oneOf('-o', (ctx.values.output as string | undefined) ?? 'table', ['table', 'wide', 'json'] as const);
+    const pid = ctx.values.pid === undefined ? undefined : integer('--pid', ctx.values.pid as string, 1, 2 ** 22);
+    const limit = ctx.values.limit === undefined ? 1000 : integer('--limit', ctx.values.limit as string, 1, 1000);
+    const filters = {
+      ...(ctx.values.type !== undefined ? { program_type: ctx.values.type } : {}),
+      ...(ctx.values.name !== undefined ? { name_pattern: ctx.values.name } : {}),
+    };
+    const s = (await (await ctx.session()).call('inspect_state', { fields: ['programs', 'maps', 'links'], filters, limit, max_bytes: 1 << 20 })).structuredContent ?? {};
+    const programs = ((s.programs ?? []) as Record<string, any>[]).filter(heldBy(pid));
+    const maps = ((s.maps ?? []) as Record<string, any>[]).filter(heldBy(pid));
+    const links = ((s.links ?? []) as Record<string, any>[]).filter(heldBy(pid));
+    if (output === 'json' || wantsJson(ctx)) {
+      print(safeJson(pid === undefined ? s : { ...s, programs, maps, links }, 2));
+      return 0;
+    }
+    const wide = output === 'wide';
+    const cap = wide ? undefined : 48;
+    const section = (title: string, columns: Column[], rows: unknown[][]) => [title, ...(rows.length ? table(ctx.style, columns, rows) : ['  (none)']), ''];
+    const runs = (p: Record<string, any>) => [...(p.attached_to ?? []), ...((p.perf_attachments ?? []) as { kind: string; target: string }[]).map((a) => `${a.kind}:${a.target}`)].join(', ');
+    const lines = [
+      ...section(
+        `PROGRAMS (${programs.length})`,
+        [
+          { header: 'ID', right: true },
+          { header: 'TYPE' },
+          { header: 'NAME' },
+          ...(wide ? [{ header: 'TAG' }, { header: 'INSNS', right: true }, { header: 'JITED', right: true }, { header: 'RUNS', right: true }, { header: 'MAPS' }, { header: 'LOADED' }] : []),
+          { header: 'ATTACHED', max: cap },
+          { header: 'HOLDERS', max: cap },
+        ],
+        programs.map((p) => [
+          p.id,
+          p.type,
+          p.name,
+          ...(wide ? [p.tag, p.instructions, p.jited_bytes, p.run_count, (p.map_ids ?? []).join(','), p.loaded_at] : []),
+          runs(p) || '-',
+          holders(p.holders) || '-',
+        ]),
+      ),
+      ...section(
+        `MAPS (${maps.length})`,
+        [
+          { header: 'ID', right: true },
+          { header: 'TYPE' },
+          { header: 'NAME' },
+          { header: 'KEY', right: true },
+          { header: 'VALUE', right: true },
+          { header: 'MAX', right: true },
+          ...(wide ? [{ header: 'FLAGS', right: true }, { header: 'BTF', right: true }, { header: 'NOTE' }] : []),
+          { header: 'HOLDERS', max: cap },
+        ],
+        maps.map((m) => [m.id, m.type, m.name, m.key_size, m.value_size, m.max_entries, ...(wide ? [m.flags, m.btf_id, m.note] : []), holders(m.holders) || '-']),
+      ),
+      ...section(
+        `LINKS (${links.length})`,
+        [{ header: 'ID', right: true }, { header: 'TYPE' }, { header: 'PROG', right: true }, { header: 'TARGET', max: cap }, { header: 'HOLDERS', max: cap }],
+        links.map((l) => [l.id, l.type, l.program_id, l.target, holders(l.holders) || '-']),
+      ),
+    ];
+    print(lines.slice(0, -1));
+    if (s.truncated) note(`ps: lists cut at ${limit} (counts: ${safeJson(s.counts)}); narrow with --type or --name`);
+    return 0;
+  },
+};
