@@ -382,6 +382,6 @@ test('unknown fields and ops that do not fit are refused with the fields the rec
     assert.equal(s.error?.type, 'VALIDATION_ERROR', JSON.stringify(args));
     assert.equal(s.error.context.field, field, JSON.stringify(s.error));
     assert.match(s.error.message, pattern);
-    if (/(\]|\.field)$/.test(field)) assert.deepEqual(s.error.context.fields, ['pid', 'tid', 'uid', 'flags', 'comm', 'filename']);
+    if (/(\]|\.field)$/.test(field)) assert.deepEqual(s.error.context.fields, ['pid', 'tid', 'uid', 'flags', 'ret', 'comm', 'filename']);
   }
 });
