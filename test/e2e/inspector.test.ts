@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -12,16 +13,34 @@ const run = promisify(execFile);
 const INSPECTOR = join(PACKAGE_ROOT, 'node_modules', '@modelcontextprotocol', 'inspector');
 const skip = existsSync(INSPECTOR) ? false : 'the MCP Inspector (devDependency @modelcontextprotocol/inspector) is not installed: run npm ci';
 
-/** One tools/call through the Inspector's CLI mode (one session per call), `args` as its `--tool-arg key=value` pairs. */
-async function inspectorCall(tool: string, args: Record<string, string>): Promise<Record<string, any>> {
-  const pairs = Object.entries(args).flatMap(([k, v]) => ['--tool-arg', `${k}=${v}`]);
-  const { stdout } = await run('npx', ['--no-install', '@modelcontextprotocol/inspector', '--cli', SERVER_BIN, '--method', 'tools/call', '--tool-name', tool, ...pairs], {
+/** One request through the Inspector's CLI mode (one session each), the server started as docs/CLIENTS.md configures it: `-t stdio`. */
+async function inspector(args: string[]): Promise<Record<string, any>> {
+  const { stdout } = await run('npx', ['--no-install', '@modelcontextprotocol/inspector', '--cli', SERVER_BIN, '-t', 'stdio', ...args], {
     cwd: PACKAGE_ROOT,
     timeout: 60_000,
     maxBuffer: 16 << 20,
   });
   return JSON.parse(stdout) as Record<string, any>;
 }
+
+/** One tools/call, `args` as the Inspector's `--tool-arg key=value` pairs. */
+function inspectorCall(tool: string, args: Record<string, string>): Promise<Record<string, any>> {
+  const pairs = Object.entries(args).flatMap(([k, v]) => ['--tool-arg', `${k}=${v}`]);
+  return inspector(['--method', 'tools/call', '--tool-name', tool, ...pairs]);
+}
+
+test('the MCP Inspector CLI (Node 20) lists the tools and calls info: the kernel release is this host\'s', { skip }, async () => {
+  const listed = await inspector(['--method', 'tools/list']);
+  assert.deepEqual(
+    listed.tools.map((t: { name: string }) => t.name),
+    ['info', 'load_program', 'attach_program', 'inspect_state', 'stream_events'],
+  );
+  const r = await inspectorCall('info', {});
+  assert.equal(r.isError, undefined, JSON.stringify(r.structuredContent?.error));
+  assert.equal(r.structuredContent.success, true);
+  assert.equal(r.structuredContent.kernel.release, release());
+  assert.equal(r.structuredContent.policy.role, 'admin');
+});
 
 test('the MCP Inspector CLI (Node 20) loads a program by path: `source` is sent as an object', { skip }, async () => {
   const path = catalogObject('exec_events');
