@@ -41,7 +41,11 @@ mkdirSync(stage, { recursive: true });
 const bin = { 'ebpf-mcp-server': 'bin/ebpf-mcp-server' };
 stageFile('bin/ebpf-mcp-server');
 stageFile('dist/ebpf-mcp-server.mjs');
-if (stageFile('bin/ebpf-mcp', false) && stageFile('dist/ebpf-mcp.mjs')) bin['ebpf-mcp'] = 'bin/ebpf-mcp';
+if (stageFile('bin/ebpf-mcp', false) && stageFile('dist/ebpf-mcp.mjs')) {
+  bin['ebpf-mcp'] = 'bin/ebpf-mcp';
+  // The chunks the CLI imports lazily (the Kubernetes client of --fleet --k8s-service).
+  stageFile('dist/cli-chunks');
+}
 
 stagePrebuilt('build/Release/ebpf_native.node', 'ebpf_native.node');
 stagePrebuilt('native/.output/open-probe', 'open-probe');

@@ -19,6 +19,11 @@ export const GLOBAL_OPTIONS = {
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
+  fleet: { type: 'boolean' },
+  nodes: { type: 'string' },
+  'nodes-file': { type: 'string' },
+  'k8s-service': { type: 'string' },
+  'node-timeout': { type: 'string' },
 } as const satisfies Options;
 
 /** The global flags as parsed. */
@@ -30,11 +35,16 @@ export interface GlobalFlags {
   verbose?: boolean;
   help?: boolean;
   version?: boolean;
+  fleet?: boolean;
+  nodes?: string;
+  'nodes-file'?: string;
+  'k8s-service'?: string;
+  'node-timeout'?: string;
 }
 
 /** The command's name (the first argument that is neither a flag nor a global flag's value) and the rest of argv. */
 export function splitCommand(argv: string[]): { command: string | undefined; rest: string[] } {
-  const takesValue = new Set(['--url', '--token-file', '--server-arg']);
+  const takesValue = new Set(['--url', '--token-file', '--server-arg', '--nodes', '--nodes-file', '--k8s-service', '--node-timeout']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--') break;

@@ -20,6 +20,9 @@ export const SERVER_BIN = join(PACKAGE_ROOT, 'bin', 'ebpf-mcp-server');
 /** Longest a single request may take: stream_events answers within 55 s, a load of a large object can take a while. */
 const REQUEST_TIMEOUT_MS = 120_000;
 
+/** Longest connecting may take. */
+const CONNECT_TIMEOUT_MS = 30_000;
+
 /** How to reach the server. */
 export interface ConnectOptions {
   /** A Streamable HTTP endpoint (http(s)://host:port/mcp); absent: spawn the local server on stdio. */
@@ -32,6 +35,8 @@ export interface ConnectOptions {
   verbose?: boolean;
   /** Aborts requests in flight (Ctrl-C). */
   signal: AbortSignal;
+  /** Longest connecting, and then each request, may take (default: 30 s to connect, 120 s a request). */
+  timeoutMs?: number;
 }
 
 /** A tool result with its structuredContent typed loosely. */
@@ -63,6 +68,7 @@ export class Session {
     private readonly client: Client,
     private readonly transport: SpawnedServerTransport | StreamableHTTPClientTransport,
     private readonly signal: AbortSignal,
+    private readonly timeoutMs: number,
   ) {}
 
   /** Connects as `options` say; a server that cannot be started or reached is a ConnectionError. */
@@ -85,13 +91,13 @@ export class Session {
     }
     const client = new Client({ name: 'ebpf-mcp-cli', version: SERVER_VERSION }, { versionNegotiation: { mode: 'legacy' } });
     try {
-      await client.connect(transport, { signal: options.signal, timeout: 30_000 });
+      await client.connect(transport, { signal: options.signal, timeout: options.timeoutMs ?? CONNECT_TIMEOUT_MS });
     } catch (e) {
       await transport.close().catch(() => undefined);
       if (options.signal.aborted) throw e;
-      throw new ConnectionError(connectFailure(e, options.url, transport));
+      throw new ConnectionError(connectFailure(e, options.url, transport, options.timeoutMs ?? CONNECT_TIMEOUT_MS));
     }
-    return new Session(client, transport, options.signal);
+    return new Session(client, transport, options.signal, options.timeoutMs ?? REQUEST_TIMEOUT_MS);
   }
 
   /** The tools the server offers (every page). */
@@ -121,7 +127,7 @@ export class Session {
   }
 
   private requestOptions(signal: AbortSignal | undefined = this.signal) {
-    return { signal, timeout: REQUEST_TIMEOUT_MS };
+    return { signal, timeout: this.timeoutMs };
   }
 
   /** Runs a request, turning a lost connection into ConnectionError and a protocol error into a CliError. */
@@ -129,7 +135,7 @@ export class Session {
     try {
       return await run();
     } catch (e) {
-      throw requestFailure(e);
+      throw requestFailure(e, this.timeoutMs);
     }
   }
 
@@ -150,7 +156,8 @@ function toolError(result: Result): ToolError {
 }
 
 /** Why a connection could not be made, in one line. */
-function connectFailure(e: unknown, url: string | undefined, transport: SpawnedServerTransport | StreamableHTTPClientTransport): string {
+function connectFailure(e: unknown, url: string | undefined, transport: SpawnedServerTransport | StreamableHTTPClientTransport, timeoutMs: number): string {
+  if (e instanceof SdkError && e.code === SdkErrorCode.RequestTimeout) return `${url ?? SERVER_BIN}: no answer within ${timeoutMs / 1000} s (timeout)`;
   const err = e as Error & { code?: unknown; cause?: { code?: string; message?: string } };
   const cause = err.cause?.code ?? err.cause?.message;
   if (url === undefined) {
@@ -172,12 +179,12 @@ function connectFailure(e: unknown, url: string | undefined, transport: SpawnedS
 }
 
 /** A request's failure as the CLI reports it. */
-function requestFailure(e: unknown): unknown {
+function requestFailure(e: unknown, timeoutMs: number): unknown {
   if (e instanceof CliError) return e;
   if (e instanceof SdkError && (e.code === SdkErrorCode.ConnectionClosed || e.code === SdkErrorCode.NotConnected || e.code === SdkErrorCode.SendFailed)) {
     return new ConnectionError(`the connection to the server was lost: ${e.message}`);
   }
-  if (e instanceof SdkError && e.code === SdkErrorCode.RequestTimeout) return new ConnectionError(`the server did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`);
+  if (e instanceof SdkError && e.code === SdkErrorCode.RequestTimeout) return new ConnectionError(`the server did not answer within ${timeoutMs / 1000} s`);
   if (e instanceof ProtocolError) return new CliError(e.message, EXIT.tool, 'PROTOCOL_ERROR');
   if (e instanceof TypeError && /fetch failed/.test(e.message)) return new ConnectionError(`the connection to the server was lost: ${String((e as { cause?: unknown }).cause ?? e.message)}`);
   return e;

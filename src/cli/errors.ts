@@ -1,6 +1,7 @@
 /**
  * What ends the CLI early, each with its exit code: a usage error (2), a
- * typed error a tool returned (3), a connection that failed or was lost (4).
+ * typed error a tool returned (3), a connection that failed or was lost (4),
+ * in fleet mode no node answering (5).
  * main prints one line for each, never a stack trace.
  */
 
@@ -16,6 +17,8 @@ export const EXIT = {
   tool: 3,
   /** The server could not be reached, or the connection to it was lost. */
   connection: 4,
+  /** Fleet mode: no node answered (each node's failure is listed). */
+  noNode: 5,
   /** Interrupted by SIGINT (128 + 2). */
   interrupted: 130,
   /** Ended by SIGTERM (128 + 15). */

@@ -11,10 +11,15 @@ import { type Style, cell, escapeLine, paint, safeJson } from './output.js';
 export type EventFormat = 'table' | 'plain' | 'ndjson' | 'json';
 
 /** A field's JSON Schema, as far as printing needs it. */
-interface FieldSchema {
+export interface FieldSchema {
   type?: string | string[];
   maxLength?: number;
   anyOf?: FieldSchema[];
+}
+
+/** The JSON Schema of a stream's events (stream_events' `schema`), as far as printing needs it. */
+export interface EventSchema {
+  properties?: Record<string, FieldSchema>;
 }
 
 /** One event as stream_events returns it. */
@@ -81,7 +86,7 @@ export class EventPrinter {
   constructor(
     private readonly format: EventFormat,
     private readonly style: Style,
-    private readonly schema: { properties?: Record<string, FieldSchema> } | null,
+    private readonly schema: EventSchema | null,
     fields: string[] | undefined,
   ) {
     this.columns = fields ?? Object.keys(schema?.properties ?? {});

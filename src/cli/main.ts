@@ -15,6 +15,7 @@ import { toolsCommand } from './commands/tools.js';
 import { traceCommand } from './commands/trace.js';
 import { Session } from './connection.js';
 import { CliError, EXIT, ToolError, UsageError } from './errors.js';
+import { runFleet } from './fleet.js';
 import { escapeLine, paint, print, safeJson, styleOf } from './output.js';
 
 /** Every command, in the order --help lists them. */
@@ -33,9 +34,21 @@ const COMMON = `Connection (every command):
   -h, --help               this help
       --version            the version
 
+Fleet (info, ps, trace of a ring-buffer entry, call of a read-only tool):
+      --fleet                  run the command on the server of every node at once; rows
+                               merged with their node, a node that fails listed, not fatal
+      --nodes <list>           the servers: URLs (or name=URL) separated by commas
+      --nodes-file <file>      the servers, one URL (or name=URL) a line; # comments
+      --k8s-service <ns/name>  the ready endpoints of this headless Service (its EndpointSlices'
+                               port named mcp), with in-cluster credentials or KUBECONFIG
+      --node-timeout <s>       longest connecting, or one request, may take on a node (default 10)
+  The same --token-file goes to every node. --json prints {nodes: [{node, url, ok, error?}],
+  rows: [...]}, each row with its node.
+
 Exit codes: 0 done, 1 unexpected failure, 2 usage error, 3 a tool returned a typed error
 (VALIDATION_ERROR, PERMISSION_DENIED, ...), 4 the server could not be reached or the
-connection was lost, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
+connection was lost, 5 --fleet: no node answered (0 when at least one did; the failed ones
+are listed on stderr and in the JSON), 130 interrupted (SIGINT), 143 terminated (SIGTERM).
 `;
 
 const USAGE = `Usage: ebpf-mcp <command> [options]
@@ -104,10 +117,17 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     const flags = values as GlobalFlags;
+    const style = styleOf(process.stdout);
+    if (flags.fleet) {
+      code = await runFleet(command, { values, positionals, style, signal: controller.signal });
+      return received ? (received === 'SIGINT' ? EXIT.interrupted : EXIT.terminated) : code;
+    }
+    const fleetOnly = (['nodes', 'nodes-file', 'k8s-service', 'node-timeout'] as const).find((f) => flags[f] !== undefined);
+    if (fleetOnly) throw new UsageError(`--${fleetOnly} goes with --fleet`);
     const ctx: Context = {
       values,
       positionals,
-      style: styleOf(process.stdout),
+      style,
       signal: controller.signal,
       session: async () =>
         (session ??= await Session.open({

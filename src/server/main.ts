@@ -39,6 +39,8 @@ Options:
       --role <role>          observer | operator | admin: the stdio client's role
                              (default: the policy's, else admin)
       --audit-log <file>     append one JSON line per call to this file (created 0600)
+      --node-name <name>     the node name info reports (default: the host name); a fleet's
+                             CLI puts it on every row
       --pin-prefix <dir>     bpffs directory for pins (default: /sys/fs/bpf/ebpf-mcp)
       --enable-tools <list>  also offer optional tools: detach_link, unload_program,
                              pin_object, unpin_object (comma-separated, or "all")
@@ -112,6 +114,7 @@ function main(): void {
         role: { type: 'string' },
         'audit-log': { type: 'string' },
         'pin-prefix': { type: 'string' },
+        'node-name': { type: 'string' },
         'enable-tools': { type: 'string' },
         'max-object-mb': { type: 'string' },
         'max-map-mb': { type: 'string' },
@@ -182,7 +185,9 @@ function main(): void {
     }
   }
 
-  const server = { policy, optionalTools, ...(audit ? { audit } : {}) };
+  const nodeName = values['node-name'];
+  if (nodeName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/.test(nodeName)) fail('--node-name must be 1 to 253 letters, digits, "-", "_" or ".", starting with a letter or digit');
+  const server = { policy, optionalTools, ...(audit ? { audit } : {}), ...(nodeName !== undefined ? { nodeName } : {}) };
   const started = values.transport === 'http' ? serveHttp({ ...server, ...httpOptions(values) }) : serveStdio(server);
   started.catch((e: unknown) => {
     log.error('failed to start', { error: e instanceof Error ? e.stack : String(e) });

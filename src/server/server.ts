@@ -3,6 +3,7 @@
  * session. Input is validated against each tool's strict schema, and every
  * failure, bad input included, comes back in the typed error form.
  */
+import { hostname } from 'node:os';
 import { type CallToolResult, ProtocolErrorCode, Server, type ServerContext, type ToolAnnotations } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { ToolError, limitExceeded } from '../errors.js';
@@ -33,6 +34,8 @@ export interface ServerOptions {
   optionalTools: readonly string[];
   /** Where every call is recorded (--audit-log). */
   audit?: AuditLog;
+  /** The node this server reports in `info` (--node-name; default: the host name). */
+  nodeName?: string;
 }
 
 const INSTRUCTIONS =
@@ -187,6 +190,7 @@ export class ServedSession {
       return await callTool(tool, this.toolSet.markedSchema(tool), args, {
         session: this.session,
         host: this.host,
+        node: this.opts.nodeName ?? hostname(),
         limits,
         access: this.access,
         pinPrefix: this.opts.policy.pinPrefix,

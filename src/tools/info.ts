@@ -24,6 +24,7 @@ const output = z.strictObject({
   server: z.strictObject({
     name: z.string(),
     version: z.string(),
+    node: z.string().describe('The node name (--node-name; default: the host name)'),
     libbpf_version: z.string(),
     libbpf_linked: z.enum(['static', 'shared']).describe('static: libbpf is built into the server, whatever the host has'),
   }),
@@ -92,7 +93,7 @@ export const infoTool = defineTool(() => ({
     const kinds = hookAvailability();
     const advice = privilegeAdvice();
     const data = {
-      server: { name: 'ebpf-mcp', version: SERVER_VERSION, libbpf_version: f.libbpf.version, libbpf_linked: f.libbpf.linked },
+      server: { name: 'ebpf-mcp', version: SERVER_VERSION, node: ctx.node, libbpf_version: f.libbpf.version, libbpf_linked: f.libbpf.linked },
       kernel: { release: f.kernel_release, arch: f.arch },
       btf: f.btf,
       mounts: f.mounts,

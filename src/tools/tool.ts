@@ -21,6 +21,8 @@ import { unknownFields, unknownFieldsText } from './unknown-fields.js';
 export interface ToolContext {
   session: Session;
   host: HostState;
+  /** The node name the server reports (a fleet's CLI tells the answers of its servers apart by it). */
+  node: string;
   limits: Limits;
   /** What the caller's role may do under the policy. */
   access: Access;

@@ -30,11 +30,15 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** How long to wait for the 'serving on http' line. */
   timeoutMs?: number;
+  /** A network namespace under /run/netns to start the server in (through `ip netns exec`, which execs it). */
+  netns?: string;
 }
 
 /** Spawns `ebpf-mcp-server -t http --port 0 ...args` and waits until it logs the port it serves on. */
 export async function startHttp(args: string[] = [], options: StartOptions = {}): Promise<HttpServer> {
-  const proc = spawn(SERVER_BIN, ['-t', 'http', '--port', '0', ...args], {
+  const argv = [SERVER_BIN, '-t', 'http', '--port', '0', ...args];
+  const [command, ...rest] = options.netns ? ['ip', 'netns', 'exec', options.netns, ...argv] : argv;
+  const proc = spawn(command as string, rest, {
     stdio: ['ignore', 'ignore', 'pipe'],
     ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
   });

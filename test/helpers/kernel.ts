@@ -123,15 +123,15 @@ export interface VethPair {
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
 
-/** Creates a veth pair into a new network namespace (IPv6 off, so only the test's packets flow). */
-export function vethPair(tag: string): VethPair {
+/** Creates a veth pair into a new network namespace (IPv6 off, so only the test's packets flow); by default 169.254.77.1 and .2 in a /30. */
+export function vethPair(tag: string, addresses: { hostAddr: string; nsAddr: string; prefix: number } = { hostAddr: '169.254.77.1', nsAddr: '169.254.77.2', prefix: 30 }): VethPair {
   const id = `${tag}${process.pid % 10000}`;
   const pair: VethPair = {
     ns: `emcp-${id}`,
     hostIf: `eh${id}`.slice(0, 15),
     nsIf: `en${id}`.slice(0, 15),
-    hostAddr: '169.254.77.1',
-    nsAddr: '169.254.77.2',
+    hostAddr: addresses.hostAddr,
+    nsAddr: addresses.nsAddr,
     cleanup: () => {
       try {
         ip('link', 'del', pair.hostIf);
@@ -151,9 +151,9 @@ export function vethPair(tag: string): VethPair {
     ip('link', 'set', pair.nsIf, 'netns', pair.ns);
     execFileSync('sysctl', ['-q', '-w', `net.ipv6.conf.${pair.hostIf}.disable_ipv6=1`]);
     ip('netns', 'exec', pair.ns, 'sysctl', '-q', '-w', `net.ipv6.conf.${pair.nsIf}.disable_ipv6=1`);
-    ip('addr', 'add', `${pair.hostAddr}/30`, 'dev', pair.hostIf);
+    ip('addr', 'add', `${pair.hostAddr}/${addresses.prefix}`, 'dev', pair.hostIf);
     ip('link', 'set', pair.hostIf, 'up');
-    ip('netns', 'exec', pair.ns, 'ip', 'addr', 'add', `${pair.nsAddr}/30`, 'dev', pair.nsIf);
+    ip('netns', 'exec', pair.ns, 'ip', 'addr', 'add', `${pair.nsAddr}/${addresses.prefix}`, 'dev', pair.nsIf);
     ip('netns', 'exec', pair.ns, 'ip', 'link', 'set', pair.nsIf, 'up');
     ip('netns', 'exec', pair.ns, 'ip', 'link', 'set', 'lo', 'up');
   } catch (e) {

@@ -9,7 +9,7 @@ import { assignments, integer, jsonish, oneOf, seconds } from '../args.js';
 import type { Command, Context } from '../command.js';
 import type { Session } from '../connection.js';
 import { UsageError } from '../errors.js';
-import { type EventFormat, EventPrinter, type StreamEvent, sortEvents } from '../event-print.js';
+import { type EventFormat, EventPrinter, type EventSchema, type StreamEvent, type StreamFigures, sortEvents } from '../event-print.js';
 import { type Manifest, manifest } from '../manifest.js';
 import { type MapFormat, type MapPage, type Stacks, countLines, histogramLines, sortEntries, stackLines } from '../map-print.js';
 import { escapeLine, note, print, safeJson } from '../output.js';
@@ -27,7 +27,7 @@ export function whereClause(text: string): { field: string; op: string; value: u
 }
 
 /** A promise that resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const timer = setTimeout(done, ms);
@@ -41,7 +41,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** What trace was asked to do, checked against the entry's manifest. */
-interface Plan {
+export interface Plan {
   entry: Manifest;
   parameters: Record<string, unknown>;
   filters: Record<string, unknown>;
@@ -52,7 +52,7 @@ interface Plan {
 }
 
 /** The plan from the flags: -p becomes the entry's pid parameter where it has one, else a stream filter. */
-function plan(ctx: Context, entry: Manifest): Plan {
+export function plan(ctx: Pick<Context, 'values' | 'style'>, entry: Manifest): Plan {
   const v = ctx.values;
   const ring = 'buffer' in entry.read;
   const parameters = assignments(v.param as string[] | undefined, '--param');
@@ -86,8 +86,40 @@ function plan(ctx: Context, entry: Manifest): Plan {
 /** A fresh signal for the calls that clean up after a Ctrl-C (the command's own is aborted by then). */
 const cleanup = () => new AbortController().signal;
 
-/** Reads a ring buffer through a background stream until the duration ends or the command is interrupted. */
-async function streamEvents(ctx: Context, session: Session, p: Plan, objectId: string, buffer: string): Promise<void> {
+/** Loads the plan's entry with its parameters and attaches all its programs; resolves with load_program's result. */
+export async function startTrace(session: Session, p: Plan): Promise<Record<string, any>> {
+  const loaded = (await session.call('load_program', { source: { type: 'catalog', name: p.entry.name, parameters: p.parameters } })).structuredContent as Record<string, any>;
+  await session.call('attach_program', { object_id: loaded.object_id, attachment: { auto: {} } });
+  return loaded;
+}
+
+/** The program ids of a load_program result. */
+export const programIds = (loaded: Record<string, any>): number[] => (loaded.programs as { id: number | null }[]).map((x) => x.id).filter((id) => id !== null);
+
+/** How a ring buffer's reading ended. */
+export interface RingEnd {
+  mapId: number;
+  /** The events' JSON Schema, as stream_events gave it. */
+  schema: EventSchema | null;
+  stats: Record<string, any> | undefined;
+  figures: StreamFigures;
+  /** Events the server had queued but nobody read. */
+  droppedUnread: number;
+}
+
+/**
+ * Reads the ring buffer `buffer` of the loaded object through a background stream until the duration ends or
+ * `signal` aborts; each batch goes to `onEvents` as it comes, with the running figures (the last batch, read at the
+ * stop, without them).
+ */
+export async function readRing(
+  session: Session,
+  p: Plan,
+  objectId: string,
+  buffer: string,
+  signal: AbortSignal,
+  onEvents: (events: StreamEvent[], schema: RingEnd['schema'], figures?: StreamFigures) => void,
+): Promise<RingEnd> {
   const budget = { max_events: 1000, max_bytes: 1 << 20 };
   const start = (
     await session.call('stream_events', {
@@ -99,40 +131,56 @@ async function streamEvents(ctx: Context, session: Session, p: Plan, objectId: s
       ...budget,
     })
   ).structuredContent as Record<string, any>;
+  const schema = start.schema ?? null;
   const began = Date.now();
   const deadline = p.durationMs === undefined ? Infinity : began + p.durationMs;
-  const sorted = p.sort !== undefined;
-  const printer = new EventPrinter(sorted ? 'json' : p.format, ctx.style, start.schema ?? null, p.fields);
-  const figures = (stats: Record<string, any> | undefined) => ({
+  const figures = (stats: Record<string, any> | undefined): StreamFigures => ({
     received: stats?.events_received ?? 0,
     matched: stats?.events_matched ?? 0,
     lost: stats?.lost ?? null,
     elapsedMs: Date.now() - began,
   });
   let last = start;
-  printer.add(start.events ?? [], figures(start.stats));
+  onEvents(start.events ?? [], schema, figures(start.stats));
   let cursor: number = start.next_cursor ?? 0;
-  while (!ctx.signal.aborted && Date.now() < deadline && last.running !== false) {
+  while (!signal.aborted && Date.now() < deadline && last.running !== false) {
     const behind = (last.stats?.queued ?? 0) > 0;
-    if (!behind) await sleep(Math.min(250, deadline - Date.now()), ctx.signal);
-    if (ctx.signal.aborted) break;
+    if (!behind) await sleep(Math.min(250, deadline - Date.now()), signal);
+    if (signal.aborted) break;
     last = (await session.call('stream_events', { stream_id: start.stream_id, cursor, ...budget }, { signal: cleanup() })).structuredContent as Record<string, any>;
-    printer.add(last.events ?? [], figures(last.stats));
+    onEvents(last.events ?? [], schema, figures(last.stats));
     cursor = last.next_cursor ?? cursor;
   }
   const stop = (await session.call('stream_events', { stream_id: start.stream_id, cursor, stop: true, ...budget }, { signal: cleanup() })).structuredContent as Record<string, any>;
-  printer.add(stop.events ?? []);
-  printer.finish();
+  onEvents(stop.events ?? [], schema);
   const stats = stop.stats ?? last.stats;
-  const kept = sorted ? sortEvents(printer.kept, p.sort as string) : printer.kept;
-  if (p.format === 'json') print(safeJson({ entry: p.entry.name, map_id: start.map_id, events: kept.map(eventData), stats }, 2));
-  else if (sorted) new EventPrinter(p.format, { ...ctx.style, tty: false }, start.schema ?? null, p.fields).add(kept);
-  const f = figures(stats);
-  note(`${f.matched} events in ${(f.elapsedMs / 1000).toFixed(1)} s, ${f.received} received, lost ${f.lost ?? 'unknown'}${stop.stats?.dropped_backlog ? `, ${stop.stats.dropped_backlog} dropped unread` : ''}`);
+  return { mapId: start.map_id, schema, stats, figures: figures(stats), droppedUnread: stop.stats?.dropped_backlog ?? 0 };
+}
+
+/** The summary of a ring buffer's reading: events, time, received, lost. */
+export function ringSummary(end: RingEnd): string {
+  const f = end.figures;
+  return `${f.matched} events in ${(f.elapsedMs / 1000).toFixed(1)} s, ${f.received} received, lost ${f.lost ?? 'unknown'}${end.droppedUnread ? `, ${end.droppedUnread} dropped unread` : ''}`;
+}
+
+/** Reads a ring buffer through a background stream until the duration ends or the command is interrupted, printing its events. */
+async function streamEvents(ctx: Context, session: Session, p: Plan, objectId: string, buffer: string): Promise<void> {
+  const sorted = p.sort !== undefined;
+  let printer: EventPrinter | undefined;
+  const end = await readRing(session, p, objectId, buffer, ctx.signal, (events, schema, figures) => {
+    printer ??= new EventPrinter(sorted ? 'json' : p.format, ctx.style, schema, p.fields);
+    printer.add(events, figures);
+  });
+  const kept = printer?.kept ?? [];
+  printer?.finish();
+  const ordered = sorted ? sortEvents(kept, p.sort as string) : kept;
+  if (p.format === 'json') print(safeJson({ entry: p.entry.name, map_id: end.mapId, events: ordered.map(eventData), stats: end.stats }, 2));
+  else if (sorted) new EventPrinter(p.format, { ...ctx.style, tty: false }, end.schema, p.fields).add(ordered);
+  note(ringSummary(end));
 }
 
 /** An event's data as printed in json: the decoded record (with its CPU for perf buffers), or the decode error and raw bytes. */
-const eventData = (e: StreamEvent): unknown => (e.data !== undefined ? (e.cpu !== undefined ? { cpu: e.cpu, ...(e.data as object) } : e.data) : e);
+export const eventData = (e: StreamEvent): unknown => (e.data !== undefined ? (e.cpu !== undefined ? { cpu: e.cpu, ...(e.data as object) } : e.data) : e);
 
 /** Waits the duration (or until interrupted), then reads the entry's map and draws its answer. */
 async function readMap(ctx: Context, session: Session, p: Plan, loaded: Record<string, any>, read: { map: string; shape: 'histogram' | 'counts' | 'stacks' }): Promise<void> {
@@ -215,9 +263,8 @@ Examples:
     const session = await ctx.session();
     const entry = await manifest(session, ctx.positionals[0] as string);
     const p = plan(ctx, entry);
-    const loaded = (await session.call('load_program', { source: { type: 'catalog', name: entry.name, parameters: p.parameters } })).structuredContent as Record<string, any>;
-    await session.call('attach_program', { object_id: loaded.object_id, attachment: { auto: {} } });
-    const programs = (loaded.programs as { id: number | null }[]).map((x) => x.id).filter((id) => id !== null);
+    const loaded = await startTrace(session, p);
+    const programs = programIds(loaded);
     const until = p.durationMs === undefined ? 'Hit Ctrl-C to end.' : `for ${p.durationMs / 1000} s (Ctrl-C to end sooner).`;
     note(`Tracing ${entry.name} (programs ${programs.join(' ')}) ${until}`);
     if ('buffer' in entry.read) await streamEvents(ctx, session, p, loaded.object_id, entry.read.buffer);
