@@ -61,10 +61,10 @@ test('execsnoop: each exec with its parent, command, file and arguments', async 
   assert.equal(s.decoded_type, 'struct exec_event');
   // Both of its execs, each after the program was attached: node's of /bin/sh, then the shell's of uname.
   assert.deepEqual(
-    s.events.map((e: { data: Record<string, unknown> }) => [e.data.pid, e.data.ppid, e.data.comm, e.data.filename, e.data.args, e.data.args_size]),
+    s.events.map((e: { data: Record<string, unknown> }) => [e.data.pid, e.data.ppid, e.data.comm, e.data.filename, e.data.args, e.data.args_size, e.data.ret]),
     [
-      [sh.pid, process.pid, 'sh', '/bin/sh', `/bin/sh -c ${script}`, `/bin/sh -c ${script}`.length + 1],
-      [sh.pid, process.pid, 'uname', '/bin/uname', '/bin/uname -r', '/bin/uname -r'.length + 1],
+      [sh.pid, process.pid, 'sh', '/bin/sh', `/bin/sh -c ${script}`, `/bin/sh -c ${script}`.length + 1, 0],
+      [sh.pid, process.pid, 'uname', '/bin/uname', '/bin/uname -r', '/bin/uname -r'.length + 1, 0],
     ],
   );
 });
