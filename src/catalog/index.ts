@@ -80,7 +80,7 @@ export const CATALOG = [
   entry({
     name: 'execsnoop',
     object: 'exec_events.bpf.o',
-    question: 'Which programs are started: each exec with its pid, parent, uid, command, file and arguments',
+    question: 'Which programs are started: each exec with its pid, parent, uid, command, file, arguments and ret; failed execs too, ret by name (-ENOENT)',
     parameters: z.strictObject({ pid: pid('Only execs by this process (tgid; an exec keeps it)') }),
     globals: (p) => defined({ target_tgid: p.pid }),
     read: { buffer: 'events' },

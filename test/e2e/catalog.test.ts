@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, constants as fsConstants, mkdtempSync, openSync, rmSync, symlinkSync } from 'node:fs';
+import { closeSync, existsSync, constants as fsConstants, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Connected, connect } from '../helpers/client.js';
-import { loadCatalog } from '../helpers/catalog.js';
+import { loadCatalog, mapEntries, mapIdOf } from '../helpers/catalog.js';
 import { catalogObject } from '../helpers/fixtures.js';
 import { runWorkload } from '../helpers/kernel.js';
 
@@ -61,12 +61,53 @@ test('execsnoop: each exec with its parent, command, file and arguments', async 
   assert.equal(s.decoded_type, 'struct exec_event');
   // Both of its execs, each after the program was attached: node's of /bin/sh, then the shell's of uname.
   assert.deepEqual(
-    s.events.map((e: { data: Record<string, unknown> }) => [e.data.pid, e.data.ppid, e.data.comm, e.data.filename, e.data.args, e.data.args_size]),
+    s.events.map((e: { data: Record<string, unknown> }) => [e.data.pid, e.data.ppid, e.data.comm, e.data.filename, e.data.args, e.data.args_size, e.data.ret]),
     [
-      [sh.pid, process.pid, 'sh', '/bin/sh', `/bin/sh -c ${script}`, `/bin/sh -c ${script}`.length + 1],
-      [sh.pid, process.pid, 'uname', '/bin/uname', '/bin/uname -r', '/bin/uname -r'.length + 1],
+      [sh.pid, process.pid, 'sh', '/bin/sh', `/bin/sh -c ${script}`, `/bin/sh -c ${script}`.length + 1, 0],
+      [sh.pid, process.pid, 'uname', '/bin/uname', '/bin/uname -r', '/bin/uname -r'.length + 1, 0],
     ],
   );
+});
+
+test('execsnoop: failed execs too, with ret by name (-ENOENT, -EACCES), then the exec that succeeds with ret 0', async () => {
+  const missing = '/nonexistent/ebpf-mcp-no-such-binary';
+  const plain = join(scratch, 'not-executable');
+  writeFileSync(plain, 'data\n', { mode: 0o644 });
+  // bash with execfail survives an exec that fails, so all three execve calls are its own, under the pid known before.
+  const script = `shopt -s execfail; echo ready; read go; exec ${missing} arg1 arg2; exec ${plain} argA; exec /bin/uname -r`;
+  const sh = spawn('/bin/bash', ['-c', script], { stdio: ['pipe', 'pipe', 'ignore'] });
+  await new Promise((r) => sh.stdout.once('data', r));
+  const exited = new Promise((r) => sh.once('exit', r));
+  try {
+    // Loaded for that pid alone: the program drops every other process's execs, failed or not, so no stream filter.
+    const loaded = await loadCatalog(c, 'execsnoop', { pid: sh.pid });
+    assert.deepEqual(loaded.attachments.map((a) => a.attachment_point).sort(), [
+      'tp/sched/sched_process_exec',
+      'tp/syscalls/sys_enter_execve',
+      'tp/syscalls/sys_enter_execveat',
+      'tp/syscalls/sys_exit_execve',
+      'tp/syscalls/sys_exit_execveat',
+    ]);
+    const s = await during({ source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 2000, max_events: 50 }, async () => {
+      // Another process's failed exec meanwhile (node's spawn child, whose execve finds no file): dropped too.
+      spawn('/nonexistent/ebpf-mcp-other-process').once('error', () => undefined);
+      sh.stdin.end('go\n');
+      await exited;
+    });
+    assert.equal(s.schema.properties.ret['x-render'], 'ret');
+    const uid = process.getuid!();
+    assert.deepEqual(
+      s.events.map((e: { data: Record<string, unknown> }) => [e.data.pid, e.data.ppid, e.data.uid, e.data.comm, e.data.filename, e.data.args, e.data.args_size, e.data.ret]),
+      [
+        [sh.pid, process.pid, uid, 'bash', missing, `${missing} arg1 arg2`, `${missing} arg1 arg2`.length + 1, '-ENOENT'],
+        [sh.pid, process.pid, uid, 'bash', plain, `${plain} argA`, `${plain} argA`.length + 1, '-EACCES'],
+        [sh.pid, process.pid, uid, 'uname', '/bin/uname', '/bin/uname -r', '/bin/uname -r'.length + 1, 0],
+      ],
+    );
+    assert.deepEqual(await mapEntries(c, mapIdOf(loaded, 'calls')), [], 'every call noted at its entry is gone: at its exit, or at the exec');
+  } finally {
+    sh.kill();
+  }
 });
 
 test('with no compiler on the host (a PATH with node alone), execsnoop loads by name, attaches and sees an exec by the test', async () => {
@@ -106,6 +147,33 @@ test('execsnoop: arguments longer than the record holds are cut at 255 bytes, an
   const argv = `/bin/echo ${long}`;
   assert.equal(echo.data.args, argv.slice(0, 255));
   assert.equal(echo.data.args_size, argv.length + 1);
+});
+
+test('execsnoop: a failed exec\'s arguments are cut at 255 bytes as well, args_size counting the first 20 whole', async () => {
+  const missing = '/nonexistent/ebpf-mcp-no-such-binary';
+  const long = 'x'.repeat(300);
+  const many = Array.from({ length: 25 }, (_, i) => `a${i}`);
+  const script = `shopt -s execfail; read go; exec ${missing} "$0"; exec ${missing} ${many.join(' ')}`;
+  const sh = spawn('/bin/bash', ['-c', script, long], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const exited = new Promise((r) => sh.once('exit', r));
+  try {
+    const loaded = await loadCatalog(c, 'execsnoop', { pid: sh.pid });
+    const s = await during({ source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 2000, max_events: 50 }, async () => {
+      sh.stdin.end('go\n');
+      await exited;
+    });
+    const cut = `${missing} ${long}`;
+    const first20 = [missing, ...many.slice(0, 19)].join(' ');
+    assert.deepEqual(
+      s.events.map((e: { data: Record<string, unknown> }) => [e.data.args, e.data.args_size, e.data.ret]),
+      [
+        [cut.slice(0, 255), cut.length + 1, '-ENOENT'],
+        [first20, first20.length + 1, '-ENOENT'],
+      ],
+    );
+  } finally {
+    sh.kill();
+  }
 });
 
 test('opensnoop: the files this process opens, with their flags by name (and as numbers with json-raw)', async () => {

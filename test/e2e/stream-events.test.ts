@@ -352,9 +352,9 @@ test('format table: at most 0.6 of the bytes per event of json, for exec_events 
   assert.equal(t.success, true, JSON.stringify(t.error));
   assert.equal(j.events.length, EXECS);
   assert.equal(t.table.rows.length, EXECS);
-  assert.deepEqual(t.table.columns, ['pid', 'ppid', 'uid', 'ts_ns', 'comm', 'filename', 'args_size', 'args']);
+  assert.deepEqual(t.table.columns, ['pid', 'ppid', 'uid', 'ret', 'ts_ns', 'comm', 'filename', 'args_size', 'args']);
   assert.deepEqual(t.table.rows, j.events.map((e: { data: Record<string, unknown> }) => t.table.columns.map((col: string) => e.data[col])), 'the same records, as rows');
-  for (const row of t.table.rows) assert.deepEqual([row[1], row[5], row[7]], [sh.pid, '/bin/true', '/bin/true']);
+  for (const row of t.table.rows) assert.deepEqual([row[1], row[3], row[6], row[8]], [sh.pid, 0, '/bin/true', '/bin/true']);
   const perEvent = (x: unknown) => Buffer.byteLength(JSON.stringify(x)) / EXECS;
   const ratio = perEvent(t.table) / perEvent(j.events);
   console.log(`exec_events: json ${perEvent(j.events)} B/event, table ${perEvent(t.table)} B/event, ratio ${ratio.toFixed(3)}`);
