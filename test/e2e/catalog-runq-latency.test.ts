@@ -89,8 +89,14 @@ async function spinner(): Promise<Spinner> {
   };
 }
 
-/** bpftrace counting the switch-ins of `pids` on the sched_switch tracepoint, from when it resolves until `stop`. */
-async function switchIns(path: string, pids: number[]): Promise<{ stop(): Promise<Map<number, number>> }> {
+/** How long bpftrace may take to print its counts and exit after SIGINT (its exit has been seen to stall on a busy host). */
+const BPFTRACE_EXIT_MS = 20_000;
+
+/**
+ * bpftrace counting the switch-ins of `pids` on the sched_switch tracepoint, from when it resolves until `stop`;
+ * `stop` gives undefined (and kills it) when it has not exited in BPFTRACE_EXIT_MS: the witness is then lost.
+ */
+async function switchIns(path: string, pids: number[]): Promise<{ stop(): Promise<Map<number, number> | undefined> }> {
   const pred = pids.map((p) => `args->next_pid == ${p}`).join(' || ');
   const bt = spawn(path, ['-e', `BEGIN { printf("ready\\n"); } tracepoint:sched:sched_switch /${pred}/ { @[args->next_pid] = count(); }`], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -101,7 +107,13 @@ async function switchIns(path: string, pids: number[]): Promise<{ stop(): Promis
   return {
     stop: async () => {
       bt.kill('SIGINT');
-      await exited;
+      const timer = new Promise<'late'>((r) => setTimeout(r, BPFTRACE_EXIT_MS, 'late').unref());
+      if ((await Promise.race([exited, timer])) === 'late') {
+        bt.kill('SIGKILL');
+        await exited;
+        console.log(`bpftrace did not exit within ${BPFTRACE_EXIT_MS} ms of SIGINT: totals checked against schedstat only`);
+        return undefined;
+      }
       return new Map([...out.matchAll(/^@\[(\d+)\]: (\d+)$/gm)].map((m) => [Number(m[1]), Number(m[2])]));
     },
   };
