@@ -6,9 +6,10 @@
  * exec: the merged answers are checked node by node, scoped to what the test made.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer } from 'node:net';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,10 +37,14 @@ let up: string[] = [];
 let down: string;
 let stopped: string;
 
-/** Runs `ebpf-mcp --fleet ...args` to its end; `waitFor.then` runs once its stderr matches `waitFor.re`. */
-async function fleet(args: string[], waitFor?: { re: RegExp; then: () => Promise<void> }): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+/** Runs `ebpf-mcp --fleet ...args` to its end (with `env` beside the test's); `waitFor.then` runs once its stderr matches `waitFor.re`. */
+async function fleet(
+  args: string[],
+  waitFor?: { re: RegExp; then: () => Promise<void> },
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const started = Date.now();
-  const proc = spawn(process.execPath, [CLI, '--fleet', '--token-file', tokens, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, '--fleet', '--token-file', tokens, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   let err = '';
   let fired = false;
@@ -171,8 +176,46 @@ test('--node-timeout 1: a node that accepts but never answers is reported as a t
   const { nodes } = JSON.parse(r.stdout);
   assert.deepEqual(nodes.map((n: { node: string; ok: boolean }) => [n.node, n.ok]), [['first', true], ['silent', false]]);
   assert.match(nodes[1].error, /no answer within 1 s \(timeout\)/);
-  assert.ok(r.ms < 4000, `took ${r.ms} ms`);
+  // Well under the default 10 s: the 1 s timeout, not the default, ended the silent node (with room for a busy host).
+  assert.ok(r.ms < 9000, `took ${r.ms} ms`);
   console.log(`a silent node timed out; the command took ${r.ms} ms`);
+});
+
+test('--k8s-service: the nodes are the ready endpoints of the Service\'s EndpointSlices with a port "mcp", named by nodeName, from the API server KUBECONFIG names', async () => {
+  // A stand-in for the Kubernetes API server, answering the one list the CLI makes, as the API does.
+  const requests: { url: string; auth: string | undefined }[] = [];
+  const slice = (name: string, ports: { name: string; port: number }[], endpoints: Record<string, unknown>[]) => ({ metadata: { name }, addressType: 'IPv4', ports, endpoints });
+  const items = [
+    ...up.map((u, i) => {
+      const url = new URL(u);
+      return slice(`ebpf-mcp-${i}`, [{ name: 'mcp', port: Number(url.port) }], [{ addresses: [url.hostname], conditions: { ready: true }, nodeName: NAMES[i] }]);
+    }),
+    slice('ebpf-mcp-starting', [{ name: 'mcp', port: 1 }], [{ addresses: ['10.231.0.9'], conditions: { ready: false }, nodeName: 'node-starting' }]),
+    slice('ebpf-mcp-other', [{ name: 'metrics', port: 2 }], [{ addresses: ['10.231.0.10'], conditions: { ready: true }, nodeName: 'node-other-port' }]),
+  ];
+  // Over TLS, as an API server is: a certificate for 127.0.0.1 made for the test, which the kubeconfig trusts.
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'api.key'), '-out', join(dir, 'api.crt')], { stdio: 'ignore' });
+  const cert = readFileSync(join(dir, 'api.crt'));
+  const api = createHttpsServer({ key: readFileSync(join(dir, 'api.key')), cert }, (req, res) => {
+    requests.push({ url: req.url ?? '', auth: req.headers.authorization });
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ kind: 'EndpointSliceList', apiVersion: 'discovery.k8s.io/v1', metadata: { resourceVersion: '1' }, items }));
+  });
+  await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+  try {
+    const kubeconfig = join(dir, 'kubeconfig');
+    const server = `https://127.0.0.1:${(api.address() as { port: number }).port}`;
+    writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: sim, cluster: {server: "${server}", certificate-authority-data: ${cert.toString('base64')}}}]\nusers: [{name: cli, user: {token: fleet-reader}}]\ncontexts: [{name: sim, context: {cluster: sim, user: cli}}]\ncurrent-context: sim\n`);
+    const r = await fleet(['--k8s-service', 'ebpf-mcp/ebpf-mcp', 'info', '--json'], undefined, { KUBECONFIG: kubeconfig });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual(out.nodes.map((n: { node: string; url: string; ok: boolean }) => [n.node, n.url, n.ok]), NAMES.map((n, i) => [n, up[i], true]));
+    for (const row of out.rows) assert.equal(row.server.node, row.node);
+    assert.deepEqual(requests, [{ url: '/apis/discovery.k8s.io/v1/namespaces/ebpf-mcp/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Debpf-mcp', auth: 'Bearer fleet-reader' }]);
+  } finally {
+    await new Promise((r) => api.close(r));
+  }
 });
 
 test('every node failing exits 5; fleet flags without --fleet, and --fleet with catalog, are usage errors (2)', async () => {
