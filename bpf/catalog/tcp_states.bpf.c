@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Every TCP state change on the host (connects, accepts, closes) as a ring
- * buffer record with addresses, ports and both states by name (tcpstates'
+/* Every TCP state change on the host (connects, accepts, closes), or of the
+ * sockets with one port (target_port), as a ring buffer record with addresses, ports and both states by name (tcpstates'
  * question). IPv4 addresses are 4 bytes, IPv6 16. Read it with stream_events. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -10,6 +10,9 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define AF_INET 2
+
+/* Only sockets with this local or remote port (host order); 0 for every socket. Set before load. */
+const volatile __u16 target_port = 0;
 
 /* TCP states, numbered as the kernel's include/net/tcp_states.h. */
 enum tcp_state_name {
@@ -54,7 +57,7 @@ int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	struct tcp_state_event *e;
 
-	if (ctx->protocol != IPPROTO_TCP)
+	if (ctx->protocol != IPPROTO_TCP || (target_port && ctx->sport != target_port && ctx->dport != target_port))
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {

@@ -20,6 +20,9 @@ const pid = (description: string) => z.int().min(1).max(PID_MAX).optional().desc
 /** A flag parameter. */
 const flag = (what: string) => z.boolean().optional().describe(what);
 
+/** A port parameter: the entry keeps sockets with this local or remote port. */
+const port = (what: string) => z.int().min(1).max(65535).optional().describe(`Only ${what} with this local or remote port`);
+
 /** Signal names of this host (SIGUSR1 ...), as its kernel numbers them. */
 const SIGNALS = constants.signals as Record<string, number>;
 
@@ -101,11 +104,11 @@ export const CATALOG = [
     name: 'tcpstates',
     object: 'tcp_states.bpf.o',
     question: 'Which TCP connections open and close: each socket state change with its process, addresses and ports',
-    parameters: z.strictObject({}),
-    globals: () => ({}),
+    parameters: z.strictObject({ port: port('sockets') }),
+    globals: (p) => defined({ target_port: p.port }),
     read: { buffer: 'events' },
     attach: 'auto',
-    how: [...loadAndAttach('tcpstates', ''), ...streamed],
+    how: [...loadAndAttach('tcpstates', '{"port": <port>}'), ...streamed],
   }),
   entry({
     name: 'tcplife',
@@ -113,7 +116,7 @@ export const CATALOG = [
     question: 'Which TCP connections ended, after how long, with how many bytes each way, and whose they were',
     parameters: z.strictObject({
       pid: pid('Only connections of this process (tgid)'),
-      port: z.int().min(1).max(65535).optional().describe('Only connections with this local or remote port'),
+      port: port('connections'),
       family: z.enum(['AF_INET', 'AF_INET6']).optional().describe('Only IPv4 or only IPv6'),
     }),
     globals: (p) => defined({ target_tgid: p.pid, target_port: p.port, target_family: p.family === undefined ? undefined : p.family === 'AF_INET' ? 2 : 10 }),
@@ -135,7 +138,7 @@ export const CATALOG = [
     question: 'Which TCP connects are made, how long each took to connect, and whether it was refused',
     parameters: z.strictObject({
       pid: pid('Only connects by this process (tgid)'),
-      port: z.int().min(1).max(65535).optional().describe('Only connects with this local or remote port'),
+      port: port('connects'),
       min_latency_us: z.int().min(1).optional().describe('Only connects slower than this'),
       hook,
     }),

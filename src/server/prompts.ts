@@ -97,7 +97,7 @@ const PROMPTS: readonly PromptSpec[] = [
     steps: [
       { name: 'tcpconnect', why: 'each connect: process, addresses, latency, refused or not', parameters: {} },
       { name: 'tcplife', why: 'each connection as it ends: its process, duration and bytes each way', parameters: {} },
-      { name: 'tcpstates', why: 'every TCP state change (it takes no port: it shows every port)', parameters: {} },
+      { name: 'tcpstates', why: 'every TCP state change: connects, accepts and closes as they happen', parameters: {} },
     ],
   },
 ];

@@ -98,7 +98,7 @@ test('host_slow: runqlat, biolatency, offcputime, profile and syscount host-wide
   );
   for (const l of slow) assert.ok(takes.has(l.source.name));
   const net = calls(await promptText(c, 'network_users', { port: '8080' }), 'load_program');
-  assert.deepEqual(net.map((l) => [l.source.name, l.source.parameters]), [['tcpconnect', { port: 8080 }], ['tcplife', { port: 8080 }], ['tcpstates', undefined]]);
+  assert.deepEqual(net.map((l) => [l.source.name, l.source.parameters]), [['tcpconnect', { port: 8080 }], ['tcplife', { port: 8080 }], ['tcpstates', { port: 8080 }]]);
   for (const l of net) assert.equal(takes.get(l.source.name)?.has('port'), l.source.parameters !== undefined, l.source.name);
   const any = calls(await promptText(c, 'network_users'), 'load_program');
   assert.deepEqual(any.map((l) => [l.source.name, l.source.parameters]), [['tcpconnect', undefined], ['tcplife', undefined], ['tcpstates', undefined]]);
@@ -194,7 +194,7 @@ test('HTTP, both eras: an operator token\'s plan loads, an observer token\'s onl
           const text = (r.messages[0]?.content as { text: string }).text;
           assert.match(text, new RegExp(`role is ${role}:`), `${era} ${role}`);
           const loads = calls(text, 'load_program');
-          if (role === 'operator') assert.deepEqual(loads.map((l) => l.source.parameters), [{ port: 443 }, { port: 443 }, undefined]);
+          if (role === 'operator') assert.deepEqual(loads.map((l) => l.source.parameters), [{ port: 443 }, { port: 443 }, { port: 443 }]);
           else assert.deepEqual(loads, []);
           await assert.rejects(h.client.getPrompt({ name: 'process_activity', arguments: { pid: 'abc' } }), (e: { code?: number }) => e.code === ProtocolErrorCode.InvalidParams);
         } finally {

@@ -19,7 +19,7 @@ import { CATALOG_DIR } from '../../src/paths.js';
 const SAMPLES: Record<string, Record<string, unknown>> = {
   execsnoop: { pid: 1234 },
   opensnoop: { pid: 1234, failed_only: true },
-  tcpstates: {},
+  tcpstates: { port: 8080 },
   tcplife: { pid: 1234, port: 8080, family: 'AF_INET6' },
   tcpconnect: { pid: 1234, port: 8080, min_latency_us: 1000, hook: 'kprobe' },
   exitsnoop: { pid: 1234, failed_only: true, threads: true },
