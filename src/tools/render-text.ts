@@ -61,7 +61,7 @@ function table(value: unknown): { columns: string[]; rows: unknown[][] } | undef
   return { columns, rows: flat.map((r) => columns.map((c) => r[c])) };
 }
 
-/** Lines of text kept within a byte budget, counting what they had to leave out. */
+/** Lines of text kept within a byte budget, counted as they go on the wire (inside a JSON string: quotes, backslashes and the newline escaped), and what they had to leave out. */
 class Bounded {
   readonly lines: string[] = [];
   private bytes = 0;
@@ -71,7 +71,7 @@ class Bounded {
 
   /** Adds the line if it fits; false once the budget is spent. */
   add(line: string): boolean {
-    const n = Buffer.byteLength(line) + 1;
+    const n = Buffer.byteLength(JSON.stringify(line));
     if (this.left.length || this.bytes + n > this.budget) return false;
     this.bytes += n;
     this.lines.push(line);

@@ -80,3 +80,13 @@ test('the heading is the one line between prose and data, in a result and in an 
   const bare = errorResult({ version: '1.0.0' }, new ToolError('SYSTEM_ERROR', 'it failed'), 65536);
   assert.equal((bare.content[0] as { text: string }).text, 'SYSTEM_ERROR: it failed', 'no context, no heading');
 });
+
+test('the budget holds on the wire: rows of quoted strings, escaped again inside the JSON result, stay within it', () => {
+  const rows = Array.from({ length: 2000 }, (_, i) => ({ path: `/tmp/"quoted"\\dir/${i}`, comm: 'a"b' }));
+  const budget = 4096;
+  const text = renderData({ rows }, budget);
+  const cut = text.split('\n').pop() as string;
+  assert.match(cut, /^\[text cut at 4096 bytes; left out here: \d+ of the 2000 rows of `rows`; all of it is in structuredContent\]$/);
+  // The text as it is sent: a JSON string. Every line counted escaped; only the closing note is beyond the budget.
+  assert.ok(Buffer.byteLength(JSON.stringify(text)) <= budget + Buffer.byteLength(JSON.stringify(cut)), `${Buffer.byteLength(JSON.stringify(text))} bytes`);
+});
