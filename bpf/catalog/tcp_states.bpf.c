@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Every TCP state change on the host (connects, accepts, closes), or of the
- * sockets with one port (target_port), as a ring buffer record with addresses, ports and both states by name (tcpstates'
- * question). IPv4 addresses are 4 bytes, IPv6 16. Read it with stream_events. */
+ * sockets with one port (target_port), as a ring buffer record with
+ * addresses, ports and both states by name (tcpstates' question). IPv4
+ * addresses are 4 bytes, IPv6 16. Read it with stream_events. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "lost_events.h"
 #include "fields.h"
+#include "inet_addrs.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-#define AF_INET 2
 
 /* Only sockets with this local or remote port (host order); 0 for every socket. Set before load. */
 const volatile __u16 target_port = 0;
@@ -71,16 +71,7 @@ int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	e->pad = 0;
 	e->oldstate = ctx->oldstate;
 	e->newstate = ctx->newstate;
-	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
-	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
-	/* Copied with a helper: the verifier refuses loads through an offset ctx pointer. */
-	if (ctx->family == AF_INET) {
-		bpf_probe_read_kernel(e->saddr, 4, ctx->saddr);
-		bpf_probe_read_kernel(e->daddr, 4, ctx->daddr);
-	} else {
-		bpf_probe_read_kernel(e->saddr, 16, ctx->saddr_v6);
-		bpf_probe_read_kernel(e->daddr, 16, ctx->daddr_v6);
-	}
+	copy_addrs(ctx, e->saddr, e->daddr);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
 	return 0;
