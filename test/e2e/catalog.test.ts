@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Connected, connect } from '../helpers/client.js';
-import { loadCatalog, mapEntries, mapIdOf } from '../helpers/catalog.js';
+import { execsSeen, loadCatalog, mapEntries, mapIdOf } from '../helpers/catalog.js';
 import { catalogObject } from '../helpers/fixtures.js';
 import { pausedWorkload } from '../helpers/kernel.js';
 
@@ -114,16 +114,8 @@ test('with no compiler on the host (a PATH with node alone), execsnoop loads by 
   try {
     assert.throws(() => execFileSync('clang', ['--version'], { env: { PATH: bin } }), /ENOENT/);
     const loaded = await loadCatalog(bare, 'execsnoop');
-    const pending = bare.call('stream_events', { source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 1500, max_events: 20, filters: { comm: 'uname' } });
-    await new Promise((r) => setTimeout(r, 250));
-    const child = spawn('/bin/uname', ['-n'], { stdio: 'ignore' });
-    await new Promise((r) => child.once('exit', r));
-    const s = (await pending).structuredContent;
-    assert.equal(s.success, true, JSON.stringify(s.error));
-    assert.ok(
-      s.events.some((e: { data: Record<string, unknown> }) => e.data.pid === child.pid && e.data.args === '/bin/uname -n'),
-      JSON.stringify(s.events.map((e: { data: unknown }) => e.data)),
-    );
+    const { pid, records } = await execsSeen(bare, loaded.object_id, '/bin/uname', ['-n']);
+    assert.ok(records.some((d) => d.pid === pid && d.args === '/bin/uname -n'), JSON.stringify(records));
   } finally {
     await bare.close();
     rmSync(bin, { recursive: true, force: true });

@@ -5,7 +5,7 @@
  * prebuilt addon, object probe and BPF objects, all from the prefix.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { SERVER_VERSION } from '../../src/version.js';
 import { connect } from '../helpers/client.js';
-import { loadCatalog } from '../helpers/catalog.js';
+import { execsSeen, loadCatalog } from '../helpers/catalog.js';
 
 const TARBALL = join(PACKAGE_ROOT, 'dist', 'pack', `ebpf-mcp-${SERVER_VERSION}.tgz`);
 const skip = existsSync(TARBALL) ? false : `${TARBALL} is not there: make pack`;
@@ -91,14 +91,8 @@ test('the installed server lists the default tools and traces an exec with the c
     assert.ok(!mapped.includes(PACKAGE_ROOT), `the server mapped a file of ${PACKAGE_ROOT}`);
 
     const marker = `installed-${process.pid}`;
-    const pending = c.call('stream_events', { source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 1500, max_events: 20, filters: { comm: 'echo' } });
-    await new Promise((r) => setTimeout(r, 250));
-    const child = spawn('/bin/echo', [marker], { stdio: 'ignore' });
-    await new Promise((r) => child.once('exit', r));
-    const s = (await pending).structuredContent;
-    assert.equal(s.success, true, JSON.stringify(s.error));
-    const seen = s.events.map((e: { data: Record<string, unknown> }) => e.data);
-    assert.ok(seen.some((d: Record<string, unknown>) => d.pid === child.pid && d.args === `/bin/echo ${marker}` && d.filename === '/bin/echo'), JSON.stringify(seen));
+    const { pid, records } = await execsSeen(c, loaded.object_id, '/bin/echo', [marker]);
+    assert.ok(records.some((d) => d.pid === pid && d.args === `/bin/echo ${marker}` && d.filename === '/bin/echo'), JSON.stringify(records));
   } finally {
     await c.close();
   }

@@ -4,13 +4,12 @@
  * missing and execsnoop loads, attaches and sees an exec; without any one of them, info names that one.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { type Connected, connect } from '../helpers/client.js';
-import { loadCatalog } from '../helpers/catalog.js';
+import { execsSeen, loadCatalog } from '../helpers/catalog.js';
 
 const UNIT = readFileSync(join(PACKAGE_ROOT, 'packaging', 'systemd', 'ebpf-mcp.service'), 'utf8');
 
@@ -50,14 +49,8 @@ test("as nobody with exactly the unit's capabilities, nothing is missing and exe
     assert.deepEqual(info.missing_capabilities, []);
     const loaded = await loadCatalog(c, 'execsnoop');
     const marker = `unit-${process.pid}`;
-    const pending = c.call('stream_events', { source: { object_id: loaded.object_id, map: 'events' }, duration_ms: 1500, max_events: 20, filters: { comm: 'echo' } });
-    await new Promise((r) => setTimeout(r, 250));
-    const child = spawn('/bin/echo', [marker], { stdio: 'ignore' });
-    await new Promise((r) => child.once('exit', r));
-    const s = (await pending).structuredContent;
-    assert.equal(s.success, true, JSON.stringify(s.error));
-    const seen = s.events.map((e: { data: Record<string, unknown> }) => e.data);
-    assert.ok(seen.some((d: Record<string, unknown>) => d.pid === child.pid && d.args === `/bin/echo ${marker}`), JSON.stringify(seen));
+    const { pid, records } = await execsSeen(c, loaded.object_id, '/bin/echo', [marker]);
+    assert.ok(records.some((d) => d.pid === pid && d.args === `/bin/echo ${marker}`), JSON.stringify(records));
   } finally {
     await c.close();
   }

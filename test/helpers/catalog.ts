@@ -4,6 +4,7 @@
  * read back through inspect_state.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import type { Connected } from './client.js';
 
 /** load_program's result, with `attachments`: each program's attachment from attach_program {object_id, auto}. */
@@ -52,4 +53,19 @@ export async function streamsDuring<T extends Record<string, any>[]>(c: Connecte
   await new Promise((r) => setTimeout(r, 250));
   await act();
   return pending;
+}
+
+/**
+ * Runs `file` with `args` while streaming execsnoop's ring of the loaded object `objectId` (records of that command
+ * name, for 1.5 s); returns the child's pid and the decoded records, the stream asserted successful.
+ */
+export async function execsSeen(c: Connected, objectId: string, file: string, args: string[]): Promise<{ pid: number; records: Record<string, unknown>[] }> {
+  const comm = file.slice(file.lastIndexOf('/') + 1);
+  const pending = c.call('stream_events', { source: { object_id: objectId, map: 'events' }, duration_ms: 1500, max_events: 20, filters: { comm } });
+  await new Promise((r) => setTimeout(r, 250));
+  const child = spawn(file, args, { stdio: 'ignore' });
+  await new Promise((r) => child.once('exit', r));
+  const s = (await pending).structuredContent;
+  assert.equal(s.success, true, JSON.stringify(s.error));
+  return { pid: child.pid as number, records: s.events.map((e: { data: Record<string, unknown> }) => e.data) };
 }
