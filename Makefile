@@ -134,7 +134,7 @@ BENCH_C := $(patsubst bench/c/%.c,$(BENCH_OUT)/%,$(wildcard bench/c/*.c))
 $(BENCH_OUT)/%.bpf.o: bench/bpf/%.bpf.c $(wildcard bench/bpf/*.h) $(OUT)/vmlinux.h | deps
 	$(BPF_CC)
 
-$(BENCH_OUT)/%: bench/c/%.c | deps
+$(BENCH_OUT)/%: bench/c/%.c $(wildcard bench/c/*.h) | deps
 	$(LIBBPF_CC)
 
 bench-build: build $(WORKLOAD) $(BENCH_BPF) $(BENCH_C)
