@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { native } from '../src/kernel/native.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { type DrainConfig, ringbufDrain } from './drain.js';
+import { type FirstEventConfig, firstEvent } from './first-event.js';
 import { type FootprintConfig, footprint } from './footprint.js';
 import { type InspectConfig, inspectPrograms } from './inspect.js';
 import { type Server, WORKLOAD, benchBinary, benchObject, note, nowMs, startServer } from './lib.js';
@@ -30,6 +31,7 @@ interface Config {
   drain: DrainConfig;
   live: LiveConfig;
   liveCpu: LiveCpuConfig;
+  firstEvent: FirstEventConfig;
   inspect: InspectConfig;
   load: LoadConfig;
   footprint: FootprintConfig;
@@ -39,6 +41,7 @@ const FULL: Config = {
   drain: { records: 1_000_000, rounds: 7, aggregateRounds: 5, aggregateMs: 2000, btfDumpRecords: 200_000, btfDumpRounds: 3 },
   live: { events: 500_000, rounds: 3 },
   liveCpu: { events: 200_000, rate: 50_000, rounds: 3 },
+  firstEvent: { runs: 5 },
   inspect: { programs: 1000, runs: 7 },
   load: { runs: 7 },
   footprint: { starts: 5, settleMs: 1000, floodSeconds: 60 },
@@ -48,6 +51,7 @@ const SMOKE: Config = {
   drain: { records: 20_000, rounds: 1, aggregateRounds: 1, aggregateMs: 1000, btfDumpRecords: 5_000, btfDumpRounds: 1 },
   live: { events: 20_000, rounds: 1 },
   liveCpu: { events: 5_000, rate: 10_000, rounds: 1 },
+  firstEvent: { runs: 1 },
   inspect: { programs: 50, runs: 1 },
   load: { runs: 1 },
   footprint: { starts: 1, settleMs: 200, floodSeconds: 3 },
@@ -89,6 +93,7 @@ async function main(): Promise<number> {
     { names: ['ringbuf_drain_raw', 'ringbuf_drain_decoded', 'ringbuf_drain_aggregate', 'ringbuf_filter', 'ringbuf_aggregate_raw', 'ringbuf_decoded_vs_btf_dump'], run: (s) => ringbufDrain(cfg.drain, s) },
     { names: ['live_events'], run: (s) => liveEvents(cfg.live, s) },
     { names: ['live_cpu_per_event'], run: (s) => liveCpu(cfg.liveCpu, s) },
+    { names: ['first_event_ms'], run: (s) => firstEvent(cfg.firstEvent, s) },
     { names: ['inspect_1000_programs'], run: (s) => inspectPrograms(cfg.inspect, s) },
     { names: ['load_object'], run: (s) => loadObject(cfg.load, s) },
   ];
