@@ -24,6 +24,7 @@ import { type InspectConfig, inspectPrograms } from './inspect.js';
 import { type Server, WORKLOAD, benchBinary, benchObject, note, nowMs, startServer } from './lib.js';
 import { type LiveConfig, type LiveCpuConfig, liveCpu, liveEvents } from './live.js';
 import { type LoadConfig, loadObject } from './load.js';
+import { type TableBytesConfig, tableBytes } from './table-bytes.js';
 import { ROW_NAMES, type Row, type RowName, type Section, consoleLine, failedRow, machine, markdown, svgChart, thresholds } from './report.js';
 
 /** Sizes of every benchmark. */
@@ -32,6 +33,7 @@ interface Config {
   live: LiveConfig;
   liveCpu: LiveCpuConfig;
   firstEvent: FirstEventConfig;
+  table: TableBytesConfig;
   inspect: InspectConfig;
   load: LoadConfig;
   footprint: FootprintConfig;
@@ -42,6 +44,7 @@ const FULL: Config = {
   live: { events: 500_000, rounds: 3 },
   liveCpu: { events: 200_000, rate: 50_000, rounds: 3 },
   firstEvent: { runs: 5 },
+  table: { records: 2000 },
   inspect: { programs: 1000, runs: 7 },
   load: { runs: 7 },
   footprint: { starts: 5, settleMs: 1000, floodSeconds: 60 },
@@ -52,6 +55,7 @@ const SMOKE: Config = {
   live: { events: 20_000, rounds: 1 },
   liveCpu: { events: 5_000, rate: 10_000, rounds: 1 },
   firstEvent: { runs: 1 },
+  table: { records: 200 },
   inspect: { programs: 50, runs: 1 },
   load: { runs: 1 },
   footprint: { starts: 1, settleMs: 200, floodSeconds: 3 },
@@ -94,6 +98,7 @@ async function main(): Promise<number> {
     { names: ['live_events'], run: (s) => liveEvents(cfg.live, s) },
     { names: ['live_cpu_per_event'], run: (s) => liveCpu(cfg.liveCpu, s) },
     { names: ['first_event_ms'], run: (s) => firstEvent(cfg.firstEvent, s) },
+    { names: ['table_bytes_per_event'], run: (s) => tableBytes(cfg.table, s) },
     { names: ['inspect_1000_programs'], run: (s) => inspectPrograms(cfg.inspect, s) },
     { names: ['load_object'], run: (s) => loadObject(cfg.load, s) },
   ];
