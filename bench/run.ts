@@ -45,7 +45,7 @@ const FULL: Config = {
   liveCpu: { events: 200_000, rate: 50_000, rounds: 3 },
   firstEvent: { runs: 5 },
   table: { records: 2000 },
-  inspect: { programs: 1000, runs: 7 },
+  inspect: { programs: 1000, morePrograms: 9000, runs: 7 },
   load: { runs: 7 },
   footprint: { starts: 5, settleMs: 1000, floodSeconds: 60 },
 };
@@ -56,7 +56,7 @@ const SMOKE: Config = {
   liveCpu: { events: 5_000, rate: 10_000, rounds: 1 },
   firstEvent: { runs: 1 },
   table: { records: 200 },
-  inspect: { programs: 50, runs: 1 },
+  inspect: { programs: 50, morePrograms: 50, runs: 1 },
   load: { runs: 1 },
   footprint: { starts: 1, settleMs: 200, floodSeconds: 3 },
 };
@@ -99,7 +99,7 @@ async function main(): Promise<number> {
     { names: ['live_cpu_per_event'], run: (s) => liveCpu(cfg.liveCpu, s) },
     { names: ['first_event_ms'], run: (s) => firstEvent(cfg.firstEvent, s) },
     { names: ['table_bytes_per_event'], run: (s) => tableBytes(cfg.table, s) },
-    { names: ['inspect_1000_programs'], run: (s) => inspectPrograms(cfg.inspect, s) },
+    { names: ['inspect_1000_programs', 'inspect_10000_programs'], run: (s) => inspectPrograms(cfg.inspect, s) },
     { names: ['load_object'], run: (s) => loadObject(cfg.load, s) },
   ];
   const only = values.only?.split(',');
