@@ -56,6 +56,8 @@ async function flood(cfg: FootprintConfig): Promise<{ samples: number[]; receive
         duration_ms: cfg.floodSeconds * 1000,
         aggregate: { group_by: ['comm'] },
       });
+      // Awaited below, after the workload starts: a refusal meanwhile must not go unhandled.
+      pending.catch(() => {});
       // As in the live benchmark: let the stream start reading before the flood begins.
       await sleep(300);
       w.go();

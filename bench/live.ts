@@ -184,6 +184,8 @@ async function serverRun(server: Server, events: number, durationMs: number, rat
         duration_ms: durationMs,
         aggregate: { group_by: ['tgid'] },
       });
+      // Awaited below, after the workload starts: a refusal meanwhile must not go unhandled.
+      pending.catch(() => {});
       await sleep(300);
       const workloadSeconds = await release(w);
       const s = await pending;

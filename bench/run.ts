@@ -47,7 +47,7 @@ const FULL: Config = {
   table: { records: 2000 },
   inspect: { programs: 1000, morePrograms: 9000, runs: 7 },
   load: { runs: 7 },
-  footprint: { starts: 5, settleMs: 1000, floodSeconds: 60 },
+  footprint: { starts: 5, settleMs: 1000, floodSeconds: 50 },
 };
 
 const SMOKE: Config = {
