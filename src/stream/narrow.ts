@@ -100,7 +100,7 @@ export class Narrowing {
   }
 
   /** A view of `bytes` (the same one while the bytes stay the same). */
-  viewFor(bytes: Uint8Array): DataView {
+  private viewFor(bytes: Uint8Array): DataView {
     if (bytes !== this.viewOf) {
       this.viewOf = bytes;
       this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

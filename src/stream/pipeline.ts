@@ -67,6 +67,9 @@ export class Pipeline {
   private readonly rawKeys: RawKeys<GroupHandle | null> | undefined;
   /** The size of the records the raw keys were learnt from: others go the slow way. */
   private rawKeySize = -1;
+  /** The bytes the raw keys read last, and the same as words. */
+  private wordsFor: Uint8Array | undefined;
+  private words: Uint32Array | undefined;
 
   /** Checks the filter, projection and aggregate fields against the record type: InvalidRequest when one is wrong. */
   constructor(private readonly opts: PipelineOptions) {
@@ -128,7 +131,7 @@ export class Pipeline {
     }
     const keys = this.rawKeys;
     if (keys !== undefined && size === this.rawKeySize) {
-      const g = keys.get(bytes, this.narrowing.viewFor(bytes), offset);
+      const g = keys.get(bytes, this.wordsOf(bytes), offset);
       if (g !== undefined) {
         this.matched++;
         (this.groups as Aggregator).again(g, atMs);
@@ -136,6 +139,15 @@ export class Pipeline {
       }
     }
     this.take(bytes, offset, size, cpu, atMs);
+  }
+
+  /** `bytes` as native 32-bit words when they start on a word (the same array while the bytes stay the same), for the raw keys. */
+  private wordsOf(bytes: Uint8Array): Uint32Array | undefined {
+    if (bytes !== this.wordsFor) {
+      this.wordsFor = bytes;
+      this.words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2) : undefined;
+    }
+    return this.words;
   }
 
   /** The rest of {@link push}, for a record that passed the raw tests (apart, so the hot part stays small). */
@@ -163,7 +175,7 @@ export class Pipeline {
       const g = this.groups.add(data, cpu, atMs);
       if (this.rawKeys && decodeError === undefined && data !== undefined && !this.rawKeys.full) {
         if (this.rawKeySize < 0) this.rawKeySize = size;
-        if (size === this.rawKeySize) this.rawKeys.set(bytes, this.narrowing.viewFor(bytes), offset, g);
+        if (size === this.rawKeySize) this.rawKeys.set(bytes, this.wordsOf(bytes), offset, g);
       }
       return;
     }
