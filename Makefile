@@ -4,7 +4,7 @@ OUT := bpf/.output
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # Where Debian keeps <asm/*.h> for this machine (usdt.bpf.h needs it).
 MULTIARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
-BPF_SRCS := $(wildcard bpf/catalog/*.bpf.c bpf/fixtures/*.bpf.c)
+BPF_SRCS := $(wildcard bpf/catalog/*.bpf.c bpf/fixtures/*.bpf.c bpf/internal/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 NATIVE := build/Release/ebpf_native.node
 TS_SRCS := $(shell find src test scripts bench -name '*.ts' 2>/dev/null)
@@ -138,7 +138,7 @@ BENCH_C := $(patsubst bench/c/%.c,$(BENCH_OUT)/%,$(wildcard bench/c/*.c))
 $(BENCH_OUT)/%.bpf.o: bench/bpf/%.bpf.c $(wildcard bench/bpf/*.h) $(OUT)/vmlinux.h | deps
 	$(BPF_CC)
 
-$(BENCH_OUT)/%: bench/c/%.c | deps
+$(BENCH_OUT)/%: bench/c/%.c $(wildcard bench/c/*.h) | deps
 	$(LIBBPF_CC)
 
 bench-build: build $(WORKLOAD) $(BENCH_BPF) $(BENCH_C)

@@ -56,6 +56,8 @@ async function flood(cfg: FootprintConfig): Promise<{ samples: number[]; receive
         duration_ms: cfg.floodSeconds * 1000,
         aggregate: { group_by: ['comm'] },
       });
+      // Awaited below, after the workload starts: a refusal meanwhile must not go unhandled.
+      pending.catch(() => {});
       // As in the live benchmark: let the stream start reading before the flood begins.
       await sleep(300);
       w.go();
@@ -110,6 +112,10 @@ export async function footprint(cfg: FootprintConfig): Promise<Section> {
       costRow('idle_rss_mb', median(st.rss), 'MB', `target (fixed): ${IDLE_TARGET_MB} MB`, IDLE_TARGET_MB, `< ${IDLE_TARGET_MB} MB`, 1),
       floodRow,
     ],
+    misses: {
+      startup_ms: "not worked on in this change set (issue 15's rows do not touch startup); a fixed target, so the machine's load in this run counts in full: the per-start figures are below.",
+      idle_rss_mb: "not worked on in this change set (issue 15's rows do not touch the idle server); the per-start figures are below.",
+    },
     how:
       'These have fixed targets from the issue, used as the anchor value (ratio = target / ours). ' +
       `startup_ms: ./bin/ebpf-mcp-server spawned by the SDK's stdio client, timed from spawn through initialize to the ` +

@@ -13,7 +13,7 @@ import type { BpfLink } from '../src/kernel/link.js';
 import { native } from '../src/kernel/native.js';
 import { BpfObject } from '../src/kernel/object.js';
 import { type PausedWorkload, type Server, benchBinary, benchObject, exited, median, note, nowMs, pausedWorkload, sleep, u32Context } from './lib.js';
-import { type Section, rateRow } from './report.js';
+import { type Section, costRow, rateRow } from './report.js';
 
 /** Sizes of the live benchmark. */
 export interface LiveConfig {
@@ -35,6 +35,8 @@ interface Run {
   workloadSeconds: number;
   /** Records per wakeup of the consumer, where it reports wakeups (C). */
   perWakeup?: number;
+  /** CPU seconds (utime + stime) the consumer process used while it read. */
+  cpuSeconds?: number;
 }
 
 /** The live program loaded, aimed at one process and attached. */
@@ -81,19 +83,28 @@ export function startProducer(tgid: number): Producer {
   }
 }
 
-/** Runs the workload against a producer and one consumer; `consume` resolves with delivered count and window seconds. */
+/** Runs the workload (`events` getpid calls, paced at `rate` a second when given) against a producer and one consumer; `consume` resolves with delivered count and window seconds. */
 async function withProducer(
   events: number,
-  consume: (producer: Producer, w: PausedWorkload) => Promise<{ delivered: number; seconds: number; workloadSeconds: number; perWakeup?: number }>,
+  consume: (producer: Producer, w: PausedWorkload) => Promise<{ delivered: number; seconds: number; workloadSeconds: number; perWakeup?: number; cpuSeconds?: number }>,
+  rate?: number,
 ): Promise<Run> {
-  const w = await pausedWorkload(['getpid', String(events)]);
+  const w = await pausedWorkload(rate === undefined ? ['getpid', String(events)] : ['getpid-paced', String(events), String(rate)]);
   let producer: Producer | undefined;
   try {
     producer = startProducer(w.pid);
-    const { delivered, seconds, workloadSeconds, perWakeup } = await consume(producer, w);
+    const { delivered, seconds, workloadSeconds, perWakeup, cpuSeconds } = await consume(producer, w);
     const s = producer.stats();
     if (s.emitted + s.dropped !== events) note(`live: the program saw ${s.emitted + s.dropped} getpid calls, the workload made ${events}`);
-    return { delivered, rate: delivered / seconds, lost: events - delivered, kernelDropped: s.dropped, workloadSeconds, ...(perWakeup === undefined ? {} : { perWakeup }) };
+    return {
+      delivered,
+      rate: delivered / seconds,
+      lost: events - delivered,
+      kernelDropped: s.dropped,
+      workloadSeconds,
+      ...(perWakeup === undefined ? {} : { perWakeup }),
+      ...(cpuSeconds === undefined ? {} : { cpuSeconds }),
+    };
   } finally {
     w.kill();
     producer?.close();
@@ -127,37 +138,65 @@ function waitForLine(stream: NodeJS.ReadableStream, match: (line: string) => boo
   });
 }
 
-/** The C consumer: a libbpf ring_buffer__poll loop in its own process. */
-async function cRun(events: number): Promise<Run> {
-  return withProducer(events, async (producer, w) => {
-    const child = spawn(benchBinary('live_consume'), [String(producer.mapId), String(events), '1000', '120000'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const done = exited(child);
-    await waitForLine(child.stdout, (l) => l === 'ready', 'live_consume', 10_000);
-    const workloadSeconds = await release(w);
-    if ((await done) !== 0) throw new Error(`live_consume failed: ${out}`);
-    const r = JSON.parse(out.trim().split('\n').pop() as string) as { records: number; first_ns: number; last_ns: number; wakeups: number };
-    return { delivered: r.records, seconds: Math.max(r.last_ns - r.first_ns, 1) / 1e9, workloadSeconds, perWakeup: r.records / Math.max(r.wakeups, 1) };
-  });
+/** The C consumer: a libbpf ring_buffer__poll loop in its own process; `rate` paces the workload. */
+async function cRun(events: number, rate?: number): Promise<Run> {
+  return withProducer(
+    events,
+    async (producer, w) => {
+      const child = spawn(benchBinary('live_consume'), [String(producer.mapId), String(events), '1000', '120000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const done = exited(child);
+      await waitForLine(child.stdout, (l) => l === 'ready', 'live_consume', 10_000);
+      const workloadSeconds = await release(w);
+      if ((await done) !== 0) throw new Error(`live_consume failed: ${out}`);
+      const r = JSON.parse(out.trim().split('\n').pop() as string) as { records: number; first_ns: number; last_ns: number; wakeups: number; cpu_ticks: number; ticks_per_s: number };
+      return {
+        delivered: r.records,
+        seconds: Math.max(r.last_ns - r.first_ns, 1) / 1e9,
+        workloadSeconds,
+        perWakeup: r.records / Math.max(r.wakeups, 1),
+        cpuSeconds: r.cpu_ticks / r.ticks_per_s,
+      };
+    },
+    rate,
+  );
 }
 
-/** The server: stream_events in aggregate mode through the MCP client, for `durationMs`. */
-async function serverRun(server: Server, events: number, durationMs: number): Promise<Run> {
-  return withProducer(events, async (producer, w) => {
-    const pending = server.call('stream_events', {
-      source: { map_id: producer.mapId },
-      duration_ms: durationMs,
-      aggregate: { group_by: ['tgid'] },
-    });
-    await sleep(300);
-    const workloadSeconds = await release(w);
-    const s = await pending;
-    const groups = s.groups as { first_seen_ms: number; last_seen_ms: number }[];
-    const first = Math.min(...groups.map((g) => g.first_seen_ms));
-    const last = Math.max(...groups.map((g) => g.last_seen_ms));
-    return { delivered: s.stats.events_received as number, seconds: Math.max(last - first, 1) / 1000, workloadSeconds };
-  });
+/** Clock ticks a second of /proc/PID/stat's times. */
+const TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU seconds (utime + stime, fields 14 and 15 of /proc/PID/stat) a process has used. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+}
+
+/** The server: stream_events in aggregate mode through the MCP client, for `durationMs`; its CPU over the call. */
+async function serverRun(server: Server, events: number, durationMs: number, rate?: number): Promise<Run> {
+  return withProducer(
+    events,
+    async (producer, w) => {
+      const cpu0 = cpuSeconds(server.pid);
+      const pending = server.call('stream_events', {
+        source: { map_id: producer.mapId },
+        duration_ms: durationMs,
+        aggregate: { group_by: ['tgid'] },
+      });
+      // Awaited below, after the workload starts: a refusal meanwhile must not go unhandled.
+      pending.catch(() => {});
+      await sleep(300);
+      const workloadSeconds = await release(w);
+      const s = await pending;
+      const cpu = cpuSeconds(server.pid) - cpu0;
+      const groups = s.groups as { first_seen_ms: number; last_seen_ms: number }[];
+      const first = Math.min(...groups.map((g) => g.first_seen_ms));
+      const last = Math.max(...groups.map((g) => g.last_seen_ms));
+      return { delivered: s.stats.events_received as number, seconds: Math.max(last - first, 1) / 1000, workloadSeconds, cpuSeconds: cpu };
+    },
+    rate,
+  );
 }
 
 /** bpftrace's script: the same fields, printed as one JSON object per event. */
@@ -269,5 +308,51 @@ export async function liveEvents(cfg: LiveConfig, server: Server): Promise<Secti
       line('server', 'server per round'),
       line('bpftrace', 'bpftrace per round'),
     ],
+  };
+}
+
+/** Sizes of the CPU per event benchmark. */
+export interface LiveCpuConfig {
+  /** getpid calls per run, and their rate a second (the same for both consumers). */
+  events: number;
+  rate: number;
+  /** Rounds of (C, server). */
+  rounds: number;
+}
+
+/** C and the server in turn on the paced workload; returns the live_cpu_per_event row. */
+export async function liveCpu(cfg: LiveCpuConfig, server: Server): Promise<Section> {
+  const runs: { c: Run; server: Run }[] = [];
+  const durationMs = Math.ceil((cfg.events / cfg.rate) * 1000) + 2000;
+  const perEvent = (x: Run) => ((x.cpuSeconds ?? NaN) / x.delivered) * 1e6;
+  for (let r = 0; r < cfg.rounds; r++) {
+    const c = await cRun(cfg.events, cfg.rate);
+    const ours = await serverRun(server, cfg.events, durationMs, cfg.rate);
+    runs.push({ c, server: ours });
+    note(`live cpu round ${r + 1}/${cfg.rounds}: C ${perEvent(c).toFixed(2)} us/event (lost ${c.lost}), server ${perEvent(ours).toFixed(2)} us/event (lost ${ours.lost})`);
+  }
+  const lossless = runs.filter((x) => x.c.lost === 0 && x.server.lost === 0);
+  if (lossless.length === 0) throw new Error(`no round without loss at ${cfg.rate} events/s: ${runs.map((x) => `C lost ${x.c.lost}, server ${x.server.lost}`).join('; ')}`);
+  const cus = median(lossless.map((x) => perEvent(x.c)));
+  const ous = median(lossless.map((x) => perEvent(x.server)));
+  const row = costRow('live_cpu_per_event', ous, 'us CPU/event', 'C libbpf consumer (bench/c/live_consume.c, `ring_buffer__poll`, counting)', cus, 'ours <= 2 x C, both without loss', 0.5);
+  const describe = (x: Run) =>
+    `${perEvent(x).toFixed(2)} us/event (${(x.cpuSeconds ?? 0).toFixed(2)} s CPU for ${x.delivered} delivered, ${x.lost} lost, workload ran ${x.workloadSeconds.toFixed(2)} s` +
+    (x.perWakeup === undefined ? ')' : `, ${x.perWakeup.toFixed(1)} records per wakeup)`);
+  return {
+    title: 'CPU per event (`live_cpu_per_event`)',
+    rows: [row],
+    how:
+      `The workload makes ${cfg.events} getpid calls paced at ${cfg.rate} a second (test/workload getpid-paced: each millisecond's ` +
+      'share, then a sleep to the next millisecond), so both consumers face the same producer at the same rate; the live program ' +
+      '(bench/bpf/live.bpf.c, as in live_events) writes one 48-byte record per call into its 8 MiB ring. C: bench/c/live_consume.c ' +
+      '(`ring_buffer__poll`, a counting callback), its utime + stime read from /proc/self/stat when it is ready and when it ends. ' +
+      'Ours: the server process (./bin/ebpf-mcp-server over stdio) running stream_events with aggregate group_by ["tgid"] through the ' +
+      `SDK client for ${durationMs} ms (every record counted into its group), its utime + stime read from /proc/PID/stat before ` +
+      'the request and after the answer (so it includes handling the call). CPU per event = CPU seconds / records delivered. ' +
+      `${cfg.rounds} rounds of C then server; the figures are medians over rounds in which neither lost a record ` +
+      `(${lossless.length} of ${cfg.rounds}). Ratio = C / ours; the target (ours <= 2 x C) is a ratio >= 0.5. ` +
+      `Times have the resolution of a clock tick (${(1000 / TICKS_PER_S).toFixed(0)} ms).`,
+    details: [`C per round: ${runs.map((x) => describe(x.c)).join('; ')}`, `server per round: ${runs.map((x) => describe(x.server)).join('; ')}`],
   };
 }

@@ -9,6 +9,8 @@ import { btfById } from '../src/kernel/kernel-btf.js';
 import { native } from '../src/kernel/native.js';
 import { BpfObject } from '../src/kernel/object.js';
 import { EventReader } from '../src/kernel/reader.js';
+import { Pipeline } from '../src/stream/pipeline.js';
+import { RecordType } from '../src/stream/record-type.js';
 import { benchObject, nowMs, u32Context } from './lib.js';
 
 /** Size of one record of the ring (struct event). */
@@ -52,15 +54,78 @@ export function loadRing(records: number): Ring {
   }
 }
 
-/** How a drain treats each record: visit it (raw) or decode it into an object (decoded). */
-export type DrainMode = 'raw' | 'decoded';
+/**
+ * How a drain treats each record: visit it (raw), decode it into an object (decoded), or feed it to
+ * stream_events' pipeline (src/stream/pipeline.ts) with a where clause matching 1% of the records
+ * (filter: `flags` eq 0), or counting it per comm (aggregate).
+ */
+export type DrainMode = 'raw' | 'decoded' | 'filter' | 'aggregate';
+
+/** The drain modes. */
+export const DRAIN_MODES: readonly DrainMode[] = ['raw', 'decoded', 'filter', 'aggregate'];
+
+/** The where clause of the filter drain: record i has flags i % 100 (bench/bpf/ringbuf.bpf.c). */
+export const FILTER_WHERE = { field: 'flags', op: 'eq', value: 0 } as const;
+
+/** One round of a drain: its rate and what it computed (filter: records matched; aggregate: groups and their counts' sum). */
+export interface DrainRound {
+  records: number;
+  rate: number;
+  matched?: number;
+  groups?: number;
+  counted?: number;
+}
+
+/** The pipeline stream_events would build for this mode over the ring's records (no byte cap, never full). */
+function pipelineFor(ring: Ring, mode: 'filter' | 'aggregate'): Pipeline {
+  const recordType = new RecordType(btfById(ring.btfId), undefined);
+  return new Pipeline({
+    recordType,
+    filters: mode === 'filter' ? { where: [FILTER_WHERE] } : {},
+    format: 'json',
+    maxEvents: Infinity,
+    bufferCpu: false,
+    ...(mode === 'aggregate' ? { aggregate: { groupBy: ['comm'], maxGroups: 10_000 } } : {}),
+  });
+}
+
+/** Fills and drains the ring `rounds` times through stream_events' pipeline, fed as src/stream/run.ts feeds it. */
+function pipelineRounds(ring: Ring, records: number, mode: 'filter' | 'aggregate', rounds: number): DrainRound[] {
+  const reader = EventReader.open(ring.mapId, 'ringbuf');
+  let pipeline = pipelineFor(ring, mode);
+  try {
+    reader.subscribe((batch) => {
+      const p = pipeline;
+      batch.forEach((off, size, cpu) => p.push(batch.bytes, off, size, cpu, 0));
+    });
+    const out: DrainRound[] = [];
+    for (let r = 0; r < rounds; r++) {
+      pipeline = pipelineFor(ring, mode);
+      ring.fill();
+      const t0 = nowMs();
+      while (pipeline.received < records) {
+        if (reader.consume() === 0) throw new Error(`the reader stopped after ${pipeline.received} of ${records} records`);
+      }
+      const rate = pipeline.received / ((nowMs() - t0) / 1000);
+      if (mode === 'filter') out.push({ records: pipeline.received, rate, matched: pipeline.events.length });
+      else {
+        const groups = pipeline.groups?.top(Infinity) ?? [];
+        out.push({ records: pipeline.received, rate, groups: groups.length, counted: groups.reduce((a, g) => a + g.count, 0) });
+      }
+    }
+    return out;
+  } finally {
+    reader.close();
+  }
+}
 
 /**
  * Fills and drains the ring `rounds` times through one EventReader; returns records per second of
  * each round, timed from the first consume() to the last record. Each pass computes something
  * from every record (the sum of sizes, or of decoded `seq` fields) and checks it, so no work is skipped.
  */
-export function drainRounds(ring: Ring, records: number, mode: DrainMode, rounds: number): number[] {
+export function drainRounds(ring: Ring, records: number, mode: DrainMode, rounds: number): DrainRound[] {
+  if (mode === 'filter' || mode === 'aggregate') return pipelineRounds(ring, records, mode, rounds);
   const reader = EventReader.open(ring.mapId, 'ringbuf');
   let seen = 0;
   let sum = 0;
@@ -86,7 +151,7 @@ export function drainRounds(ring: Ring, records: number, mode: DrainMode, rounds
       });
     }
     const expect = mode === 'raw' ? records * RECORD_SIZE : (records * (records - 1)) / 2;
-    const rates: number[] = [];
+    const rates: DrainRound[] = [];
     for (let r = 0; r < rounds; r++) {
       seen = 0;
       sum = 0;
@@ -95,7 +160,7 @@ export function drainRounds(ring: Ring, records: number, mode: DrainMode, rounds
       while (seen < records) {
         if (reader.consume() === 0) throw new Error(`the reader stopped after ${seen} of ${records} records`);
       }
-      rates.push(seen / ((nowMs() - t0) / 1000));
+      rates.push({ records: seen, rate: seen / ((nowMs() - t0) / 1000) });
       if (sum !== expect) throw new Error(`a ${mode} drain computed ${sum} from the records, expected ${expect}`);
     }
     return rates;

@@ -1,11 +1,13 @@
 /**
  * `make bench`: every benchmark against its anchor in one run, printed as it
- * goes, then bench/results/latest.json and docs/BENCHMARKS.md. Targets are
+ * goes, then bench/results/latest.json, docs/BENCHMARKS.md and
+ * docs/benchmarks.svg (beside the Markdown). Targets are
  * reported, not asserted: the exit status is 1 only when a benchmark could
  * not run at all.
  *
- * usage: node dist/bench/run.js [--smoke] [--out FILE] [--docs FILE]
+ * usage: node dist/bench/run.js [--smoke] [--only NAME,...] [--out FILE] [--docs FILE]
  *   --smoke  tiny sizes (20k records, 50 programs, a 3 s flood) to check the harness itself
+ *   --only   run only the benchmarks producing these rows (for working on one; the files then hold only them)
  *   --out    where the JSON rows go (default bench/results/latest.json)
  *   --docs   where the Markdown table goes (default docs/BENCHMARKS.md; "-" for none)
  */
@@ -16,34 +18,45 @@ import { parseArgs } from 'node:util';
 import { native } from '../src/kernel/native.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { type DrainConfig, ringbufDrain } from './drain.js';
+import { type FirstEventConfig, firstEvent } from './first-event.js';
 import { type FootprintConfig, footprint } from './footprint.js';
 import { type InspectConfig, inspectPrograms } from './inspect.js';
 import { type Server, WORKLOAD, benchBinary, benchObject, note, nowMs, startServer } from './lib.js';
-import { type LiveConfig, liveEvents } from './live.js';
+import { type LiveConfig, type LiveCpuConfig, liveCpu, liveEvents } from './live.js';
 import { type LoadConfig, loadObject } from './load.js';
-import { ROW_NAMES, type Row, type RowName, type Section, consoleLine, failedRow, machine, markdown } from './report.js';
+import { type TableBytesConfig, tableBytes } from './table-bytes.js';
+import { ROW_NAMES, type Row, type RowName, type Section, consoleLine, failedRow, machine, markdown, svgChart, thresholds } from './report.js';
 
 /** Sizes of every benchmark. */
 interface Config {
   drain: DrainConfig;
   live: LiveConfig;
+  liveCpu: LiveCpuConfig;
+  firstEvent: FirstEventConfig;
+  table: TableBytesConfig;
   inspect: InspectConfig;
   load: LoadConfig;
   footprint: FootprintConfig;
 }
 
 const FULL: Config = {
-  drain: { records: 1_000_000, rounds: 7, aggregateRounds: 5, aggregateMs: 2000 },
+  drain: { records: 1_000_000, rounds: 7, aggregateRounds: 5, aggregateMs: 2000, btfDumpRecords: 200_000, btfDumpRounds: 3 },
   live: { events: 500_000, rounds: 3 },
-  inspect: { programs: 1000, runs: 7 },
+  liveCpu: { events: 200_000, rate: 50_000, rounds: 3 },
+  firstEvent: { runs: 5 },
+  table: { records: 2000 },
+  inspect: { programs: 1000, morePrograms: 9000, runs: 7 },
   load: { runs: 7 },
-  footprint: { starts: 5, settleMs: 1000, floodSeconds: 60 },
+  footprint: { starts: 5, settleMs: 1000, floodSeconds: 50 },
 };
 
 const SMOKE: Config = {
-  drain: { records: 20_000, rounds: 1, aggregateRounds: 1, aggregateMs: 1000 },
+  drain: { records: 20_000, rounds: 1, aggregateRounds: 1, aggregateMs: 1000, btfDumpRecords: 5_000, btfDumpRounds: 1 },
   live: { events: 20_000, rounds: 1 },
-  inspect: { programs: 50, runs: 1 },
+  liveCpu: { events: 5_000, rate: 10_000, rounds: 1 },
+  firstEvent: { runs: 1 },
+  table: { records: 200 },
+  inspect: { programs: 50, morePrograms: 50, runs: 1 },
   load: { runs: 1 },
   footprint: { starts: 1, settleMs: 200, floodSeconds: 3 },
 };
@@ -56,7 +69,7 @@ interface Bench {
 
 /** Refuses to start without the pieces `make bench-build` makes and the anchors' tools. */
 function checkPrerequisites(): void {
-  const missing = [benchObject('ringbuf'), benchObject('live'), benchObject('nop'), benchBinary('ringbuf_drain'), benchBinary('live_consume'), WORKLOAD].filter((p) => !existsSync(p));
+  const missing = [benchObject('ringbuf'), benchObject('live'), benchObject('nop'), benchBinary('ringbuf_drain'), benchBinary('ringbuf_comm'), benchBinary('ringbuf_btf_dump'), benchBinary('live_consume'), WORKLOAD].filter((p) => !existsSync(p));
   if (missing.length) throw new Error(`missing ${missing.join(', ')}: run make bench-build`);
   for (const tool of ['bpftool', 'bpftrace']) {
     try {
@@ -69,7 +82,7 @@ function checkPrerequisites(): void {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' }, docs: { type: 'string' } },
+    options: { smoke: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' }, docs: { type: 'string' } },
     strict: true,
   });
   const cfg = values.smoke ? SMOKE : FULL;
@@ -79,13 +92,20 @@ async function main(): Promise<number> {
 
   const started = nowMs();
   const date = new Date();
-  const benches: Bench[] = [
+  const all: Bench[] = [
     { names: ['startup_ms', 'idle_rss_mb', 'flood_rss_mb'], run: () => footprint(cfg.footprint) },
-    { names: ['ringbuf_drain_raw', 'ringbuf_drain_decoded', 'ringbuf_drain_aggregate'], run: (s) => ringbufDrain(cfg.drain, s) },
+    { names: ['ringbuf_drain_raw', 'ringbuf_drain_decoded', 'ringbuf_drain_aggregate', 'ringbuf_filter', 'ringbuf_aggregate_raw', 'ringbuf_decoded_vs_btf_dump'], run: (s) => ringbufDrain(cfg.drain, s) },
     { names: ['live_events'], run: (s) => liveEvents(cfg.live, s) },
-    { names: ['inspect_1000_programs'], run: (s) => inspectPrograms(cfg.inspect, s) },
+    { names: ['live_cpu_per_event'], run: (s) => liveCpu(cfg.liveCpu, s) },
+    { names: ['first_event_ms'], run: (s) => firstEvent(cfg.firstEvent, s) },
+    { names: ['table_bytes_per_event'], run: (s) => tableBytes(cfg.table, s) },
+    { names: ['inspect_1000_programs', 'inspect_10000_programs'], run: (s) => inspectPrograms(cfg.inspect, s) },
     { names: ['load_object'], run: (s) => loadObject(cfg.load, s) },
   ];
+  const only = values.only?.split(',');
+  const unknown = only?.filter((n) => !(ROW_NAMES as readonly string[]).includes(n)) ?? [];
+  if (unknown.length) throw new Error(`--only: no row ${unknown.join(', ')} (rows: ${ROW_NAMES.join(', ')})`);
+  const benches = only ? all.filter((b) => b.names.some((n) => only.includes(n))) : all;
   const sections: Section[] = [];
   const failed: Row[] = [];
   const { server } = await startServer(['--enable-tools', 'unload_program']);
@@ -113,7 +133,9 @@ async function main(): Promise<number> {
   if (docs !== '-') {
     if (failed.length) sections.push({ title: 'Not measured', rows: failed, how: 'These benchmarks could not run in this run:', details: failed.map((r) => `${r.name}: ${r.anchor}`) });
     writeFileSync(docs, markdown(rows, sections, machine(native.libbpfVersion().version), date, (nowMs() - started) / 1000));
-    note(`wrote ${docs}`);
+    const svg = join(dirname(docs), 'benchmarks.svg');
+    writeFileSync(svg, svgChart(rows, thresholds()));
+    note(`wrote ${docs} and ${svg}`);
   }
   return failed.length ? 1 : 0;
 }

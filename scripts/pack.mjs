@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Stages the installable package in dist/pack/stage and packs it into dist/pack/ebpf-mcp-<version>.tgz (make pack):
 // the bundled executables, the addon and the object probe prebuilt for this platform (libbpf linked in, debug
-// information stripped), the catalog's BPF objects (CO-RE) and abi_names.json, schemas, docs, and what a fallback
+// information stripped), the catalog's BPF objects and the server's own (bpf/internal, CO-RE) and abi_names.json, schemas, docs, and what a fallback
 // build needs. Its package.json is generated: no runtime dependencies (the bundles hold them), and "bin" names the
 // ebpf-mcp CLI only when its bundle was built. Prints the tarball's path on stdout; everything else goes to stderr.
 import { execFileSync } from 'node:child_process';
@@ -49,7 +49,9 @@ if (stageFile('bin/ebpf-mcp', false) && stageFile('dist/ebpf-mcp.mjs')) {
 
 stagePrebuilt('build/Release/ebpf_native.node', 'ebpf_native.node');
 stagePrebuilt('native/.output/open-probe', 'open-probe');
-for (const o of readdirSync(join(root, 'bpf/.output/catalog')).filter((n) => n.endsWith('.bpf.o'))) stageFile(`bpf/.output/catalog/${o}`);
+for (const dir of ['catalog', 'internal']) {
+  for (const o of readdirSync(join(root, 'bpf/.output', dir)).filter((n) => n.endsWith('.bpf.o'))) stageFile(`bpf/.output/${dir}/${o}`);
+}
 stageFile('bpf/.output/abi_names.json');
 for (const path of ['schemas', 'docs', 'README.md', 'LICENSE', 'packaging/systemd']) stageFile(path);
 // The fallback build (scripts/install-native.mjs) where no prebuilt loads.

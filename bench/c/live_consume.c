@@ -2,8 +2,10 @@
  * ring buffer map (by kernel id) fed while a workload runs. Prints "ready"
  * once reading, then, when `expect` records arrived or none came for
  * `idle_ms` after the first, one JSON line: records received, the
- * CLOCK_MONOTONIC times of the first and the last, and the wakeups (polls
- * that returned records). Each record is only counted.
+ * CLOCK_MONOTONIC times of the first and the last, the wakeups (polls
+ * that returned records) and the CPU time (utime + stime in clock ticks,
+ * from /proc/self/stat) it used from "ready" to the end, with the ticks a
+ * second. Each record is only counted.
  *
  * usage: live_consume MAP_ID EXPECT IDLE_MS TIMEOUT_MS */
 #include <bpf/bpf.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct seen {
 	unsigned long long records;
@@ -40,11 +43,30 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* utime + stime of this process, in clock ticks (fields 14 and 15 of /proc/self/stat, after the comm's ")"). */
+static unsigned long long cpu_ticks(void)
+{
+	char buf[1024], *p;
+	unsigned long long utime = 0, stime = 0;
+	FILE *f = fopen("/proc/self/stat", "r");
+	size_t n;
+
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+		return 0;
+	return utime + stime;
+}
+
 int main(int argc, char **argv)
 {
 	struct seen s = { 0 };
 	struct ring_buffer *rb;
-	unsigned long long expect, idle_ns, deadline;
+	unsigned long long expect, idle_ns, deadline, ticks0;
 	int fd, err;
 
 	if (argc < 5) {
@@ -64,6 +86,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	deadline = now_ns() + strtoull(argv[4], NULL, 10) * 1000000ull;
+	ticks0 = cpu_ticks();
 	printf("ready\n");
 	fflush(stdout);
 	while (s.records < expect) {
@@ -80,8 +103,8 @@ int main(int argc, char **argv)
 		if (t > deadline || (s.records && t - s.last_ns > idle_ns))
 			break;
 	}
-	printf("{\"records\": %llu, \"first_ns\": %llu, \"last_ns\": %llu, \"wakeups\": %llu}\n", s.records, s.first_ns, s.last_ns,
-	       s.wakeups);
+	printf("{\"records\": %llu, \"first_ns\": %llu, \"last_ns\": %llu, \"wakeups\": %llu, \"cpu_ticks\": %llu, \"ticks_per_s\": %ld}\n",
+	       s.records, s.first_ns, s.last_ns, s.wakeups, cpu_ticks() - ticks0, sysconf(_SC_CLK_TCK));
 	ring_buffer__free(rb);
 	return 0;
 }

@@ -1,14 +1,21 @@
 /**
  * Which processes hold which BPF programs, maps and links, and which programs
- * run behind perf events: one bounded walk of /proc/<pid>/fd, reading each
- * BPF fd's fdinfo (prog_id, map_id, link_id) as bpftool does, and asking the
- * kernel (BPF_TASK_FD_QUERY, as `bpftool perf` does) what each perf-event fd
- * runs and where. Processes and fds that vanish mid-walk are skipped; a comm
- * is data from the traced system, kept as it is.
+ * run behind perf events: one run of a task_file iterator
+ * (bpf/internal/holders.bpf.c) listing every such fd with its object's id,
+ * or where that cannot run (no privilege for it, a nested pid namespace, caps
+ * asked for), one bounded walk of /proc/<pid>/fd reading each BPF fd's fdinfo
+ * (prog_id, map_id, link_id); then the kernel is asked (BPF_TASK_FD_QUERY, as
+ * `bpftool perf` does) what each perf-event fd runs and where. Processes and
+ * fds that vanish mid-walk are skipped; a comm is data from the traced
+ * system, kept as it is.
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { BPF_OBJECT_DIR } from '../paths.js';
+import { attachAuto } from './attach.js';
 import { isNativeError } from './errors.js';
 import { native } from './native.js';
+import { BpfObject } from './object.js';
 
 /** A process holding a BPF object's fd. */
 export interface Holder {
@@ -69,12 +76,12 @@ const FD_KINDS: Record<string, 'programs' | 'maps' | 'links' | 'perf'> = {
   'anon_inode:[perf_event]': 'perf',
 };
 
-/** The fdinfo key that names the object behind an fd of each kind. */
-const ID_KEYS = { programs: 'prog_id', maps: 'map_id', links: 'link_id' } as const;
+/** Each kind's fdinfo line naming its object, compiled once. */
+const ID_LINES = { programs: /^prog_id:\s*(\d+)$/m, maps: /^map_id:\s*(\d+)$/m, links: /^link_id:\s*(\d+)$/m } as const;
 
-/** The id an fdinfo gives for `key`, or undefined. */
-function fdinfoId(text: string, key: string): number | undefined {
-  const m = new RegExp(`^${key}:\\s*(\\d+)$`, 'm').exec(text);
+/** The id an fdinfo gives for the object of `kind`, or undefined. */
+function fdinfoId(text: string, kind: keyof typeof ID_LINES): number | undefined {
+  const m = ID_LINES[kind].exec(text);
   return m?.[1] === undefined ? undefined : Number(m[1]);
 }
 
@@ -104,8 +111,86 @@ function queryPerfFd(pid: number, fd: number, holder: Holder): PerfAttachment | 
   }
 }
 
+/** The iterator's object, as `make build` puts it. */
+const ITERATOR_OBJECT = join(BPF_OBJECT_DIR, 'internal', 'holders.bpf.o');
+
+/** Bytes of one iterator record (struct holder_record), and most bytes read from one run (then the walk is used). */
+const RECORD_BYTES = 32;
+const ITERATOR_MAX_BYTES = 4 << 20;
+
+/** The record kinds of bpf/internal/holders.bpf.c, by value. */
+const RECORD_KINDS = [undefined, 'programs', 'maps', 'links', 'perf'] as const;
+
+/** Set once the iterator failed to load or run in this process: the walk is used from then on. */
+let iteratorFailed = false;
+
+/** Whether this process sees pids as the kernel's iterator reports them (it is not in a nested pid namespace). */
+function initialPidNamespace(): boolean {
+  const nspid = /^NSpid:\s*(.*)$/m.exec(readOrGone(() => readFileSync('/proc/self/status', 'utf8')) ?? '');
+  return nspid !== null && nspid[1]?.trim().split(/\s+/).length === 1;
+}
+
+/** One run of the iterator: its records and its own program's and link's ids; undefined when it cannot run here (or its output passed the bound). */
+function iterateHolders(): { data: Buffer; self: { programs: number; links: number } } | undefined {
+  if (iteratorFailed) return undefined;
+  let obj: BpfObject | undefined;
+  try {
+    if (!initialPidNamespace()) throw new Error('a nested pid namespace');
+    obj = BpfObject.open(readFileSync(ITERATOR_OBJECT), 'ebpf_mcp_holders');
+    obj.load();
+    const program = obj.programs()[0];
+    if (!program) throw new Error('no program');
+    const link = attachAuto({ object: obj, program });
+    try {
+      const { data, truncated } = link.iterate(ITERATOR_MAX_BYTES);
+      return truncated ? undefined : { data, self: { programs: program.id, links: link.id ?? 0 } };
+    } finally {
+      link.destroy();
+    }
+  } catch {
+    iteratorFailed = true;
+    return undefined;
+  } finally {
+    obj?.close();
+  }
+}
+
+/** The scan from the iterator's records, less the iterator's own program and link (`self`). */
+function scanOfRecords(data: Buffer, self: { programs: number; links: number }): HolderScan {
+  const processes = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).length;
+  const scan: HolderScan = { programs: new Map(), maps: new Map(), links: new Map(), perf: [], extent: { processes, skippedProcesses: 0, skippedFds: 0 } };
+  const holders = new Map<number, Holder>();
+  for (let at = 0; at + RECORD_BYTES <= data.length; at += RECORD_BYTES) {
+    const pid = data.readUInt32LE(at);
+    const kind = RECORD_KINDS[data.readUInt32LE(at + 8)];
+    const id = data.readUInt32LE(at + 12);
+    if (!kind || (kind !== 'perf' && kind !== 'maps' && self[kind] === id)) continue;
+    let holder = holders.get(pid);
+    if (!holder) {
+      const comm = data.subarray(at + 16, at + 32);
+      const nul = comm.indexOf(0);
+      holder = { pid, comm: comm.subarray(0, nul < 0 ? comm.length : nul).toString('utf8') };
+      holders.set(pid, holder);
+    }
+    if (kind === 'perf') {
+      const found = queryPerfFd(pid, data.readUInt32LE(at + 4), holder);
+      if (found) scan.perf.push(found);
+    } else add(scan[kind], id, holder);
+  }
+  return scan;
+}
+
+/**
+ * Every process's BPF fds and perf-event attachments: from the iterator, which leaves nothing out,
+ * unless `limits` are given (or it cannot run here); else walking /proc once within them.
+ */
+export function scanHolders(limits?: ScanLimits): HolderScan {
+  const records = limits === undefined ? iterateHolders() : undefined;
+  return records ? scanOfRecords(records.data, records.self) : walkProc(limits ?? DEFAULT_SCAN_LIMITS);
+}
+
 /** Walks /proc once: every process's BPF fds and perf-event attachments, within `limits`. */
-export function scanHolders(limits: ScanLimits = DEFAULT_SCAN_LIMITS): HolderScan {
+function walkProc(limits: ScanLimits): HolderScan {
   const scan: HolderScan = { programs: new Map(), maps: new Map(), links: new Map(), perf: [], extent: { processes: 0, skippedProcesses: 0, skippedFds: 0 } };
   const pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
   let fdsSeen = 0;
@@ -136,7 +221,7 @@ export function scanHolders(limits: ScanLimits = DEFAULT_SCAN_LIMITS): HolderSca
         continue;
       }
       const info = readOrGone(() => readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
-      const id = info === undefined ? undefined : fdinfoId(info, ID_KEYS[kind]);
+      const id = info === undefined ? undefined : fdinfoId(info, kind);
       if (id !== undefined) add(scan[kind], id, holder);
     }
   }

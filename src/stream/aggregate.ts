@@ -30,6 +30,9 @@ export interface ValueAggregate {
   by: Stat;
 }
 
+/** A group as {@link Aggregator.add} returns it, to count more of it. */
+export type GroupHandle = object;
+
 /** A group as it is counted. */
 interface Counted {
   key: Record<string, unknown>;
@@ -73,8 +76,11 @@ export class Aggregator {
     return '\u0000' + JSON.stringify(this.groupBy.map((f) => this.field(f, data, cpu)));
   }
 
-  /** Adds one record seen at `atMs`. */
-  add(data: Decoded, cpu: number | null, atMs: number): void {
+  /**
+   * Adds one record seen at `atMs`; returns its group, or null when it fell into none (the group
+   * limit). Another record of the same group can then be counted with {@link again} without its data.
+   */
+  add(data: Decoded, cpu: number | null, atMs: number): GroupHandle | null {
     const id = this.identity(data, cpu);
     let g = this.groups.get(id);
     if (g) {
@@ -87,12 +93,23 @@ export class Aggregator {
       this.groups.set(id, g);
     } else {
       this.overflow++;
-      return;
+      return null;
     }
     if (g.values && this.valueOf) {
       const v = this.valueOf(data);
       if (typeof v === 'number' || typeof v === 'string') g.values.add(Number(v));
     }
+    return g;
+  }
+
+  /** Counts one more record seen at `atMs` in a group {@link add} returned (null: one more over the limit). Not for value statistics. */
+  again(g: GroupHandle | null, atMs: number): void {
+    if (g === null) {
+      this.overflow++;
+      return;
+    }
+    (g as Counted).count++;
+    (g as Counted).last_seen_ms = atMs;
   }
 
   /** Distinct groups seen. */

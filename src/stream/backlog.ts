@@ -60,9 +60,17 @@ export class BacklogMeter {
   private taken = 0;
   private readonly pending: number;
   private readonly startNs = process.hrtime.bigint();
+  /** The same as two 32-bit halves, compared with each record's timestamp without a bigint per record. */
+  private readonly startHi = Number(this.startNs >> 32n);
+  private readonly startLo = Number(this.startNs & 0xffffffffn);
+  /** The oldest timestamp so far as halves; oldestHi < 0 while there is none. */
+  private oldestHi = -1;
+  private oldestLo = 0;
+  /** A view of the batch bytes (the same one while the reader hands over the same bytes). */
+  private view: DataView | undefined;
+  private viewOf: Uint8Array | undefined;
   private records = 0;
   private matched = 0;
-  private oldestNs: bigint | undefined;
   private firstSize: number | undefined;
   /** Offset of the timestamp in a record: undefined until looked up, null when there is none. */
   private tsOffset: number | null | undefined;
@@ -94,8 +102,21 @@ export class BacklogMeter {
     }
     if (this.tsOffset === null || this.tsOffset + 8 > size) return;
     const b = batch.bytes;
-    const ts = new DataView(b.buffer, b.byteOffset + offset + this.tsOffset, 8).getBigUint64(0, LITTLE);
-    if (ts > 0n && ts <= this.startNs && (this.oldestNs === undefined || ts < this.oldestNs)) this.oldestNs = ts;
+    if (b !== this.viewOf) {
+      this.viewOf = b;
+      this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    }
+    const view = this.view as DataView;
+    const p = offset + this.tsOffset;
+    const hi = view.getUint32(LITTLE ? p + 4 : p, LITTLE);
+    const lo = view.getUint32(LITTLE ? p : p + 4, LITTLE);
+    const positive = hi > 0 || lo > 0;
+    const notAfterStart = hi < this.startHi || (hi === this.startHi && lo <= this.startLo);
+    const older = this.oldestHi < 0 || hi < this.oldestHi || (hi === this.oldestHi && lo < this.oldestLo);
+    if (positive && notAfterStart && older) {
+      this.oldestHi = hi;
+      this.oldestLo = lo;
+    }
   }
 
   /** Notes that the stream took the whole of `batch`. */
@@ -110,7 +131,7 @@ export class BacklogMeter {
     return {
       records: this.records,
       matched: this.matched,
-      oldest_age_ms: this.oldestNs === undefined ? null : Math.round(Number(this.startNs - this.oldestNs) / 1e5) / 10,
+      oldest_age_ms: this.oldestHi < 0 ? null : Math.round(Number(this.startNs - ((BigInt(this.oldestHi) << 32n) | BigInt(this.oldestLo))) / 1e5) / 10,
       ring_full: ringFull,
       ...(this.lostBefore === undefined ? {} : { lost_before: this.lostBefore }),
       ...(ringFull ? { note: RING_FULL_NOTE } : {}),

@@ -38,9 +38,13 @@ export class Narrowing {
   private readonly decodedTests: DecodedTest[];
   private readonly cpus: ReadonlySet<number> | undefined;
   private readonly legacy: RecordFilter | undefined;
+  /** The record type's fields by path; undefined when it is chosen only from a record. */
+  readonly fields: ReadonlyMap<string, Field> | undefined;
   /** Cuts a decoded record to the fields asked for. */
   readonly project: ((data: Record<string, unknown>) => Record<string, unknown>) | undefined;
   private view: DataView | undefined;
+  /** The bytes `view` is of. */
+  private viewOf: Uint8Array | undefined;
 
   constructor(
     private readonly recordType: RecordType,
@@ -64,9 +68,11 @@ export class Narrowing {
       this.rawEnd = 0;
       this.decodedTests = [];
       this.project = undefined;
+      this.fields = undefined;
       return;
     }
     const fields = fieldsOf(plan);
+    this.fields = fields;
     const tests: CompiledTest[] = [...shorthands(fields, filters), ...compileWhere(fields, filters.where ?? [])];
     const raw = tests.flatMap((t) => ('raw' in t ? [t.raw] : []));
     this.raw = raw.length === 0 ? undefined : raw.length === 1 ? raw[0] : (b, v, o) => raw.every((t) => t(b, v, o));
@@ -89,9 +95,17 @@ export class Narrowing {
     if (this.cpus && (cpu === null || !this.cpus.has(cpu))) return false;
     if (!this.raw) return true;
     if (size < this.rawEnd) return false;
-    let view = this.view;
-    if (view?.buffer !== bytes.buffer || view.byteOffset !== bytes.byteOffset) view = this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    return this.raw(bytes, view, offset);
+    // A reader hands over the same bytes batch after batch: one view of them, made when they change.
+    return this.raw(bytes, this.viewFor(bytes), offset);
+  }
+
+  /** A view of `bytes` (the same one while the bytes stay the same). */
+  private viewFor(bytes: Uint8Array): DataView {
+    if (bytes !== this.viewOf) {
+      this.viewOf = bytes;
+      this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    return this.view as DataView;
   }
 
   /** The tests on the decoded record. */

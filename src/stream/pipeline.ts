@@ -5,9 +5,10 @@
  * is tested without a kernel.
  */
 import { BtfError } from '../btf/index.js';
-import { Aggregator, type ValueAggregate } from './aggregate.js';
+import { Aggregator, type GroupHandle, type ValueAggregate } from './aggregate.js';
 import type { Decoded, EventFilters } from './filter.js';
 import { Narrowing } from './narrow.js';
+import { RawKeys } from './raw-keys.js';
 import type { RecordType } from './record-type.js';
 import { type EventTable, TableBuilder } from './table.js';
 
@@ -62,6 +63,13 @@ export class Pipeline {
   private readonly narrowing: Narrowing;
   private readonly needsDecode: boolean;
   private tableBuilder: TableBuilder | undefined;
+  /** Groups by the raw bytes of the one group-by field, when they alone decide the group (see rawGroupKeys). */
+  private readonly rawKeys: RawKeys<GroupHandle | null> | undefined;
+  /** The size of the records the raw keys were learnt from: others go the slow way. */
+  private rawKeySize = -1;
+  /** The bytes the raw keys read last, and the same as words. */
+  private wordsFor: Uint8Array | undefined;
+  private words: Uint32Array | undefined;
 
   /** Checks the filter, projection and aggregate fields against the record type: InvalidRequest when one is wrong. */
   constructor(private readonly opts: PipelineOptions) {
@@ -74,6 +82,22 @@ export class Pipeline {
     });
     this.needsDecode = DECODED_FORMATS.has(opts.format) || this.narrowing.testsDecoded || opts.aggregate !== undefined;
     this.groups = opts.aggregate ? new Aggregator(opts.aggregate.groupBy, opts.aggregate.maxGroups, opts.aggregate.value) : undefined;
+    this.rawKeys = this.rawGroupKeys();
+  }
+
+  /**
+   * A memo of groups by the raw bytes of the group-by field, when one field with fixed bytes that
+   * the renderer leaves alone is grouped by, no value is aggregated and no test needs the decoded
+   * record: then the group depends on those bytes only, and a record whose bytes were seen is
+   * counted without being decoded (its group's key is decoded once, from the first record of it).
+   */
+  private rawGroupKeys(): RawKeys<GroupHandle | null> | undefined {
+    const agg = this.opts.aggregate;
+    if (!agg || agg.groupBy.length !== 1 || agg.value || this.narrowing.testsDecoded) return undefined;
+    const path = agg.groupBy[0] as string;
+    const field = this.narrowing.fields?.get(path);
+    if (!field?.raw || rendered(this.opts.recordType.schema(), path)) return undefined;
+    return new RawKeys(field.raw.byte, field.raw.size, 4 * agg.maxGroups);
   }
 
   /** The kept records as columns and rows, with `format: "table"` (laid out at the first record kept). */
@@ -99,12 +123,35 @@ export class Pipeline {
 
   /** Takes one record: its bytes at `offset` of `bytes`, the cpu that wrote it (null for rings), when it arrived. */
   push(bytes: Uint8Array, offset: number, size: number, cpu: number | null, atMs: number): void {
-    if (this.full) return;
+    if (this.fullAt !== undefined) return;
     this.received++;
     if (!this.narrowing.before(bytes, offset, size, cpu)) {
       this.filtered++;
       return;
     }
+    const keys = this.rawKeys;
+    if (keys !== undefined && size === this.rawKeySize) {
+      const g = keys.get(bytes, this.wordsOf(bytes), offset);
+      if (g !== undefined) {
+        this.matched++;
+        (this.groups as Aggregator).again(g, atMs);
+        return;
+      }
+    }
+    this.take(bytes, offset, size, cpu, atMs);
+  }
+
+  /** `bytes` as native 32-bit words when they start on a word (the same array while the bytes stay the same), for the raw keys. */
+  private wordsOf(bytes: Uint8Array): Uint32Array | undefined {
+    if (bytes !== this.wordsFor) {
+      this.wordsFor = bytes;
+      this.words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2) : undefined;
+    }
+    return this.words;
+  }
+
+  /** The rest of {@link push}, for a record that passed the raw tests (apart, so the hot part stays small). */
+  private take(bytes: Uint8Array, offset: number, size: number, cpu: number | null, atMs: number): void {
     const decoder = this.needsDecode ? this.opts.recordType.decoderFor(size) : undefined;
     let data: Decoded;
     let decodeError: string | undefined;
@@ -124,7 +171,14 @@ export class Pipeline {
     const render = this.opts.recordType.render;
     // Rendered after the filters (they compare decoded values), for the groups or the json events that show it.
     if (render && data !== undefined && (this.groups || this.opts.format === 'json' || this.opts.format === 'table')) data = render(data, bytes, offset) as Decoded;
-    if (this.groups) return this.groups.add(data, cpu, atMs);
+    if (this.groups) {
+      const g = this.groups.add(data, cpu, atMs);
+      if (this.rawKeys && decodeError === undefined && data !== undefined && !this.rawKeys.full) {
+        if (this.rawKeySize < 0) this.rawKeySize = size;
+        if (size === this.rawKeySize) this.rawKeys.set(bytes, this.wordsOf(bytes), offset, g);
+      }
+      return;
+    }
     if (data !== undefined && this.narrowing.project) data = this.narrowing.project(data);
     const raw = () => Buffer.from(bytes.buffer, bytes.byteOffset + offset, size);
     if (this.opts.format === 'table') {
@@ -156,4 +210,11 @@ export class Pipeline {
     this.keptBytes += itemBytes;
     return true;
   }
+}
+
+/** Whether the renderer changes the field at `path` (its rendered schema says how, in `x-render`). */
+function rendered(schema: Record<string, unknown> | null, path: string): boolean {
+  let s: Record<string, unknown> | undefined = schema ?? undefined;
+  for (const key of path.split('.')) s = (s?.properties as Record<string, Record<string, unknown>> | undefined)?.[key];
+  return s === undefined || 'x-render' in s;
 }

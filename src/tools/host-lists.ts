@@ -11,7 +11,7 @@ import { globToRegExp } from '../glob.js';
 import { type LinkInfo, describePerfAttachment, describedLink } from '../hooks/index.js';
 import { type Holder, type HolderScan, type PerfAttachment, scanHolders } from '../kernel/holders.js';
 import { type MapInfo, type ProgramInfo, interfacesByIndex, mapInfo, programInfo, readAll } from '../kernel/inventory.js';
-import { classifyWriters } from '../kernel/map-writers.js';
+import { type ProgramRef, classifyWriters, usersByMap } from '../kernel/map-writers.js';
 import { type PinnedObject, listPinned } from '../kernel/pins.js';
 import { canonicalProgramType } from '../kernel/types.js';
 import type { PinRegistry } from '../session/pin-registry.js';
@@ -89,6 +89,8 @@ export class HostLists {
   }
 
   private running: Set<number> | undefined;
+  /** The programs using each map (built at the first map listed). */
+  private mapUsers: Map<number, ProgramRef[]> | undefined;
 
   /** Whether a program runs: a link, a perf event, or this session's own attachment holds it. */
   private readonly isAttached = (programId: number): boolean => {
@@ -160,7 +162,7 @@ export class HostLists {
       (f.program_id === undefined || (ofProgram?.mapIds.includes(m.id) ?? false)) &&
       this.shared('map', m.id, m.name, this.session.objectOfMap(m.id) !== undefined);
     return sel.take('maps', this.maps, matches).map((m) => {
-      const users = classifyWriters(m.id, this.programs, this.isAttached);
+      const users = classifyWriters(m.id, (this.mapUsers ??= usersByMap(this.programs)), this.isAttached);
       const note = users.writers.length && !(m.flags & BPF_F_RDONLY_PROG) ? writersNote(m.id, users, this.session.objectOfMap(m.id)?.id) : undefined;
       return {
         ...mapRow(m, m.type),

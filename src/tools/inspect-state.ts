@@ -67,7 +67,7 @@ const inputFor = (limits: Limits) => z.strictObject({
 });
 
 const holder = z.strictObject({ pid: z.int(), comm: z.string().describe('Data from the traced system') });
-const holders = z.array(holder).describe('Processes holding an fd on it (/proc/*/fdinfo)');
+const holders = z.array(holder).describe('Processes holding an fd on it (a task_file iterator, else /proc/*/fdinfo)');
 
 const program = z.strictObject({
   ...programFields,
@@ -234,7 +234,7 @@ const output = z.strictObject({
   holders_scan: z
     .strictObject({ processes: z.int(), skipped_processes: z.int(), skipped_fds: z.int() })
     .optional()
-    .describe('The /proc walk behind `holders`: processes read, and those (and fds) left out at its cap or gone'),
+    .describe('The scan behind `holders`: processes on the host (the iterator leaves none out), or those the /proc walk read, and those (and fds) it left out at its cap or gone'),
   truncated: z.boolean().describe('True when any list was cut at `limit`'),
 });
 

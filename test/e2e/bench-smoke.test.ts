@@ -1,7 +1,9 @@
 /**
  * The benchmark harness (bench/, `make bench`) in its smoke mode: tiny sizes,
  * every benchmark and anchor really run, so the harness cannot rot. Checks the
- * shape of what it writes, not the figures (targets are for `make bench` to report).
+ * shape of what it writes and what the new rows computed (1% matched, every
+ * record counted, the same records as a table and as JSON), not the figures
+ * (targets are for `make bench` to report).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -53,6 +55,22 @@ test('bench --smoke measures every figure against its anchor and writes the JSON
     const table = readFileSync(docs, 'utf8');
     for (const name of ROW_NAMES) assert.ok(table.includes(`| \`${name}\` |`), `the table has a ${name} row`);
     assert.match(table, /## Machine/);
+
+    // The smoke fills hold 20000 records: record i has flags i % 100 and comm "comm-NN", NN = i % 64.
+    assert.match(table, /^- \(e\) filter per round: .*; matched per round: 200$/m, 'the filter kept exactly 1% of the records');
+    assert.match(table, /^- \(f\) C per comm per round: .*; groups 64, counted 20000$/m, "the C consumer's per-comm counts sum to the records");
+    assert.match(table, /^- \(g\) aggregate per round: .*; groups 64, counted 20000$/m, "the pipeline's per-comm counts sum to the records");
+    const bytes = /^- table: (\d+) bytes for (\d+) rows \(7 columns: pid, tgid, ts_ns, comm, seq, cpu, flags\); JSON: (\d+) bytes for (\d+) events$/m.exec(table);
+    assert.ok(bytes, 'the table row says what it measured');
+    assert.equal(bytes[2], bytes[4], 'table and JSON hold the same number of records');
+    const tableRow = rows.find((row) => row.name === 'table_bytes_per_event');
+    assert.equal(tableRow?.value, Number((Number(bytes[1]) / Number(bytes[2])).toPrecision(4)), 'bytes per event are the table bytes over its rows');
+    assert.match(table, /^- ours per run \(ms\): \d+; of which load_program \d+, attach_program \d+$/m, 'the first event row timed one run of ours');
+    assert.match(table, /^- 100 programs \(inspect_10000_programs; /m, 'the second inspect step has both steps loaded');
+
+    const svg = readFileSync(join(dir, 'benchmarks.svg'), 'utf8');
+    assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    for (const row of rows) assert.ok(svg.includes(`>${row.name}</text>`), `the chart has a bar for ${row.name}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -150,3 +150,44 @@ test('pipeline: a byte cap keeps the records that fit, leaves out the first that
   assert.equal(p.fullAt, 'max_bytes');
   assert.deepEqual([p.received, p.matched], [4, 4], 'the record that did not fit is matched and dropped; none after it taken in');
 });
+
+/** BTF of `struct event { __u32 pid; char comm[8]; }` (12 bytes), named so a stream chooses it up front. */
+function commEvents() {
+  const b = new BtfBuilder();
+  const u32 = b.int('__u32', 4);
+  const char = b.int('char', 1, { signed: true, char: true });
+  b.struct('event', 12, [['pid', u32, 0], ['comm', b.array(char, 8), 32]]);
+  return parseBtf(b.build());
+}
+
+test('pipeline: an aggregation by a raw field counts as decoding every record would: junk after the NUL, invalid UTF-8, the group limit', () => {
+  const comms: number[][] = [
+    [0x61, 0x62, 0, 1, 2, 3, 4, 5], // "ab", junk after the NUL
+    [0x61, 0x62, 0, 9, 9, 9, 9, 9], // "ab" again, other junk
+    [0xff, 0xfe, 0x61, 0, 0, 0, 0, 0], // invalid UTF-8
+    [0xfd, 0xfe, 0x61, 0, 0, 0, 0, 0], // other invalid bytes
+    [0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a], // no NUL
+    [0x7a, 0, 0, 0, 0, 0, 0, 0], // over the group limit below
+  ];
+  const order = [0, 1, 2, 3, 4, 5, 0, 5, 1, 2, 3, 4, 4, 5, 0];
+  const bytes = new Uint8Array(12 * order.length);
+  const view = new DataView(bytes.buffer);
+  order.forEach((c, i) => {
+    view.setUint32(i * 12, 100 + i, true);
+    bytes.set(comms[c] as number[], i * 12 + 4);
+  });
+  for (const maxGroups of [3, 10]) {
+    const recordType = new RecordType(commEvents(), undefined);
+    const p = new Pipeline({ recordType, filters: {}, format: 'json', maxEvents: 1, bufferCpu: false, aggregate: { groupBy: ['comm'], maxGroups } });
+    const reference = new Aggregator(['comm'], maxGroups);
+    order.forEach((_c, i) => {
+      p.push(bytes, i * 12, 12, null, i);
+      const data = recordType.decoder?.(bytes, i * 12) as Record<string, unknown>;
+      reference.add(recordType.render ? (recordType.render(data, bytes, i * 12) as Record<string, unknown>) : data, null, i);
+    });
+    assert.deepEqual(p.groups?.top(100), reference.top(100), `maxGroups ${maxGroups}`);
+    assert.equal(p.groups?.overflow, reference.overflow, `overflow with maxGroups ${maxGroups}`);
+    assert.equal(p.matched, order.length);
+    assert.ok(p.decoded < order.length, 'records of a key seen before are not decoded');
+  }
+});

@@ -1,5 +1,5 @@
 // A test workload whose every effect is countable: exactly N getpid
-// syscalls, N calls of a probe-able function, N USDT probe hits, N UDP
+// syscalls (in a tight loop, or paced at a given rate), N calls of a probe-able function, N USDT probe hits, N UDP
 // packets (IPv4 or IPv6), N TCP connects on loopback, N TCP sends, a CPU spin (in a hot function, for the profile test), N sleeps of 10 ms, or N MiB of memory written (joining a
 // cgroup first costs one getpid). With --wait it prints its pid and waits for a line on stdin first, so a test can attach with that pid
 // before it runs. The TCP modes then print one line of "key value" pairs saying what happened.
@@ -33,6 +33,27 @@ __attribute__((noinline, used)) unsigned long ebpf_mcp_hot_function(unsigned lon
 	for (int k = 0; k < 1000000; k++)
 		x = x * 6364136223846793005UL + 1442695040888963407UL;
 	return x;
+}
+
+/* n getpid syscalls at `rate` a second: each millisecond's share, then a sleep to the next millisecond (absolute,
+ * so the rate holds however long the calls take). */
+static void getpid_paced(int n, int rate)
+{
+	struct timespec next;
+	double owed = 0, per_ms = rate / 1000.0;
+
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (int k = 0; k < n;) {
+		owed += per_ms;
+		for (; owed >= 1 && k < n; owed--, k++)
+			syscall(SYS_getpid);
+		next.tv_nsec += 1000000;
+		if (next.tv_nsec >= 1000000000) {
+			next.tv_nsec -= 1000000000;
+			next.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+	}
 }
 
 /* The off-CPU test's waiting function: n sleeps of 10 ms. */
@@ -211,13 +232,15 @@ int main(int argc, char **argv)
 		i++;
 	}
 	if (i + 1 >= argc) {
-		fprintf(stderr, "usage: workload [--cgroup DIR] [--wait] getpid|call|usdt|spin-ms|hot-ms|sleep|alloc-mb N | udp N PORT [ADDR] | tcp N PORT | tcp-send|tcp-lockstep N SIZE\n");
+		fprintf(stderr, "usage: workload [--cgroup DIR] [--wait] getpid|call|usdt|spin-ms|hot-ms|sleep|alloc-mb N | getpid-paced N RATE | udp N PORT [ADDR] | tcp N PORT | tcp-send|tcp-lockstep N SIZE\n");
 		return 2;
 	}
 	n = atoi(argv[i + 1]);
 	if (strcmp(argv[i], "getpid") == 0) {
 		for (int k = 0; k < n; k++)
 			syscall(SYS_getpid);
+	} else if (strcmp(argv[i], "getpid-paced") == 0 && i + 2 < argc) {
+		getpid_paced(n, atoi(argv[i + 2]));
 	} else if (strcmp(argv[i], "call") == 0) {
 		for (int k = 0; k < n; k++)
 			sink += ebpf_mcp_probe_target(k);
