@@ -13,7 +13,7 @@ LIBBPF := .deps/libbpf
 LIBBPF_PC := PKG_CONFIG_PATH=$(LIBBPF)/lib/pkgconfig pkg-config --static
 export npm_config_nodedir := /usr
 
-.PHONY: build pack deps unit-deps test test-unit test-noisy soak demo schemas check-docs clean bench bench-build conformance
+.PHONY: build pack deps unit-deps test test-unit test-noisy soak demo schemas clean bench bench-build conformance
 
 # What is installed before anything is built: everything (scripts/setup.sh), or for test-unit alone the
 # compilers, libbpf's headers and npm packages, so unit tests build and run without root, addon or libbpf.a.
