@@ -199,10 +199,13 @@ async function serverRun(server: Server, events: number, durationMs: number, rat
   );
 }
 
-/** bpftrace's script: the same fields, printed as one JSON object per event. */
+/**
+ * bpftrace's script: the same fields, printed as one JSON object per event. Its BEGIN line says the probe is attached
+ * (bpftrace prints attached_probes before it attaches, BEGIN after).
+ */
 function bpftraceScript(pid: number): string {
   const fmt = String.raw`{\"pid\": %d, \"tgid\": %d, \"ts_ns\": %llu, \"comm\": \"%s\", \"seq\": %llu, \"cpu\": %d}\n`;
-  return `tracepoint:syscalls:sys_enter_getpid /pid == ${pid}/ { @seq++; printf("${fmt}", tid, pid, nsecs, comm, @seq, cpu); }`;
+  return `BEGIN { printf("attached\\n"); } tracepoint:syscalls:sys_enter_getpid /pid == ${pid}/ { @seq++; printf("${fmt}", tid, pid, nsecs, comm, @seq, cpu); }`;
 }
 
 /** Counts a pattern across the chunks of a stream, including occurrences split between chunks. */
@@ -224,14 +227,14 @@ async function bpftraceRun(events: number): Promise<Run> {
   const w = await pausedWorkload(['getpid', String(events)]);
   const child = spawn('bpftrace', ['-f', 'json', '-e', bpftraceScript(w.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
-    const printed = new Counter(Buffer.from('{"type": "printf"'));
+    const printed = new Counter(Buffer.from('{"type": "printf", "data": "{\\"pid\\"'));
     let lostReported = 0;
     let first = 0;
     let last = 0;
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     const done = exited(child);
-    await waitForLine(child.stdout, (l) => l.includes('"attached_probes"'), `bpftrace (${stderr})`, 60_000);
+    await waitForLine(child.stdout, (l) => l.includes('"data": "attached\\n"'), `bpftrace (${stderr})`, 60_000);
     child.stdout.on('data', (d: Buffer) => {
       const before = printed.count;
       printed.feed(d);
