@@ -32,7 +32,7 @@
 #define NO_CPU 0xffffffffu
 #define ROUND8(n) (((n) + 7u) & ~(size_t)7u)
 
-/* A mapping to unmap when the ArrayBuffer over it is collected. */
+/* A mapping to unmap when the ArrayBuffer over it is let go: detached when its reader closes, or collected. */
 struct mapping {
 	void *addr;
 	size_t len;
@@ -152,6 +152,23 @@ static void perf_lost(void *ctx, int cpu, __u64 cnt)
 	((struct reader *)ctx)->lost += cnt;
 }
 
+/* Lets go of the ArrayBuffer JavaScript reads. A ring's data area is
+ * detached first (views of it become empty), so its mapping, and with it the
+ * ring map, goes now, not when a garbage collection finds the buffer; from a
+ * finalizer (`detach` false) it is only let go. */
+static void drop_batch(struct reader *r, bool detach)
+{
+	napi_value ab;
+
+	if (!r->batch_ref)
+		return;
+	if (detach && r->data && napi_get_reference_value(r->env, r->batch_ref, &ab) == napi_ok && ab)
+		napi_detach_arraybuffer(r->env, ab);
+	napi_delete_reference(r->env, r->batch_ref);
+	r->batch_ref = NULL;
+	r->data = NULL;
+}
+
 /* Hands JavaScript the committed ring records (at most max_per_wakeup) in
  * place, then releases them to the producer. Returns the records delivered. */
 static uint32_t ring_take(struct reader *r)
@@ -195,6 +212,8 @@ static uint64_t consume(struct reader *r)
 		ring_take(r);
 	}
 	r->consuming = false;
+	if (r->closing)
+		drop_batch(r, true);
 	return r->records - before;
 }
 
@@ -211,8 +230,8 @@ static void on_poll(uv_poll_t *handle, int status, int events)
 	napi_close_handle_scope(r->env, scope);
 }
 
-/* Unmaps the consumer page and closes our fd; the data area stays mapped
- * until its ArrayBuffer is collected. */
+/* Unmaps the consumer page and closes our fd; the data area goes with its
+ * ArrayBuffer (drop_batch). */
 static void release_ring(struct reader *r)
 {
 	if (r->consumer_pos)
@@ -236,8 +255,10 @@ static void on_closed(uv_handle_t *handle)
 }
 
 /* Stops polling and drops the JavaScript references; buffers are freed in
- * the uv_close callback, once libuv is done with the handle. */
-static void begin_close(struct reader *r)
+ * the uv_close callback, once libuv is done with the handle. Inside a
+ * consume, the batch goes when the consume returns (JavaScript may still be
+ * reading it). */
+static void begin_close(struct reader *r, bool detach)
 {
 	if (r->closing)
 		return;
@@ -246,7 +267,8 @@ static void begin_close(struct reader *r)
 	uv_close((uv_handle_t *)&r->poll, on_closed);
 	napi_delete_reference(r->env, r->on_batch);
 	napi_delete_reference(r->env, r->receiver);
-	napi_delete_reference(r->env, r->batch_ref);
+	if (!r->consuming)
+		drop_batch(r, detach);
 	napi_async_destroy(r->env, r->actx);
 }
 
@@ -258,7 +280,7 @@ static void reader_finalize(napi_env env, void *data, void *hint)
 	(void)hint;
 	r->finalized = true;
 	if (!r->closing)
-		begin_close(r);
+		begin_close(r, false);
 	else if (r->released)
 		free(r);
 }
@@ -449,7 +471,7 @@ static napi_value reader_close(napi_env env, napi_callback_info info)
 
 	if (!get_args(env, info, 1, argv) || !(r = reader_arg(env, argv[0])))
 		return NULL;
-	begin_close(r);
+	begin_close(r, true);
 	return undefined(env);
 }
 
