@@ -67,7 +67,7 @@ const inputFor = (limits: Limits) => z.strictObject({
 });
 
 const holder = z.strictObject({ pid: z.int(), comm: z.string().describe('Data from the traced system') });
-const holders = z.array(holder).describe('Processes holding an fd on it (a task_file iterator, else /proc/*/fdinfo)');
+const holders = z.array(holder).describe('Processes holding an fd on it (/proc/*/fdinfo, or a task_file iterator on a host with thousands of BPF objects)');
 
 const program = z.strictObject({
   ...programFields,

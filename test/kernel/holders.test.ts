@@ -22,11 +22,11 @@ function pair(): { obj: BpfObject; prog: (name: string) => NonNullable<ReturnTyp
   return { obj, prog, map };
 }
 
-test("scanHolders: this process holds its programs and maps, and its tracepoint's perf event runs the program", () => {
+for (const method of ['iterator', 'walk'] as const) test(`scanHolders by ${method}: this process holds its programs and maps, and its tracepoint's perf event runs the program`, () => {
   const { obj, prog, map } = pair();
   const link = attachTracepoint({ object: obj, program: prog('pair_enter') }, 'syscalls', 'sys_enter_getpid');
   try {
-    const scan = scanHolders();
+    const scan = scanHolders(undefined, method);
     assert.deepEqual(scan.programs.get(prog('pair_enter').id), [self]);
     assert.deepEqual(scan.programs.get(prog('pair_exit').id), [self]);
     assert.deepEqual(scan.maps.get(map('pair_events')), [self]);
