@@ -94,10 +94,7 @@ function pipelineRounds(ring: Ring, records: number, mode: 'filter' | 'aggregate
   const reader = EventReader.open(ring.mapId, 'ringbuf');
   let pipeline = pipelineFor(ring, mode);
   try {
-    reader.subscribe((batch) => {
-      const p = pipeline;
-      batch.forEach((off, size, cpu) => p.push(batch.bytes, off, size, cpu, 0));
-    });
+    reader.subscribe((batch) => pipeline.pushBatch(batch, 0));
     const out: DrainRound[] = [];
     for (let r = 0; r < rounds; r++) {
       pipeline = pipelineFor(ring, mode);

@@ -11,6 +11,13 @@
  * Span layout, per record: the kernel's header (u32 length with the busy and
  * discard bits, u32 page offset), then the data, padded to 8 bytes.
  *
+ * Each delivery also fills the index, a second ArrayBuffer JavaScript holds:
+ * per record delivered, the u32 offset of its data in the delivered bytes and
+ * its u32 size. The records' headers are walked here once, with the acquire
+ * loads the ring's protocol needs, and JavaScript reads the records through
+ * the index without parsing headers again (discarded ring records are left
+ * out of it).
+ *
  * A perf buffer goes through libbpf (one ring per CPU, lost-sample records):
  * records are copied into one reused ArrayBuffer and handed over a batch per
  * call. Batch layout, per record: u32 size, u32 cpu, then size bytes of data,
@@ -53,12 +60,14 @@ struct reader {
 	napi_ref on_batch;  /* function(count, bytes, start, alone?) */
 	napi_ref receiver;  /* napi_make_callback needs an object receiver */
 	napi_ref batch_ref; /* the ArrayBuffer JavaScript reads: the ring's data, or the perf batch */
+	napi_ref index_ref; /* the index ArrayBuffer: (offset, size) of each record delivered */
+	uint32_t *index;    /* its memory: 2 * max_per_wakeup words */
 	napi_async_context actx;
 	/* The perf batch being filled: `count` records in `len` of `cap` bytes. */
 	uint8_t *batch;
 	size_t cap, len;
 	uint32_t count;
-	uint32_t max_per_wakeup;
+	uint32_t max_per_wakeup; /* most records per delivery: a ring's per wakeup, a perf batch's */
 	uint64_t records, lost, wakeups;
 	bool consuming;   /* inside a consume: no nested consume */
 	bool closing;     /* close requested: stop taking records */
@@ -116,6 +125,8 @@ static void deliver_alone(struct reader *r, const void *data, size_t size, uint3
 	((uint32_t *)dst)[0] = (uint32_t)size;
 	((uint32_t *)dst)[1] = cpu;
 	memcpy((uint8_t *)dst + RECORD_HDR, data, size);
+	r->index[0] = RECORD_HDR;
+	r->index[1] = (uint32_t)size;
 	deliver(r, 1, need, 0, ab);
 }
 
@@ -129,11 +140,13 @@ static void append(struct reader *r, const void *data, size_t size, uint32_t cpu
 		deliver_alone(r, data, size, cpu);
 		return;
 	}
-	if (r->len + need > r->cap)
+	if (r->len + need > r->cap || r->count == r->max_per_wakeup)
 		flush(r);
 	((uint32_t *)(r->batch + r->len))[0] = (uint32_t)size;
 	((uint32_t *)(r->batch + r->len))[1] = cpu;
 	memcpy(r->batch + r->len + RECORD_HDR, data, size);
+	r->index[2 * r->count] = (uint32_t)(r->len + RECORD_HDR);
+	r->index[2 * r->count + 1] = (uint32_t)size;
 	r->len += need;
 	r->count++;
 }
@@ -167,6 +180,10 @@ static void drop_batch(struct reader *r, bool detach)
 	napi_delete_reference(r->env, r->batch_ref);
 	r->batch_ref = NULL;
 	r->data = NULL;
+	if (r->index_ref)
+		napi_delete_reference(r->env, r->index_ref);
+	r->index_ref = NULL;
+	r->index = NULL;
 }
 
 /* Hands JavaScript the committed ring records (at most max_per_wakeup) in
@@ -178,20 +195,27 @@ static uint32_t ring_take(struct reader *r)
 	unsigned long pos = cons;
 	uint32_t count = 0;
 
+	size_t start = cons & r->mask;
+
 	while (pos < prod && count < r->max_per_wakeup) {
 		uint32_t hdr = __atomic_load_n((const uint32_t *)(r->data + (pos & r->mask)), __ATOMIC_ACQUIRE);
+		uint32_t size = hdr & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
 
 		if (hdr & BPF_RINGBUF_BUSY_BIT)
 			break; /* reserved, not yet committed: the rest waits */
-		pos += ROUND8((hdr & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT)) + BPF_RINGBUF_HDR_SZ);
-		if (!(hdr & BPF_RINGBUF_DISCARD_BIT))
+		if (!(hdr & BPF_RINGBUF_DISCARD_BIT)) {
+			/* Offsets run on from the span's start: the data is mapped twice, so none wraps. */
+			r->index[2 * count] = (uint32_t)(start + (pos - cons) + BPF_RINGBUF_HDR_SZ);
+			r->index[2 * count + 1] = size;
 			count++;
+		}
+		pos += ROUND8(size + BPF_RINGBUF_HDR_SZ);
 	}
 	if (pos == cons)
 		return 0;
 	r->records += count;
 	if (count)
-		deliver(r, count, pos - cons, cons & r->mask, NULL);
+		deliver(r, count, pos - cons, start, NULL);
 	__atomic_store_n(r->consumer_pos, pos, __ATOMIC_RELEASE);
 	return count;
 }
@@ -344,10 +368,11 @@ static napi_value ring_open(napi_env env, struct reader *r, int map_fd)
 
 /* readerOpen(mapFd, perf: boolean, {batchBytes, maxPerWakeup, perfPages} (all required:
  * TypeScript decides them), onBatch)
- *   -> {reader, batch: ArrayBuffer}: the ring's data area, or the perf batch buffer. */
+ *   -> {reader, batch: ArrayBuffer, index: ArrayBuffer}: the ring's data area, or the perf batch
+ *      buffer; and the index of each delivery's records. */
 static napi_value reader_open(napi_env env, napi_callback_info info)
 {
-	napi_value argv[4], v, result, external, batch, receiver, name;
+	napi_value argv[4], v, result, external, batch, index, receiver, name;
 	uv_loop_t *loop;
 	struct reader *r;
 	int32_t map_fd;
@@ -365,8 +390,9 @@ static napi_value reader_open(napi_env env, napi_callback_info info)
 		return throw_type_error_unless_pending(env, "readerOpen needs batchBytes, maxPerWakeup and perfPages");
 	if (napi_typeof(env, argv[3], &t) != napi_ok || t != napi_function)
 		return throw_type_error(env, "onBatch must be a function");
-	if (batch_bytes < 4096 || max_per_wakeup == 0 || perf_pages == 0 || (perf_pages & (perf_pages - 1)))
-		return throw_type_error(env, "batchBytes >= 4096, maxPerWakeup >= 1, perfPages a power of two");
+	if (batch_bytes < 4096 || max_per_wakeup == 0 || max_per_wakeup > (1u << 24) || perf_pages == 0 ||
+	    (perf_pages & (perf_pages - 1)))
+		return throw_type_error(env, "batchBytes >= 4096, maxPerWakeup in 1..2^24, perfPages a power of two");
 
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -398,6 +424,9 @@ static napi_value reader_open(napi_env env, napi_callback_info info)
 			free(r);
 			return NULL;
 		}
+		/* A ring holds at most one record per 8 bytes (a header): no wakeup takes more. */
+		if ((r->mask + 1) / BPF_RINGBUF_HDR_SZ < r->max_per_wakeup)
+			r->max_per_wakeup = (uint32_t)((r->mask + 1) / BPF_RINGBUF_HDR_SZ);
 	}
 	if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &r->poll, efd) != 0) {
 		perf_buffer__free(r->pb);
@@ -406,7 +435,15 @@ static napi_value reader_open(napi_env env, napi_callback_info info)
 		return throw_errno(env, EIO, "uv_poll_init");
 	}
 	r->poll.data = r;
+	if (napi_create_arraybuffer(env, (size_t)max_per_wakeup * 2 * sizeof(uint32_t), (void **)&r->index, &index) != napi_ok) {
+		perf_buffer__free(r->pb);
+		release_ring(r);
+		free(r);
+		throw_napi_failure(env);
+		return NULL;
+	}
 	NAPI_TRY(env, napi_create_reference(env, batch, 1, &r->batch_ref));
+	NAPI_TRY(env, napi_create_reference(env, index, 1, &r->index_ref));
 	NAPI_TRY(env, napi_create_reference(env, argv[3], 1, &r->on_batch));
 	receiver = make_object(env);
 	NAPI_TRY(env, napi_create_reference(env, receiver, 1, &r->receiver));
@@ -418,6 +455,7 @@ static napi_value reader_open(napi_env env, napi_callback_info info)
 	result = make_object(env);
 	set_val(env, result, "reader", external);
 	set_val(env, result, "batch", batch);
+	set_val(env, result, "index", index);
 	return result;
 }
 

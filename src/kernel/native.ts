@@ -187,7 +187,7 @@ export interface Native {
     perf: boolean,
     opts: { batchBytes: number; maxPerWakeup: number; perfPages: number },
     onBatch: (count: number, bytes: number, start: number, alone?: ArrayBuffer) => void,
-  ): { reader: ReaderHandle; batch: ArrayBuffer };
+  ): { reader: ReaderHandle; batch: ArrayBuffer; index: ArrayBuffer };
   readerConsume(r: ReaderHandle): number;
   /** Counters, and for a ring its consumer and producer positions and data size (0 for a perf buffer). */
   readerStats(r: ReaderHandle): { records: bigint; lost: bigint; wakeups: bigint; closed: boolean; consumerPos: bigint; producerPos: bigint; ringBytes: bigint };

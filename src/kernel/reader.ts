@@ -10,44 +10,39 @@ import { ObjKind, type ReaderHandle, native } from './native.js';
 
 /** The cpu word of a record that has none. */
 const NO_CPU = 0xffffffff;
-/** Flags in a ring record's length word (kernel UAPI): still being written, and dropped by its writer. */
-const RINGBUF_BUSY = 0x80000000;
-const RINGBUF_DISCARD = 0x40000000;
 
-/** The records of one wakeup, valid only during the callback that receives them. */
+/**
+ * The records of one wakeup, valid only during the callback that receives them. The addon walked
+ * the kernel's headers once and indexed the records, so they are read here without parsing headers.
+ */
 export class RecordBatch {
   constructor(
     /** The bytes holding the records: the ring's memory, or the shared perf batch buffer. */
     readonly bytes: Uint8Array,
-    /** The same bytes as native-order words, for the 8-byte-aligned headers. */
-    private readonly words: Uint32Array,
+    /** Per record, two words: the offset of its data in `bytes`, and its size. */
+    readonly index: Uint32Array,
     /** Number of records. */
     readonly count: number,
     /** Where the span starts in `bytes`, and its length (for a ring: the bytes the consumer moves past, headers included). */
     readonly start: number,
     readonly length: number,
-    /** True for a span of a ring (kernel headers, discarded records skipped), false for a perf batch. */
-    private readonly ring: boolean,
+    /** `bytes` as native-order words, for a perf record's cpu (the word before its data); undefined for a ring. */
+    private readonly cpuWords: Uint32Array | undefined,
   ) {}
+
+  /** The cpu that wrote the record whose data starts at `offset`; null for ring buffers. */
+  cpuOf(offset: number): number | null {
+    if (!this.cpuWords) return null;
+    const cpu = this.cpuWords[(offset >> 2) - 1] as number;
+    return cpu === NO_CPU ? null : cpu;
+  }
 
   /** Calls `fn` for each record: its data starts at `offset` of `bytes`; cpu is null for ring buffers. */
   forEach(fn: (offset: number, size: number, cpu: number | null) => void): void {
-    const words = this.words;
-    const end = this.start + this.length;
-    if (this.ring) {
-      for (let off = this.start; off < end; ) {
-        const header = words[off >> 2] as number;
-        const size = header & ~(RINGBUF_BUSY | RINGBUF_DISCARD);
-        if (!(header & RINGBUF_DISCARD)) fn(off + 8, size, null);
-        off += (size + 15) & ~7;
-      }
-      return;
-    }
-    for (let off = this.start; off < end; ) {
-      const size = words[off >> 2] as number;
-      const cpu = words[(off >> 2) + 1] as number;
-      fn(off + 8, size, cpu === NO_CPU ? null : cpu);
-      off += 8 + ((size + 7) & ~7);
+    const index = this.index;
+    for (let i = 0, n = 2 * this.count; i < n; i += 2) {
+      const offset = index[i] as number;
+      fn(offset, index[i + 1] as number, this.cpuOf(offset));
     }
   }
 }
@@ -74,7 +69,7 @@ export type BufferKind = 'ringbuf' | 'perfbuf';
 export interface ReaderOptions {
   /** Bytes of the perf batch buffer. */
   batchBytes?: number;
-  /** Most ring records taken per wakeup, so one wakeup cannot starve the event loop. */
+  /** Most records handed over at once (per wakeup of a ring, per perf batch), so one wakeup cannot starve the event loop. */
   maxPerWakeup?: number;
   /** Pages per CPU of a perf buffer (a power of two). */
   perfPages?: number;
@@ -95,12 +90,13 @@ export class EventReader {
     private readonly fd: number,
     opts: ReaderOptions,
   ) {
-    let shared: { bytes: Uint8Array; words: Uint32Array } | undefined;
+    let shared: { bytes: Uint8Array; words: Uint32Array | undefined; index: Uint32Array } | undefined;
     const ring = kind === 'ringbuf';
     const opened = native.readerOpen(fd, !ring, { ...READER_DEFAULTS, ...opts }, (count, length, start, alone) => {
-      const bytes = alone ? new Uint8Array(alone) : (shared?.bytes as Uint8Array);
-      const words = alone ? new Uint32Array(alone) : (shared?.words as Uint32Array);
-      const batch = new RecordBatch(bytes, words, count, start, length, ring && !alone);
+      const at = shared as NonNullable<typeof shared>;
+      const batch = alone
+        ? new RecordBatch(new Uint8Array(alone), at.index, count, start, length, new Uint32Array(alone))
+        : new RecordBatch(at.bytes, at.index, count, start, length, at.words);
       for (const fn of this.subscribers) {
         try {
           fn(batch);
@@ -109,7 +105,7 @@ export class EventReader {
         }
       }
     });
-    shared = { bytes: new Uint8Array(opened.batch), words: new Uint32Array(opened.batch) };
+    shared = { bytes: new Uint8Array(opened.batch), words: ring ? undefined : new Uint32Array(opened.batch), index: new Uint32Array(opened.index) };
     this.handle = opened.reader;
   }
 

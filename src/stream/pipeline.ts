@@ -5,6 +5,7 @@
  * is tested without a kernel.
  */
 import { BtfError } from '../btf/index.js';
+import type { RecordBatch } from '../kernel/reader.js';
 import { Aggregator, type GroupHandle, type ValueAggregate } from './aggregate.js';
 import type { Decoded, EventFilters } from './filter.js';
 import { Narrowing } from './narrow.js';
@@ -70,6 +71,8 @@ export class Pipeline {
   /** The bytes the raw keys read last, and the same as words. */
   private wordsFor: Uint8Array | undefined;
   private words: Uint32Array | undefined;
+  /** The numbers of a batch's records that passed the raw tests (reused, grown to the largest batch). */
+  private picked = new Uint32Array(0);
 
   /** Checks the filter, projection and aggregate fields against the record type: InvalidRequest when one is wrong. */
   constructor(private readonly opts: PipelineOptions) {
@@ -129,9 +132,39 @@ export class Pipeline {
       this.filtered++;
       return;
     }
-    const keys = this.rawKeys;
-    if (keys !== undefined && size === this.rawKeySize) {
-      const g = keys.get(bytes, this.wordsOf(bytes), offset);
+    this.passed(bytes, this.rawKeys ? this.wordsOf(bytes) : undefined, offset, size, cpu, atMs);
+  }
+
+  /**
+   * Takes every record of a reader's batch, in order, all arrived at `atMs`, as {@link push} takes
+   * each: the raw tests run over the whole batch first, then the rest on the records that passed.
+   */
+  pushBatch(batch: RecordBatch, atMs: number): void {
+    if (this.fullAt !== undefined) return;
+    const { bytes, index, count } = batch;
+    if (this.picked.length < count) this.picked = new Uint32Array(count);
+    const picked = this.picked;
+    const passing = this.narrowing.select(batch, picked);
+    const words = this.rawKeys ? this.wordsOf(bytes) : undefined;
+    for (let j = 0; j < passing; j++) {
+      const r = picked[j] as number;
+      const offset = index[2 * r] as number;
+      this.passed(bytes, words, offset, index[2 * r + 1] as number, batch.cpuOf(offset), atMs);
+      if (this.fullAt !== undefined) {
+        // The list ended at record r: the records after it were not taken.
+        this.received += r + 1;
+        this.filtered += r - j;
+        return;
+      }
+    }
+    this.received += count;
+    this.filtered += count - passing;
+  }
+
+  /** A record that passed the raw tests (counted in `received`); `words` is `bytes` as native words for the raw keys (see {@link wordsOf}). */
+  private passed(bytes: Uint8Array, words: Uint32Array | undefined, offset: number, size: number, cpu: number | null, atMs: number): void {
+    if (size === this.rawKeySize) {
+      const g = (this.rawKeys as RawKeys<GroupHandle | null>).get(bytes, words, offset);
       if (g !== undefined) {
         this.matched++;
         (this.groups as Aggregator).again(g, atMs);
@@ -150,7 +183,7 @@ export class Pipeline {
     return this.words;
   }
 
-  /** The rest of {@link push}, for a record that passed the raw tests (apart, so the hot part stays small). */
+  /** The rest of {@link passed}, for a record its raw key did not settle (apart, so the hot part stays small). */
   private take(bytes: Uint8Array, offset: number, size: number, cpu: number | null, atMs: number): void {
     const decoder = this.needsDecode ? this.opts.recordType.decoderFor(size) : undefined;
     let data: Decoded;

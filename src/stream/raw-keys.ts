@@ -33,21 +33,21 @@ export class RawKeys<T> {
     this.values = new Array<T | undefined>(this.slots).fill(undefined);
   }
 
-  /** Whether the key of a record at `offset` of `b` can be read as words of `w` (`b`'s memory as native words). */
-  private aligned(b: Uint8Array, w: Uint32Array | undefined, offset: number): w is Uint32Array {
-    return this.words > 0 && w !== undefined && ((b.byteOffset + offset + this.byte) & 3) === 0;
-  }
-
   /** Whether no more keys are kept. */
   get full(): boolean {
     return this.count >= this.maxKeys;
   }
 
-  /** The hash of the key at byte `p` of `b`: read from `w` (at word `p >> 2`, `b` starting on a word) when given. */
-  private hash(b: Uint8Array, w: Uint32Array | undefined, p: number): number {
+  /** The word of `w` the key at byte `p` of `b` starts at, or -1 when it cannot be read as words (`w` is `b`'s memory as native words, `b` starting on a word). */
+  private wordAt(w: Uint32Array | undefined, p: number): number {
+    return this.words > 0 && w !== undefined && (p & 3) === 0 ? p >> 2 : -1;
+  }
+
+  /** The hash of the key at byte `p` of `b`, or at word `q` of `w` when q >= 0. */
+  private hash(b: Uint8Array, w: Uint32Array | undefined, p: number, q: number): number {
     let h = 0x811c9dc5;
     // Words are mixed with their high bits folded down (a multiply alone leaves the low bits, which pick the slot, blind to them).
-    if (w) for (let i = 0, q = p >> 2; i < this.words; i++) h = Math.imul(h ^ (w[q + i] as number), 0x9e3779b1) ^ (h >>> 16);
+    if (q >= 0) for (let i = 0; i < this.words; i++) h = Math.imul(h ^ ((w as Uint32Array)[q + i] as number), 0x9e3779b1) ^ (h >>> 16);
     else for (let i = 0; i < this.size; i++) h = Math.imul(h ^ (b[p + i] as number), 0x01000193);
     // murmur3's finalizer: every input bit reaches the low bits.
     h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
@@ -55,11 +55,10 @@ export class RawKeys<T> {
     return (h ^ (h >>> 16)) >>> 0;
   }
 
-  private same(slot: number, b: Uint8Array, w: Uint32Array | undefined, p: number): boolean {
-    if (w) {
+  private same(slot: number, b: Uint8Array, w: Uint32Array | undefined, p: number, q: number): boolean {
+    if (q >= 0) {
       const k = slot * this.words;
-      const q = p >> 2;
-      for (let i = 0; i < this.words; i++) if (this.keyWords[k + i] !== w[q + i]) return false;
+      for (let i = 0; i < this.words; i++) if (this.keyWords[k + i] !== (w as Uint32Array)[q + i]) return false;
       return true;
     }
     const k = slot * this.size;
@@ -70,9 +69,10 @@ export class RawKeys<T> {
   /** The slot of the record at `offset` (its key's bytes), or of the empty slot where it would go. */
   private slotOf(b: Uint8Array, w: Uint32Array | undefined, offset: number): number {
     const p = offset + this.byte;
+    const q = this.wordAt(w, p);
     const mask = this.slots - 1;
-    for (let s = this.hash(b, w, p) & mask; ; s = (s + 1) & mask) {
-      if (!this.used[s] || this.same(s, b, w, p)) return s;
+    for (let s = this.hash(b, w, p, q) & mask; ; s = (s + 1) & mask) {
+      if (!this.used[s] || this.same(s, b, w, p, q)) return s;
     }
   }
 
@@ -81,14 +81,14 @@ export class RawKeys<T> {
    * when they were not; `w` is `b`'s memory as native 32-bit words when `b` starts on a word.
    */
   get(b: Uint8Array, w: Uint32Array | undefined, offset: number): T | undefined {
-    return this.values[this.slotOf(b, this.aligned(b, w, offset) ? w : undefined, offset)];
+    return this.values[this.slotOf(b, w, offset)];
   }
 
   /** Remembers `value` for the key bytes of the record at `offset` of `b` (nothing once full); `w` as for {@link get}. */
   set(b: Uint8Array, w: Uint32Array | undefined, offset: number, value: T): void {
     if (this.full) return;
     if ((this.count + 1) * 2 > this.slots) this.grow();
-    const s = this.slotOf(b, this.aligned(b, w, offset) ? w : undefined, offset);
+    const s = this.slotOf(b, w, offset);
     if (!this.used[s]) {
       this.used[s] = 1;
       this.count++;
@@ -107,7 +107,7 @@ export class RawKeys<T> {
     this.values = new Array<T | undefined>(this.slots).fill(undefined);
     for (let s = 0; s < used.length; s++) {
       if (!used[s]) continue;
-      const n = this.freeSlot(keys, this.words ? keyWords : undefined, s * size);
+      const n = this.freeSlot(keys, keyWords, s * size);
       this.used[n] = 1;
       this.keys.set(keys.subarray(s * size, (s + 1) * size), n * size);
       this.values[n] = values[s];
@@ -117,7 +117,7 @@ export class RawKeys<T> {
   /** The empty slot for the key at byte `p` of `b` (used while growing: every key is new). */
   private freeSlot(b: Uint8Array, w: Uint32Array | undefined, p: number): number {
     const mask = this.slots - 1;
-    let s = this.hash(b, w, p) & mask;
+    let s = this.hash(b, w, p, this.wordAt(w, p)) & mask;
     while (this.used[s]) s = (s + 1) & mask;
     return s;
   }

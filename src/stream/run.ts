@@ -98,13 +98,18 @@ export function startStream(opts: RunOptions, pipeline: Pipeline): RunningStream
     // One clock reading per batch: its records arrived in the same wakeup.
     const at = Math.round(performance.now() - started);
     const meter = backlog?.open ? backlog : undefined;
-    batch.forEach((off, size, cpu) => {
-      const received = pipeline.received;
-      const matched = pipeline.matched;
-      pipeline.push(batch.bytes, off, size, cpu, at);
-      if (meter && pipeline.received > received) meter.record(batch, off, size, pipeline.matched > matched);
-    });
-    meter?.batchDone(batch);
+    if (meter) {
+      // While records of the backlog may come, each is noted with whether it matched.
+      batch.forEach((off, size, cpu) => {
+        const received = pipeline.received;
+        const matched = pipeline.matched;
+        pipeline.push(batch.bytes, off, size, cpu, at);
+        if (pipeline.received > received) meter.record(batch, off, size, pipeline.matched > matched);
+      });
+      meter.batchDone(batch);
+    } else {
+      pipeline.pushBatch(batch, at);
+    }
     opts.afterBatch?.();
     if (pipeline.fullAt) stop(pipeline.fullAt);
   });

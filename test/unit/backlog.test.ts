@@ -13,15 +13,17 @@ const eventType = new RecordType(btf, 'struct event');
 const SIZE = btf.sizeof(eventType.choice.typeId as number);
 const SLOT = (SIZE + 8 + 7) & ~7;
 
-/** A ring span of records with these ts_ns values, laid out as the kernel writes them (header, then data). */
+/** A ring span of records with these ts_ns values, laid out as the kernel writes them (header, then data), indexed as the addon indexes it. */
 function span(stamps: bigint[]): RecordBatch {
   const bytes = new Uint8Array(8192);
   const view = new DataView(bytes.buffer);
+  const index = new Uint32Array(2 * stamps.length);
   stamps.forEach((ts, i) => {
     view.setUint32(i * SLOT, SIZE, true);
     view.setBigUint64(i * SLOT + 8 + 8, ts, true);
+    index.set([i * SLOT + 8, SIZE], 2 * i);
   });
-  return new RecordBatch(bytes, new Uint32Array(bytes.buffer), stamps.length, 0, stamps.length * SLOT, true);
+  return new RecordBatch(bytes, index, stamps.length, 0, stamps.length * SLOT, undefined);
 }
 
 test('the timestamp field of a record is found by name: ts_ns, an 8-byte integer', () => {
