@@ -1,13 +1,15 @@
 /**
  * What every benchmark shares: paths of the built benchmark programs, a
  * connected MCP client on the real server, timed child processes, the
- * countable workload, resident memory, medians and progress lines on stderr.
+ * countable workload, resident memory, medians, progress lines on stderr and
+ * the in-process floor of loading an object.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { BpfObject } from '../src/kernel/object.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 
 /** Where `make bench-build` puts the benchmark's BPF objects and C consumers. */
@@ -157,4 +159,36 @@ export function u32Context(...values: number[]): Uint8Array {
   const view = new DataView(bytes.buffer);
   values.forEach((v, i) => view.setUint32(i * 4, v, true));
   return bytes;
+}
+
+/** One in-process load of an object, ms: libbpf's open, its load, and of the load the kernel verifier's time by its own count. */
+export interface LoadFloor {
+  openMs: number;
+  loadMs: number;
+  verifyMs: number;
+}
+
+/**
+ * The floor of any answer that loads `elf`: libbpf opening and loading it in this process, no MCP, probe or
+ * checks. The verifier's time is what it reports with BPF_LOG_STATS, summed over the programs; the rest of
+ * the load is libbpf's (reading and parsing the kernel's BTF for CO-RE, relocating, creating maps and programs).
+ */
+export function loadFloor(elf: Uint8Array, name: string): LoadFloor {
+  const t0 = nowMs();
+  const obj = BpfObject.open(elf, name);
+  try {
+    const t1 = nowMs();
+    obj.load({ logLevel: 4 });
+    const t2 = nowMs();
+    const verifyUs = obj.programs().reduce((n, p) => n + Number(/verification time (\d+) usec/.exec(obj.verifierLog(p.name))?.[1] ?? 0), 0);
+    return { openMs: t1 - t0, loadMs: t2 - t1, verifyMs: verifyUs / 1000 };
+  } finally {
+    obj.close();
+  }
+}
+
+/** Medians of load floors, ms, and the text of one ("open a + load b (verifier c) = d ms"). */
+export function floorMedians(xs: readonly LoadFloor[]): LoadFloor & { totalMs: number; text: string } {
+  const m = { openMs: median(xs.map((x) => x.openMs)), loadMs: median(xs.map((x) => x.loadMs)), verifyMs: median(xs.map((x) => x.verifyMs)), totalMs: median(xs.map((x) => x.openMs + x.loadMs)) };
+  return { ...m, text: `${m.totalMs.toFixed(1)} ms (medians: open ${m.openMs.toFixed(1)}, load ${m.loadMs.toFixed(1)}, of which the kernel's verifier ${m.verifyMs.toFixed(1)} by its own count)` };
 }

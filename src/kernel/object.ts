@@ -38,8 +38,8 @@ export interface LoadOptions {
   programs?: string[];
   /** Override every loaded program's type. */
   programType?: number;
-  /** Verifier log level requested on success too (0 keeps logs only for failures). */
-  logLevel?: 0 | 1 | 2;
+  /** Verifier log level requested on success too (0 keeps logs only for failures; 4, BPF_LOG_STATS, only the verifier's totals and time). */
+  logLevel?: 0 | 1 | 2 | 4;
   /** Bytes of verifier log kept per program. */
   logSize?: number;
 }

@@ -16,7 +16,7 @@ import type { Access } from '../policy/access.js';
 import { enforceConstraints, type ProgramUsage } from '../policy/constraints.js';
 import { type Limits, formatBytes, maxInlineObjectChars, tailBytes } from '../policy/limits.js';
 import { type ObjectSource, readObjectSource } from '../policy/object-source.js';
-import { allowedSourceDirs, checkSourceDigest, checkSourcePath } from '../policy/source-rules.js';
+import { allowedSourceDirs, checkSourceDigest, checkSourcePath, isCatalogObject } from '../policy/source-rules.js';
 import { catalogManifest } from './catalog-view.js';
 import { granted } from './grant-fields.js';
 import { applyParameters } from './object-parameters.js';
@@ -319,7 +319,9 @@ export const loadProgramTool = defineTool((limits: Limits, access: Access) => ({
     const { source: from, entry, catalog, parameters: given, sampleFrequency } = resolveSource(input);
     const source = readObjectSource(from, ctx.limits.maxObjectBytes, (resolved) => checkSourcePath(ctx.access, resolved));
     checkSourceDigest(ctx.access, source.sha256, source.path);
-    const obj = await BpfObject.openUntrusted(source.bytes, source.name, btfPath);
+    // The catalog's objects are the package's own build, trusted as its addon is: no throwaway-process probe (10 to 20 ms).
+    const trusted = source.path !== undefined && isCatalogObject(source.path);
+    const obj = trusted ? BpfObject.open(source.bytes, source.name, btfPath) : await BpfObject.openUntrusted(source.bytes, source.name, btfPath);
     let adopted = false;
     try {
       const chosen = selectPrograms(obj.programs(), input);

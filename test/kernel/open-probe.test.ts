@@ -1,6 +1,7 @@
 /**
  * Crash isolation: libbpf opens an untrusted object first in a throwaway
- * process; its death by a signal is a typed refusal, and the server lives on.
+ * process forked by the long-lived probe; its death by a signal is a typed
+ * refusal, and the server lives on.
  */
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,26 @@ test('an object that kills the probe with a signal is a VALIDATION_ERROR saying 
       assert.equal(wire.context.parser_signal, 'SIGSEGV');
       return true;
     });
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('one probe process serves objects sent at once, in turn, each in its own throwaway process', async () => {
+  const elf = readFileSync(fixture('multi'));
+  await Promise.all([probeOpen(elf), probeOpen(readFileSync('/bin/true')), probeOpen(elf)]);
+});
+
+test('a throwaway process killed by a signal refuses its object, and the probe goes on with the next', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ebpf-mcp-probe-'));
+  try {
+    // A probe that answers its first object as a throwaway process's death by SIGSEGV, then the rest as opened.
+    const probe = join(dir, 'probe');
+    writeFileSync(probe, '#!/bin/sh\necho "signal 11"\nwhile sleep 0.05; do echo "exit 0"; done\n');
+    chmodSync(probe, 0o755);
+    const elf = readFileSync(fixture('multi'));
+    await assert.rejects(probeOpen(elf, probe), (e: unknown) => wireError(e).context.parser_signal === 'SIGSEGV');
+    await probeOpen(elf, probe);
   } finally {
     rmSync(dir, { recursive: true });
   }
