@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scanHolders } from '../src/kernel/holders.js';
+import { mapInfo, programInfo, readAll } from '../src/kernel/inventory.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { type Server, exited, median, note, nowMs, timedRun } from './lib.js';
 import { type Row, type RowName, type Section, costRow } from './report.js';
@@ -81,12 +82,40 @@ interface Listing {
   bytes: number;
 }
 
+/** The median of three timed runs of `f`, after one untimed. */
+function inProcessMs(f: () => unknown): number {
+  f();
+  return median(
+    [0, 1, 2].map(() => {
+      const t = nowMs();
+      f();
+      return nowMs() - t;
+    }),
+  );
+}
+
+/** What a side's answer costs beyond the listing, and the floor under both, measured in this process at one size. */
+interface Parts {
+  /** Reading every program's and map's info (get_next_id, get_fd_by_id, get_info_by_fd, close each): what bpftool does too. */
+  floorMs: number;
+  /** Finding every object's holders (scanHolders, as inspect_state runs it). */
+  scanMs: number;
+  /** One JSON encoding of inspect_state's last answer. */
+  encodeMs: number;
+}
+
 /** Times both sides alternately with at least `programs` loaded: one warm-up each, then `runs` runs. */
-async function measure(server: Server, programs: number, runs: number): Promise<{ ours: number[]; anchor: number[]; last: { ours: Listing; bpftool: Listing & { withPids: number } } }> {
+async function measure(
+  server: Server,
+  programs: number,
+  runs: number,
+): Promise<{ ours: number[]; anchor: number[]; last: { ours: Listing; bpftool: Listing & { withPids: number } }; answer: unknown }> {
   const args = { fields: ['programs', 'maps'], limit: 1000, max_bytes: 1 << 20 };
+  let answer: unknown;
   const inspect = async (): Promise<Listing> => {
     const t = nowMs();
     const s = await server.call('inspect_state', args);
+    answer = s;
     return { ms: nowMs() - t, programs: s.counts.programs.total as number, maps: s.counts.maps.total as number, bytes: JSON.stringify(s).length };
   };
   await inspect();
@@ -104,7 +133,7 @@ async function measure(server: Server, programs: number, runs: number): Promise<
   }
   if (!last) throw new Error('no inspect runs');
   note(`inspect (${programs} programs): inspect_state ${median(ours).toFixed(1)} ms, bpftool ${median(anchor).toFixed(1)} ms`);
-  return { ours, anchor, last };
+  return { ours, anchor, last, answer };
 }
 
 /** Loads the programs in two steps, times both sides at each, unloads; returns the inspect_1000_programs and inspect_10000_programs rows. */
@@ -113,21 +142,19 @@ export async function inspectPrograms(cfg: InspectConfig, server: Server): Promi
   let loaded = 0;
   const total = cfg.programs + cfg.morePrograms;
   try {
-    const steps: { name: RowName; programs: number; loadSeconds: number; m: Awaited<ReturnType<typeof measure>>; scanMs: number }[] = [];
-    // What finding the holders costs at this size: scanHolders in this process, as inspect_state runs it (median of 3).
-    const scanMs = (): number =>
-      median(
-        [0, 1, 2].map(() => {
-          const t = nowMs();
-          scanHolders();
-          return nowMs() - t;
-        }),
-      );
+    const steps: { name: RowName; programs: number; loadSeconds: number; m: Awaited<ReturnType<typeof measure>>; parts: Parts }[] = [];
     for (const [name, add] of [['inspect_1000_programs', cfg.programs], ['inspect_10000_programs', cfg.morePrograms]] as const) {
       const loadSeconds = await holders(add, held);
       loaded += add;
       note(`inspect: ${loaded} programs loaded (${add} in ${loadSeconds.toFixed(1)} s)`);
-      steps.push({ name, programs: loaded, loadSeconds, m: await measure(server, loaded, cfg.runs), scanMs: scanMs() });
+      const m = await measure(server, loaded, cfg.runs);
+      // The parts at this size, in this process: the reads both sides make, the holders scan (its iterator loaded by the untimed run), one encoding of the answer.
+      const parts: Parts = {
+        floorMs: inProcessMs(() => [readAll('program', programInfo), readAll('map', mapInfo)]),
+        scanMs: inProcessMs(() => scanHolders()),
+        encodeMs: inProcessMs(() => JSON.stringify(m.answer)),
+      };
+      steps.push({ name, programs: loaded, loadSeconds, m, parts });
     }
     const ms = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(', ');
     const anchor = '`bpftool -j prog show` + `bpftool -j map show` (processes)';
@@ -138,10 +165,13 @@ export async function inspectPrograms(cfg: InspectConfig, server: Server): Promi
       rows,
       misses: first && {
         inspect_1000_programs:
-          `bpftool names the holding processes (\`pids\`) of ${first.m.last.bpftool.withPids} of the ${first.m.last.bpftool.programs + first.m.last.bpftool.maps} programs and maps it lists here, while inspect_state finds them for every object: ` +
-          `one task_file iterator run, whose object is loaded and verified per call (CO-RE), ${first.scanMs.toFixed(1)} ms of ours in process at this size; ` +
-          `inspect_state also returns ${first.m.last.ours.bytes} bytes to bpftool's ${first.m.last.bpftool.bytes} (holders, notes, text rendering). ` +
-          'At 10,000 programs, where the walk it replaced dominated, ours is the faster (next row). Not reached at 1,000 in this work.',
+          `the floor, measured in this run in process: reading every program's and map's info (get_next_id, get_fd_by_id, get_info_by_fd and close for each of the ` +
+          `${first.m.last.ours.programs + first.m.last.ours.maps}), the syscalls bpftool makes too, takes ${first.parts.floorMs.toFixed(1)} ms of the ` +
+          `${median(first.m.ours).toFixed(1)} ms. Ours adds what bpftool does not give: the holders of every object (bpftool names the holding processes, \`pids\`, of ` +
+          `${first.m.last.bpftool.withPids} of them here), one run of the server's task_file iterator, loaded once per server, ${first.parts.scanMs.toFixed(1)} ms in process; ` +
+          `and an answer of ${first.m.last.ours.bytes} bytes to bpftool's ${first.m.last.bpftool.bytes} (holders, notes, text rendering), ${first.parts.encodeMs.toFixed(1)} ms ` +
+          'to encode once in process, which the server does three times (the lists\' byte budget, the bound on one result, the wire) and the client parses. ' +
+          'At 10,000 programs ours is the faster (next row). Not reached at 1,000 in this work.',
       },
       how:
         `Holder processes (bench/hold-programs.ts) load bench/bpf/nop.bpf.c ${cfg.programs} times (a socket filter and a one-entry array map ` +
@@ -157,7 +187,8 @@ export async function inspectPrograms(cfg: InspectConfig, server: Server): Promi
       details: [
         ...steps.flatMap((st) => [
           `${st.programs} programs (${st.name}; loading took ${st.loadSeconds.toFixed(1)} s): inspect_state per run (ms): ${ms(st.m.ours)}; bpftool per run (ms): ${ms(st.m.anchor)}; ` +
-            `finding the holders in process (scanHolders): ${st.scanMs.toFixed(1)} ms`,
+            `in process: reading every program's and map's info ${st.parts.floorMs.toFixed(1)} ms, finding the holders (scanHolders) ${st.parts.scanMs.toFixed(1)} ms, ` +
+            `encoding the answer once ${st.parts.encodeMs.toFixed(1)} ms`,
           `last run: inspect_state counted ${st.m.last.ours.programs} programs and ${st.m.last.ours.maps} maps (returns at most 1000 of each; ${st.m.last.ours.bytes} bytes of structured content); ` +
             `bpftool listed ${st.m.last.bpftool.programs} programs and ${st.m.last.bpftool.maps} maps (${st.m.last.bpftool.bytes} bytes of JSON)`,
         ]),

@@ -1,7 +1,9 @@
 /**
  * Which processes hold which BPF programs, maps and links, and which programs
  * run behind perf events: one run of a task_file iterator
- * (bpf/internal/holders.bpf.c) listing every such fd with its object's id,
+ * (bpf/internal/holders.bpf.c) listing every such fd with its object's id
+ * (loaded once per process and kept, so a run is a new iterator on its
+ * link; its program and link are this process's own, held like any other),
  * or where that cannot run (no privilege for it, a nested pid namespace, caps
  * asked for), one bounded walk of /proc/<pid>/fd reading each BPF fd's fdinfo
  * (prog_id, map_id, link_id); then the kernel is asked (BPF_TASK_FD_QUERY, as
@@ -14,8 +16,8 @@ import { join } from 'node:path';
 import { BPF_OBJECT_DIR } from '../paths.js';
 import { attachAuto } from './attach.js';
 import { isNativeError } from './errors.js';
+import type { BpfLink } from './link.js';
 import { native } from './native.js';
-import { listIds } from './inventory.js';
 import { BpfObject } from './object.js';
 
 /** A process holding a BPF object's fd. */
@@ -131,33 +133,58 @@ function initialPidNamespace(): boolean {
   return nspid !== null && nspid[1]?.trim().split(/\s+/).length === 1;
 }
 
-/** One run of the iterator: its records and its own program's and link's ids; undefined when it cannot run here (or its output passed the bound). */
-function iterateHolders(): { data: Buffer; self: { programs: number; links: number } } | undefined {
-  if (iteratorFailed) return undefined;
-  let obj: BpfObject | undefined;
+/** The iterator as loaded: its object and its link, on which each scan creates a new iterator to read. */
+interface LoadedIterator {
+  object: BpfObject;
+  link: BpfLink;
+  programId: number;
+}
+
+/**
+ * The iterator, loaded and verified on the first scan that needs it and kept for the life of the process
+ * (loading costs tens of milliseconds, a run a few): its program and link are then the process's own, on the host.
+ */
+let loaded: LoadedIterator | undefined;
+
+/** The loaded iterator, loading it on first use; throws when it cannot load here. */
+function holdersIterator(): LoadedIterator {
+  if (loaded) return loaded;
+  if (!initialPidNamespace()) throw new Error('a nested pid namespace');
+  const object = BpfObject.open(readFileSync(ITERATOR_OBJECT), 'ebpf_mcp_holders');
   try {
-    if (!initialPidNamespace()) throw new Error('a nested pid namespace');
-    obj = BpfObject.open(readFileSync(ITERATOR_OBJECT), 'ebpf_mcp_holders');
-    obj.load();
-    const program = obj.programs()[0];
+    object.load();
+    const program = object.programs()[0];
     if (!program) throw new Error('no program');
-    const link = attachAuto({ object: obj, program });
-    try {
-      const { data, truncated } = link.iterate(ITERATOR_MAX_BYTES);
-      return truncated ? undefined : { data, self: { programs: program.id, links: link.id ?? 0 } };
-    } finally {
-      link.destroy();
-    }
-  } catch {
-    iteratorFailed = true;
-    return undefined;
-  } finally {
-    obj?.close();
+    loaded = { object, link: attachAuto({ object, program }), programId: program.id };
+    return loaded;
+  } catch (e) {
+    object.close();
+    throw e;
   }
 }
 
-/** The scan from the iterator's records, less the iterator's own program and link (`self`). */
-function scanOfRecords(data: Buffer, self: { programs: number; links: number }): HolderScan {
+/** The program and link of this process's own holders iterator, once loaded: listed on the host like any other, and marked as the server's. */
+export function ownIterator(): { programId: number; linkId: number } | undefined {
+  return loaded && { programId: loaded.programId, linkId: loaded.link.id ?? 0 };
+}
+
+/** One run of the iterator: its records; undefined when it cannot run here (or its output passed the bound). */
+function iterateHolders(): Buffer | undefined {
+  if (iteratorFailed) return undefined;
+  try {
+    const { data, truncated } = holdersIterator().link.iterate(ITERATOR_MAX_BYTES);
+    return truncated ? undefined : data;
+  } catch {
+    iteratorFailed = true;
+    loaded?.link.destroy();
+    loaded?.object.close();
+    loaded = undefined;
+    return undefined;
+  }
+}
+
+/** The scan from the iterator's records. */
+function scanOfRecords(data: Buffer): HolderScan {
   const processes = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).length;
   const scan: HolderScan = { programs: new Map(), maps: new Map(), links: new Map(), perf: [], extent: { processes, skippedProcesses: 0, skippedFds: 0 } };
   const holders = new Map<number, Holder>();
@@ -165,7 +192,7 @@ function scanOfRecords(data: Buffer, self: { programs: number; links: number }):
     const pid = data.readUInt32LE(at);
     const kind = RECORD_KINDS[data.readUInt32LE(at + 8)];
     const id = data.readUInt32LE(at + 12);
-    if (!kind || (kind !== 'perf' && kind !== 'maps' && self[kind] === id)) continue;
+    if (!kind) continue;
     let holder = holders.get(pid);
     if (!holder) {
       const comm = data.subarray(at + 16, at + 32);
@@ -181,23 +208,16 @@ function scanOfRecords(data: Buffer, self: { programs: number; links: number }):
   return scan;
 }
 
-/**
- * BPF programs and maps on the host from which the iterator is used: loading and running it costs about
- * 150 ms (measured here), the walk about 50 ms plus its fdinfo reads, which pass that only with thousands of BPF fds.
- */
-const ITERATOR_FROM_OBJECTS = 2000;
-
-/** How a scan finds the fds: `auto` takes the iterator on a host with many BPF objects, else the walk. */
-export type ScanMethod = 'auto' | 'iterator' | 'walk';
+/** How a scan finds the fds: the iterator (the walk where it cannot run), or the walk. */
+export type ScanMethod = 'iterator' | 'walk';
 
 /**
  * Every process's BPF fds and perf-event attachments: from the iterator, which leaves nothing out, unless `limits`
- * are given, the walk is cheaper (`method`), or it cannot run here; else walking /proc once within the limits.
+ * are given, the walk is asked for (`method`), or the iterator cannot run here; else walking /proc once within the limits.
  */
-export function scanHolders(limits?: ScanLimits, method: ScanMethod = 'auto'): HolderScan {
-  const iterate = limits === undefined && method !== 'walk' && (method === 'iterator' || listIds('program').length + listIds('map').length >= ITERATOR_FROM_OBJECTS);
-  const records = iterate ? iterateHolders() : undefined;
-  return records ? scanOfRecords(records.data, records.self) : walkProc(limits ?? DEFAULT_SCAN_LIMITS);
+export function scanHolders(limits?: ScanLimits, method: ScanMethod = 'iterator'): HolderScan {
+  const records = limits === undefined && method === 'iterator' ? iterateHolders() : undefined;
+  return records ? scanOfRecords(records) : walkProc(limits ?? DEFAULT_SCAN_LIMITS);
 }
 
 /** Walks /proc once: every process's BPF fds and perf-event attachments, within `limits`. */

@@ -67,7 +67,8 @@ const inputFor = (limits: Limits) => z.strictObject({
 });
 
 const holder = z.strictObject({ pid: z.int(), comm: z.string().describe('Data from the traced system') });
-const holders = z.array(holder).describe('Processes holding an fd on it (/proc/*/fdinfo, or a task_file iterator on a host with thousands of BPF objects)');
+const holders = z.array(holder).describe("Processes holding an fd on it (the server's task_file iterator, or /proc/*/fdinfo where that cannot run)");
+const serverOwn = z.boolean().optional().describe("The server's own, kept loaded to find holders (no session's)");
 
 const program = z.strictObject({
   ...programFields,
@@ -85,6 +86,7 @@ const program = z.strictObject({
     .optional()
     .describe('Perf events running it without a link (bpftrace, BCC, perf)'),
   holders,
+  server_own: serverOwn,
   owned: z.boolean().describe('Loaded by this session'),
   object_id: z.string().optional().describe("This session's object handle, when owned"),
   object_sha256: z.string().optional().describe('sha256 of the object it was loaded from, when owned'),
@@ -109,6 +111,7 @@ const link = z.strictObject({
   program_id: z.int(),
   target: z.string().describe('What it is attached to'),
   holders,
+  server_own: serverOwn,
   owned: z.boolean().describe('Attached by this session'),
   link_handle: z.string().optional().describe("This session's handle, when owned"),
   expires_at: z.string().optional().describe('When its lease detaches it'),

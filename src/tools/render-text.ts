@@ -40,25 +40,59 @@ const cell = (v: unknown): string => (v === undefined ? '' : jsonText(v));
 /** A column name: bare when it is a dotted identifier (`data.pid`), else quoted like a value (a name from a record's BTF). */
 const column = (name: string): string => (/^[A-Za-z_][\w.]*$/.test(name) ? name : jsonText(name));
 
+/** Whether a row's value is flattened into dotted columns: a nested object of 1 to 16 members. */
+function flattened(v: unknown): v is Row {
+  if (!isPlainObject(v)) return false;
+  const n = Object.keys(v).length;
+  return n > 0 && n <= 16;
+}
+
 /** A row's columns: nested objects flattened one level deep into dotted names (`data.pid`). */
 function flatten(row: Row): Row {
   const out: Row = {};
   for (const [k, v] of Object.entries(row)) {
-    if (isPlainObject(v) && Object.keys(v).length > 0 && Object.keys(v).length <= 16) for (const [k2, v2] of Object.entries(v)) out[`${k}.${k2}`] = v2;
+    if (flattened(v)) for (const [k2, v2] of Object.entries(v)) out[`${k}.${k2}`] = v2;
     else out[k] = v;
   }
   return out;
 }
 
-/** A list (items as objects, or `{columns, rows}`) as header and rows, or undefined when it is not a list of objects. */
-function table(value: unknown): { columns: string[]; rows: unknown[][] } | undefined {
+/** The columns of rows as {@link flatten} makes them, in first-seen order, without flattening every row. */
+function columnsOf(rows: readonly Row[]): string[] {
+  const columns = new Set<string>();
+  for (const row of rows) {
+    for (const k in row) {
+      const v = row[k];
+      if (flattened(v)) for (const k2 in v) columns.add(`${k}.${k2}`);
+      else columns.add(k);
+    }
+  }
+  return [...columns];
+}
+
+/** A table: its header, its row count, and row `i`'s cells, made only for the rows the text shows. */
+interface Table {
+  columns: string[];
+  count: number;
+  row(i: number): unknown[];
+}
+
+/** A list (items as objects, or `{columns, rows}`) as a table, or undefined when it is not a list of objects. */
+function table(value: unknown): Table | undefined {
   if (isPlainObject(value) && Array.isArray(value.columns) && Array.isArray(value.rows) && value.columns.every((c) => typeof c === 'string')) {
-    return { columns: value.columns as string[], rows: (value.rows as unknown[]).map((r) => (Array.isArray(r) ? r : [r])) };
+    const rows = value.rows as unknown[];
+    return { columns: value.columns as string[], count: rows.length, row: (i) => (Array.isArray(rows[i]) ? rows[i] : [rows[i]]) };
   }
   if (!Array.isArray(value) || value.length === 0 || !value.every(isPlainObject)) return undefined;
-  const flat = value.map(flatten);
-  const columns = [...new Set(flat.flatMap((r) => Object.keys(r)))];
-  return { columns, rows: flat.map((r) => columns.map((c) => r[c])) };
+  const columns = columnsOf(value);
+  return {
+    columns,
+    count: value.length,
+    row: (i) => {
+      const flat = flatten(value[i] as Row);
+      return columns.map((c) => flat[c]);
+    },
+  };
 }
 
 /** Lines of text kept within a byte budget, counted as they go on the wire (inside a JSON string: quotes, backslashes and the newline escaped), and what they had to leave out. */
@@ -93,12 +127,13 @@ export function renderData(data: Row, budget: number): string {
   const rest = entries.filter(([k, v]) => !short(v) && !tables.some(([t]) => t === k)).sort((a, b) => size(a[1]) - size(b[1]));
   if (scalars.length && !out.add(scalars.map(([k, v]) => `${k}: ${cell(v)}`).join('; '))) out.left.push(scalars.map(([k]) => k).join(', '));
   for (const [name, t] of tables) {
-    if (out.left.length || !out.add(`${name} (${t.rows.length}):`) || !out.add(t.columns.map(column).join(' | '))) {
-      out.left.push(`\`${name}\` (${t.rows.length} rows)`);
+    if (out.left.length || !out.add(`${name} (${t.count}):`) || !out.add(t.columns.map(column).join(' | '))) {
+      out.left.push(`\`${name}\` (${t.count} rows)`);
       continue;
     }
-    const shown = t.rows.findIndex((r) => !out.add(r.map(cell).join(' | ')));
-    if (shown >= 0) out.left.push(`${t.rows.length - shown} of the ${t.rows.length} rows of \`${name}\``);
+    let shown = 0;
+    while (shown < t.count && out.add(t.row(shown).map(cell).join(' | '))) shown++;
+    if (shown < t.count) out.left.push(`${t.count - shown} of the ${t.count} rows of \`${name}\``);
   }
   for (const [name, v] of rest) if (!out.add(`${name}: ${jsonText(v)}`)) out.left.push(`\`${name}\``);
   if (out.left.length) out.lines.push(`[text cut at ${budget} bytes; left out here: ${out.left.join(', ')}; all of it is in structuredContent]`);

@@ -42,12 +42,19 @@ export class Selection {
 
   /** The leading rows of list `name` that fit in what is left of the byte budget; the cut is recorded in its counts. */
   fit<T>(name: string, rows: T[]): T[] {
+    // Each row counts its JSON and a comma: the list's JSON less one byte. One stringify of the list when all of it fits, else row by row.
+    const whole = rows.length ? Buffer.byteLength(JSON.stringify(rows)) - 1 : 0;
     let n = 0;
-    for (const row of rows) {
-      const bytes = Buffer.byteLength(JSON.stringify(row)) + 1;
-      if (bytes > this.bytesLeft) break;
-      this.bytesLeft -= bytes;
-      n++;
+    if (whole <= this.bytesLeft) {
+      n = rows.length;
+      this.bytesLeft -= whole;
+    } else {
+      for (const row of rows) {
+        const bytes = Buffer.byteLength(JSON.stringify(row)) + 1;
+        if (bytes > this.bytesLeft) break;
+        this.bytesLeft -= bytes;
+        n++;
+      }
     }
     const meta = (this.counts[name] ??= { total: rows.length, returned: rows.length, truncated: false });
     if (meta.truncated) meta.cut_by = 'limit';
