@@ -95,23 +95,26 @@ class ProbeProcess {
   }
 }
 
-/** The running probe of each probe program, and the last object sent to it (the next waits for it). */
-const probes = new Map<string, { process?: ProbeProcess; queue: Promise<void> }>();
+/** Idle running probes of each probe program: an object takes one, or starts one when all are busy. */
+const idle = new Map<string, ProbeProcess[]>();
 
 /**
  * Opens `elf` with libbpf in a throwaway process. Resolves when libbpf opened
  * or refused it there (the caller opens it again in-process for the real
  * answer); throws KernelError 'bad_object' when that process died of a signal
  * or ran past the timeout, and a plain KernelError when the probe could not run.
- * `probe` is the probe program to run (tests pass one that crashes).
+ * Objects of concurrent loads go to probes of their own, so a slow object
+ * delays no other load. `probe` is the probe program to run (tests pass one that crashes).
  */
-export function probeOpen(elf: Uint8Array, probe = matchingProbe()): Promise<void> {
-  const p = probes.get(probe) ?? { queue: Promise.resolve() };
-  probes.set(probe, p);
-  const run = p.queue.then(() => {
-    if (!p.process || p.process.dead) p.process = new ProbeProcess(probe);
-    return p.process.send(elf);
-  });
-  p.queue = run.catch(() => {});
-  return run;
+export async function probeOpen(elf: Uint8Array, probe = matchingProbe()): Promise<void> {
+  const free = idle.get(probe) ?? [];
+  idle.set(probe, free);
+  let running = free.pop();
+  while (running?.dead) running = free.pop();
+  running ??= new ProbeProcess(probe);
+  try {
+    await running.send(elf);
+  } finally {
+    if (!running.dead) free.push(running);
+  }
 }
