@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { type CallToolResult, ProtocolErrorCode, Server, type ServerContext, type ToolAnnotations } from '@modelcontextprotocol/server';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ToolError, limitExceeded } from '../errors.js';
 import type { HostState } from '../kernel/host.js';
 import { log } from '../log.js';

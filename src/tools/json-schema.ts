@@ -3,7 +3,7 @@
  * function feeds tools/list, inspect_state's `tools` field, `schemas/` and
  * docs/TOOL_SPECS.md, so they cannot disagree.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Grant, grantsOf } from '../policy/roles.js';
 import { withoutUngranted } from './grant-fields.js';
 import { type AnyTool, resultSchemas } from './tool.js';
