@@ -148,7 +148,12 @@ $(BENCH_OUT)/%.bpf.o: bench/bpf/%.bpf.c $(wildcard bench/bpf/*.h) $(OUT)/vmlinux
 $(BENCH_OUT)/%: bench/c/%.c $(wildcard bench/c/*.h) | deps
 	$(LIBBPF_CC)
 
-bench-build: build $(WORKLOAD) $(BENCH_BPF) $(BENCH_C)
+# The footprint's floor (bench/floor-server.ts), bundled like the server.
+FLOOR_SERVER := $(BENCH_OUT)/floor-server.mjs
+$(FLOOR_SERVER): bench/floor-server.ts package-lock.json | deps
+	$(ESBUILD) bench/floor-server.ts --outfile=$@
+
+bench-build: build $(WORKLOAD) $(BENCH_BPF) $(BENCH_C) $(FLOOR_SERVER)
 
 bench: bench-build
 	node dist/bench/run.js
