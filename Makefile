@@ -26,6 +26,8 @@ UNIT_BPF_OBJS := $(OUT)/fixtures/events.bpf.o $(OUT)/fixtures/multi.bpf.o $(OUT)
 WORKLOAD := test/.output/workload
 
 SERVER_BUNDLE := dist/ebpf-mcp-server.mjs
+# The chunks the server imports lazily (the HTTP transport, the policy file reader).
+SERVER_CHUNKS := dist/server-chunks
 # The CLI client, bundled the same way (bin/ebpf-mcp loads it).
 CLI_BUNDLE := dist/ebpf-mcp.mjs
 CLI_CHUNKS := dist/cli-chunks
@@ -84,13 +86,18 @@ dist/.stamp: $(TS_SRCS) tsconfig.json package-lock.json | $(SETUP)
 	@touch $@
 
 # One ES module of an entry point and all it imports (the SDK, zod, ours): it starts about 40% faster than ~90
-# modules. Type checking stays with tsc above.
+# modules. Type checking stays with tsc above. zod is imported as `import * as z from 'zod'`: esbuild cannot
+# tree-shake `import { z }` (zod's index exports its namespace as a value), which brought in all of zod's locales
+# and more, 0.56 MB of the server's start.
 ESBUILD := npx esbuild --bundle --platform=node --format=esm --target=node20 --keep-names --log-level=warning \
   --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
 
-# The server (bin/ebpf-mcp-server loads it).
+# The server (bin/ebpf-mcp-server loads it). Split like the CLI: what only -t http (the SDK's Node adapter and
+# Hono) or --policy (the YAML parser) imports goes into chunks under $(SERVER_CHUNKS), so a stdio server neither
+# compiles nor runs it.
 $(SERVER_BUNDLE): $(TS_SRCS) package-lock.json | deps
-	$(ESBUILD) src/server/main.ts --outfile=$@
+	rm -rf $(SERVER_CHUNKS)
+	$(ESBUILD) --splitting src/server/main.ts --outdir=dist --entry-names=ebpf-mcp-server --chunk-names=server-chunks/[name]-[hash] --out-extension:.js=.mjs
 
 # The CLI (src/cli/; bin/ebpf-mcp loads it). Split: what only `--fleet --k8s-service` imports (the Kubernetes
 # client, about 5 MB bundled) goes into a chunk under $(CLI_CHUNKS), loaded when that mode runs, so every other
@@ -141,7 +148,12 @@ $(BENCH_OUT)/%.bpf.o: bench/bpf/%.bpf.c $(wildcard bench/bpf/*.h) $(OUT)/vmlinux
 $(BENCH_OUT)/%: bench/c/%.c $(wildcard bench/c/*.h) | deps
 	$(LIBBPF_CC)
 
-bench-build: build $(WORKLOAD) $(BENCH_BPF) $(BENCH_C)
+# The footprint's floor (bench/floor-server.ts), bundled like the server.
+FLOOR_SERVER := $(BENCH_OUT)/floor-server.mjs
+$(FLOOR_SERVER): bench/floor-server.ts package-lock.json | deps
+	$(ESBUILD) bench/floor-server.ts --outfile=$@
+
+bench-build: build $(WORKLOAD) $(BENCH_BPF) $(BENCH_C) $(FLOOR_SERVER)
 
 bench: bench-build
 	node dist/bench/run.js

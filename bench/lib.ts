@@ -57,9 +57,13 @@ export interface Server {
   close(): Promise<void>;
 }
 
-/** Spawns the server, initializes the session and lists its tools; `startupMs` is spawn to the tools/list answer. */
-export async function startServer(args: string[] = []): Promise<{ server: Server; startupMs: number }> {
-  const transport = new StdioClientTransport({ command: SERVER_BIN, args: ['-t', 'stdio', ...args], stderr: 'pipe' });
+/**
+ * Spawns the server (or `bin`, a command and its first arguments, such as the footprint's floor), initializes the
+ * session and lists its tools; `startupMs` is spawn to the tools/list answer.
+ */
+export async function startServer(args: string[] = [], bin: readonly string[] = [SERVER_BIN]): Promise<{ server: Server; startupMs: number }> {
+  const [command, ...first] = bin as [string, ...string[]];
+  const transport = new StdioClientTransport({ command, args: [...first, '-t', 'stdio', ...args], stderr: 'pipe' });
   let stderr = '';
   transport.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4096)));
   const client = new Client({ name: 'ebpf-mcp-bench', version: '0.0.0' });

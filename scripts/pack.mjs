@@ -41,6 +41,8 @@ mkdirSync(stage, { recursive: true });
 const bin = { 'ebpf-mcp-server': 'bin/ebpf-mcp-server' };
 stageFile('bin/ebpf-mcp-server');
 stageFile('dist/ebpf-mcp-server.mjs');
+// The chunks the server imports lazily (the HTTP transport of -t http, the policy file reader of --policy).
+stageFile('dist/server-chunks');
 if (stageFile('bin/ebpf-mcp', false) && stageFile('dist/ebpf-mcp.mjs')) {
   bin['ebpf-mcp'] = 'bin/ebpf-mcp';
   // The chunks the CLI imports lazily (the Kubernetes client of --fleet --k8s-service).

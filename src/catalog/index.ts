@@ -5,7 +5,7 @@
  * resources describe them.
  */
 import { constants } from 'node:os';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type CatalogEntry, defined, entry } from './manifest.js';
 
 export type { CatalogEntry, CatalogHook, CatalogRead, CatalogVariant } from './manifest.js';

@@ -3,7 +3,7 @@
  * Before libbpf tries, a section whose hook this kernel lacks is refused as the explicit kind would be, with the
  * alternatives; a section that does not name its target (a bare SEC("uprobe")) says what to give instead.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type AttachTarget, attachAuto } from '../kernel/attach.js';
 import { InvalidRequest, NotSupported } from '../kernel/errors.js';
 import { hasPmu, trampolines } from '../kernel/features.js';

@@ -1,5 +1,5 @@
 /** cgroup v2 hooks: packets, sockets, sysctls and devices of the processes in one cgroup. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { attachTypeValue, createLinkOnPath } from '../kernel/attach.js';
 import { InvalidRequest } from '../kernel/errors.js';
 import { type Availability, hasProgramType } from '../kernel/features.js';

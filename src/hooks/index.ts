@@ -4,7 +4,7 @@
  * targets `inspect_state` shows for links, and the one entry point that
  * attaches a program. A new kind is one file in this folder and one line here.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AttachTarget } from '../kernel/attach.js';
 import { InvalidRequest } from '../kernel/errors.js';
 import type { Availability } from '../kernel/features.js';

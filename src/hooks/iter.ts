@@ -4,7 +4,7 @@
  * (SEC("iter/task")). Attaching runs it once and returns its output; the
  * link stays with the session like any other.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { attachAuto } from '../kernel/attach.js';
 import { InvalidRequest } from '../kernel/errors.js';
 import { iterators } from '../kernel/features.js';

@@ -1,5 +1,5 @@
 /** Kernel functions through the kprobe PMU; where the kernel has none, the tracepoints that cover the same ground. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { attachKprobe } from '../kernel/attach.js';
 import { NotSupported } from '../kernel/errors.js';
 import { hasPmu, hasProgramType } from '../kernel/features.js';

@@ -1,5 +1,5 @@
 /** Netfilter: a BPF program as a netfilter hook of one protocol family, in the server's network namespace. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { createLink } from '../kernel/attach.js';
 import { hasLinkType, hasProgramType } from '../kernel/features.js';
 import { defineHook } from './hook.js';

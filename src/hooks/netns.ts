@@ -5,7 +5,7 @@
  * /proc/<pid>/ns/net path.
  */
 import { closeSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createLink } from '../kernel/attach.js';
 import { hasLinkType, hasProgramType } from '../kernel/features.js';
 import { netnsNames, openNetns } from '../kernel/targets.js';

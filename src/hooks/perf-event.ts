@@ -1,5 +1,5 @@
 /** Sampling on a perf event (a software clock by default), one link per CPU. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { attachPerfEvent } from '../kernel/attach.js';
 import { onlineCpus } from '../kernel/cpus.js';
 import { NotSupported, isNativeError } from '../kernel/errors.js';

@@ -1,5 +1,5 @@
 /** Raw tracepoints: the tracepoint's arguments as the kernel passes them, without the perf layer. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { attachRawTracepoint } from '../kernel/attach.js';
 import { hasProgramType } from '../kernel/features.js';
 import { checkRawTracepoint } from '../kernel/targets.js';

@@ -1,5 +1,5 @@
 /** Settings that several attach kinds share, so each is spelled and bounded once. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A name from the kernel or a binary: a tracepoint, function, interface, provider. */
 export const name = z.string().min(1).max(256);

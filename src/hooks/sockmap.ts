@@ -4,7 +4,7 @@
  * stream verdict, or a plain verdict). The map is one of the program's own
  * object by name, or one this session loaded by kernel id.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type AttachTarget, type MapTarget, createLink, targetMaps } from '../kernel/attach.js';
 import { InvalidRequest } from '../kernel/errors.js';
 import { hasLinkType, hasProgramType } from '../kernel/features.js';

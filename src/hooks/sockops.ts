@@ -1,5 +1,5 @@
 /** sock_ops: TCP events (connection established, RTO, state changes...) of the sockets of one cgroup. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { createLinkOnPath } from '../kernel/attach.js';
 import { cgroupDirectory } from '../kernel/targets.js';
 import { cgroupAvailability } from './cgroup.js';

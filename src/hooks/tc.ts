@@ -1,5 +1,5 @@
 /** Traffic control on an interface: a tcx link where the kernel has tcx (6.6+), else a netlink tc filter. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { attachTcFilter, createLink } from '../kernel/attach.js';
 import { hasLinkType, hasProgramType } from '../kernel/features.js';
 import { interfaceIndex } from '../kernel/targets.js';

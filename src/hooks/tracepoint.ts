@@ -1,5 +1,5 @@
 /** Static kernel tracepoints (tracefs events/<category>/<name>), attached through a perf event link. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { attachTracepoint } from '../kernel/attach.js';
 import { hasProgramType, hasTracefs } from '../kernel/features.js';
 import { checkTracepoint } from '../kernel/targets.js';

@@ -3,7 +3,7 @@
  * kernel function, which the program's section names (SEC("fexit/do_unlinkat")).
  * Kernels without trampolines refuse these programs at load already.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { attachAuto } from '../kernel/attach.js';
 import { InvalidRequest } from '../kernel/errors.js';
 import { trampolines } from '../kernel/features.js';

@@ -1,5 +1,5 @@
 /** User-space functions or file offsets, through the uprobe PMU. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { attachUprobe } from '../kernel/attach.js';
 import { InvalidRequest } from '../kernel/errors.js';
 import { hasPmu, hasProgramType } from '../kernel/features.js';

@@ -1,5 +1,5 @@
 /** USDT probes compiled into a binary: libbpf attaches every call site (one uprobe_multi link where the kernel has them). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { attachUsdt } from '../kernel/attach.js';
 import { hasPmu, hasProgramType } from '../kernel/features.js';
 import { checkBinary } from '../kernel/targets.js';

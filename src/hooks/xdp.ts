@@ -1,5 +1,5 @@
 /** XDP: every packet arriving on a network interface, before the stack sees it. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { createLink } from '../kernel/attach.js';
 import { hasProgramType } from '../kernel/features.js';
 import { interfaceIndex } from '../kernel/targets.js';

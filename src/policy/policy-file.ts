@@ -8,7 +8,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { type Document, LineCounter, isMap, isNode, isScalar, isSeq, parseDocument, visit } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { helperId, helperName, knownHelperNames } from '../kernel/helpers.js';
 import { canonicalProgramType, programTypeNames } from '../kernel/types.js';
 import { closestName } from '../suggest.js';

@@ -8,11 +8,10 @@ import { log, setLogLevel, type LogLevel } from '../log.js';
 import { AuditLog } from '../policy/audit-log.js';
 import { DEFAULT_LIMITS } from '../policy/limits.js';
 import { type Policy, defaultPolicy } from '../policy/policy.js';
-import { PolicyFileError, readPolicyFile } from '../policy/policy-file.js';
 import { ROLES, isRole } from '../policy/roles.js';
 import { OPTIONAL_TOOLS } from '../tools/registry.js';
 import { SERVER_VERSION } from '../version.js';
-import { type HttpOptions, httpStartProblem, serveHttp } from './http.js';
+import type { HttpOptions } from './http.js';
 import type { ServerOptions } from './server.js';
 import { serveStdio } from './stdio.js';
 import { TokenFileError, Tokens } from './tokens.js';
@@ -63,8 +62,11 @@ function integer(flag: string, value: string, min: number, max: number): number 
   return n;
 }
 
-/** The HTTP transport's options from the flags; refuses what cannot start (a bad token file, a public address without tokens). */
-function httpOptions(v: Record<string, string | boolean | undefined>): Omit<HttpOptions, keyof ServerOptions> {
+/**
+ * The HTTP transport's options from the flags; refuses what cannot start (a bad token file, a public address
+ * without tokens). `startProblem` is http.ts's check, passed in because that module is loaded only for -t http.
+ */
+function httpOptions(v: Record<string, string | boolean | undefined>, startProblem: (opts: Omit<HttpOptions, keyof ServerOptions>) => string | undefined): Omit<HttpOptions, keyof ServerOptions> {
   const str = (k: string) => v[k] as string | undefined;
   let tokens: Tokens | undefined;
   const file = str('token-file');
@@ -90,12 +92,17 @@ function httpOptions(v: Record<string, string | boolean | undefined>): Omit<Http
     leaseMs: integer('lease', str('lease') as string, 1, 86_400) * 1000,
     maxSessions: integer('max-sessions', str('max-sessions') as string, 1, 10_000),
   };
-  const problem = httpStartProblem(opts);
+  const problem = startProblem(opts);
   if (problem) fail(problem);
   return opts;
 }
 
-function main(): void {
+/**
+ * Parses the flags and serves. What only some flags need is imported when they are given: the HTTP transport
+ * (with the SDK's Node adapter) for -t http, the policy file reader (with its YAML parser) for --policy; a stdio
+ * server without a policy file starts without either.
+ */
+async function main(): Promise<void> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -142,6 +149,7 @@ function main(): void {
   }
   let policy: Policy = defaultPolicy();
   if (values.policy !== undefined) {
+    const { PolicyFileError, readPolicyFile } = await import('../policy/policy-file.js');
     try {
       policy = readPolicyFile(values.policy, policy);
     } catch (e) {
@@ -188,11 +196,15 @@ function main(): void {
   const nodeName = values['node-name'];
   if (nodeName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/.test(nodeName)) fail('--node-name must be 1 to 253 letters, digits, "-", "_" or ".", starting with a letter or digit');
   const server = { policy, optionalTools, ...(audit ? { audit } : {}), ...(nodeName !== undefined ? { nodeName } : {}) };
-  const started = values.transport === 'http' ? serveHttp({ ...server, ...httpOptions(values) }) : serveStdio(server);
-  started.catch((e: unknown) => {
-    log.error('failed to start', { error: e instanceof Error ? e.stack : String(e) });
-    process.exit(1);
-  });
+  if (values.transport === 'http') {
+    const { httpStartProblem, serveHttp } = await import('./http.js');
+    await serveHttp({ ...server, ...httpOptions(values, httpStartProblem) });
+  } else {
+    await serveStdio(server);
+  }
 }
 
-main();
+main().catch((e: unknown) => {
+  log.error('failed to start', { error: e instanceof Error ? e.stack : String(e) });
+  process.exit(1);
+});

@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { type CallToolResult, ProtocolErrorCode, Server, type ServerContext, type ToolAnnotations } from '@modelcontextprotocol/server';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ToolError, limitExceeded } from '../errors.js';
 import type { HostState } from '../kernel/host.js';
 import { log } from '../log.js';
@@ -107,12 +107,10 @@ export class ToolSet {
   readonly offered: readonly AnyTool[];
   /** tools/list's answer. */
   readonly listing: { name: string; title: string; description: string; inputSchema: { type: 'object' }; outputSchema: { type: 'object' }; annotations: ToolAnnotations }[];
-  private readonly marked: Map<string, JsonSchema>;
 
   constructor(opts: ServerOptions, access: Access) {
     this.tools = serverTools(opts, access);
     this.offered = this.tools.filter((t) => offeredTo(t, access));
-    this.marked = new Map(this.tools.map((t) => [t.name, markedInputSchema(t)]));
     this.listing = this.offered.map((t) => ({
       name: t.name,
       title: t.title,
@@ -123,9 +121,9 @@ export class ToolSet {
     }));
   }
 
-  /** A tool's input schema with the grants its fields need marked. */
+  /** A tool's input schema with the grants its fields need marked (built at its first call when the role is not offered it). */
   markedSchema(tool: AnyTool): JsonSchema {
-    return this.marked.get(tool.name) ?? {};
+    return markedInputSchema(tool);
   }
 }
 

@@ -4,7 +4,7 @@
  * a lease runs out, or (when pinned) beyond.
  */
 import { rmSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_HOOK } from '../catalog/index.js';
 import { ToolError, invalid, limitExceeded } from '../errors.js';
 import { type Attached, type HookClass, attachProgram, attachmentClass, attachmentSchemaWith } from '../hooks/index.js';

@@ -4,7 +4,7 @@
  * `catalog`, ebpf://catalog/<name>). A manifest with variants says whether
  * each one's hook works on this host, so it is built when it is read.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CATALOG, type CatalogEntry, type CatalogHook, DEFAULT_HOOK } from '../catalog/index.js';
 import { HOOKS } from '../hooks/index.js';
 import { toJson } from './json-schema.js';

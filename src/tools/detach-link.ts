@@ -1,6 +1,6 @@
 /** The optional `detach_link` tool: detach an attachment now, pinned or not. */
 import { existsSync, rmSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ToolError } from '../errors.js';
 import { KernelError } from '../kernel/errors.js';
 import { BpfLink } from '../kernel/link.js';

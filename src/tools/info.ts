@@ -1,5 +1,5 @@
 /** The `info` tool: what this host and server can do with eBPF, probed live. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { hookAvailability } from '../hooks/index.js';
 import { policyLine, policyView } from '../policy/policy-view.js';
 import { SERVER_VERSION } from '../version.js';

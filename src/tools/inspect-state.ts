@@ -3,7 +3,7 @@
  * from the kernel, marked with what this session owns; pins, system facts
  * and the server's own tool schemas on request. Every list is bounded.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { readMapContents } from '../kernel/map-contents.js';
 import { mapWriters } from '../kernel/map-writers.js';
 import { type Limits, formatBytes } from '../policy/limits.js';

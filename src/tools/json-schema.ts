@@ -3,7 +3,7 @@
  * function feeds tools/list, inspect_state's `tools` field, `schemas/` and
  * docs/TOOL_SPECS.md, so they cannot disagree.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Grant, grantsOf } from '../policy/roles.js';
 import { withoutUngranted } from './grant-fields.js';
 import { type AnyTool, resultSchemas } from './tool.js';
@@ -64,9 +64,14 @@ export function toJson(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
 /** Every grant: the schemas as an admin reads them, which schemas/ and docs/TOOL_SPECS.md document. */
 const ALL_GRANTS = grantsOf('admin');
 
-/** The tool's inputSchema with each field's grant marked (grant-fields.ts), which calls are checked against. */
+/** Marked input schemas by zod schema: converting one takes milliseconds, and tools/list, calls and inspect_state all read it. */
+const markedCache = new WeakMap<z.ZodType, JsonSchema>();
+
+/** The tool's inputSchema with each field's grant marked (grant-fields.ts), which calls are checked against; built once per tool and shared, so never to be changed. */
 export function markedInputSchema(tool: AnyTool): JsonSchema {
-  return toJson(tool.input, 'input');
+  let schema = markedCache.get(tool.input);
+  if (!schema) markedCache.set(tool.input, (schema = toJson(tool.input, 'input')));
+  return schema;
 }
 
 /** The tool's inputSchema for a role holding `grants`: an object schema refusing unknown fields, without those it may not send. */
@@ -140,9 +145,9 @@ export function listedInputSchema(tool: AnyTool, grants?: ReadonlySet<Grant>): J
  * and docs/TOOL_SPECS.md, and every result's text renders its data.
  */
 export function listedOutputSchema(tool: AnyTool): JsonSchema {
-  const [ok, failed] = outputJsonSchema(tool).oneOf as [JsonSchema, JsonSchema];
-  const envelope = (node: JsonSchema, keys: string[]) =>
-    Object.fromEntries(keys.map((k) => [k, { type: (node.properties as Record<string, JsonSchema>)[k]?.type ?? 'object' }]));
+  const { ok, failed } = resultSchemas(tool);
+  // Only the envelope's fields are converted: the whole result schema would take milliseconds a tool, at every start.
+  const envelope = (node: z.ZodObject, keys: string[]) => Object.fromEntries(keys.map((k) => [k, { type: toJson(node.shape[k] as z.ZodType, 'output').type ?? 'object' }]));
   return {
     type: 'object',
     properties: { ...envelope(ok, ['success', 'tool_version']), ...envelope(failed, ['error']) },

@@ -3,7 +3,7 @@
  * libbpf and keeps it loaded, owned by the session, until the session ends.
  */
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { elfSection } from '../btf/index.js';
 import { CATALOG_NAMES, type CatalogEntry, catalogEntry, objectOf } from '../catalog/index.js';
 import { invalid, limitExceeded } from '../errors.js';

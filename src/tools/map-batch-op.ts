@@ -1,5 +1,5 @@
 /** The optional `map_batch_op` tool: look up, update or delete entries of a map by key, several in one call. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ERROR_TYPES, type ErrorType, invalid } from '../errors.js';
 import { errnoName } from '../kernel/errno.js';
 import { type ElemOp, type ElemResult, type ElemsOutcome, mapElems } from '../kernel/map-elems.js';

@@ -1,6 +1,6 @@
 /** The optional `pin_object` and `unpin_object` tools: keep objects beyond the session, and let them go. */
 import { rmSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ToolError, invalid } from '../errors.js';
 import { kernelFailure } from '../kernel/errors.js';
 import { identifyPin, pinFd } from '../kernel/pins.js';

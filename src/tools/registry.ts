@@ -25,7 +25,7 @@ export function toolsFor(limits: Limits, access: Access): { core: AnyTool[]; opt
 }
 
 /** The names of the optional tools. */
-export const OPTIONAL_TOOLS: readonly string[] = toolsFor(defaultPolicy().limits, new Access('admin', defaultPolicy())).optional.map((t) => t.name);
+export const OPTIONAL_TOOLS: readonly string[] = OPTIONAL.map((make) => make(defaultPolicy().limits, new Access('admin', defaultPolicy())).name);
 
 /** Every tool the server knows, with the default policy as an admin reads them: what schemas/ and docs/TOOL_SPECS.md document. */
 export function allTools(): AnyTool[] {

@@ -4,7 +4,7 @@
  * rendering and the structured data, and the `max_bytes` input the tools
  * with large results take.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Limits, formatBytes } from '../policy/limits.js';
 
 /** Most bytes of the text rendering of a result's data. */

@@ -3,7 +3,7 @@
  * map returns these fields, spelled the same, and adds only what it alone
  * knows (load_program: whether libbpf made the map; inspect_state: owner, pins).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A map as every tool shows it. */
 export const mapFields = {

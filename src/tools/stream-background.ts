@@ -4,7 +4,7 @@
  * ({stream_id, cursor}), and stopping it ({stream_id, stop: true}), with the
  * results those calls return. The session owns the streams and their leases.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { invalid } from '../errors.js';
 import type { Limits } from '../policy/limits.js';
 import type { HeldStream } from '../session/background-streams.js';

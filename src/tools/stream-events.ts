@@ -3,7 +3,7 @@
  * and returns the records decoded into named fields from the program's BTF,
  * filtered, bounded, or aggregated into counts per group.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { invalid, limitExceeded } from '../errors.js';
 import type { Limits } from '../policy/limits.js';
 import type { Session } from '../session/session.js';

@@ -5,7 +5,7 @@
  * lives here too.
  */
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/server';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ERROR_TYPES, ToolError } from '../errors.js';
 import type { Access } from '../policy/access.js';
 import type { Limits } from '../policy/limits.js';

@@ -1,5 +1,5 @@
 /** The optional `unload_program` tool: release a loaded object before the session ends. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ToolError } from '../errors.js';
 import { defineTool } from './tool.js';
 

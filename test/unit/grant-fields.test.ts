@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Access } from '../../src/policy/access.js';
 import { defaultPolicy } from '../../src/policy/policy.js';
 import { granted, ungrantedField, withoutUngranted } from '../../src/tools/grant-fields.js';
