@@ -132,7 +132,7 @@ export async function footprint(cfg: FootprintConfig): Promise<Section> {
     misses: {
       startup_ms:
         `a fixed target, so the machine's load in this run counts in full: Node with the MCP SDK alone, answering an empty tools/list (the floor, started alternately with ours), ` +
-        `took ${median(floor.ms).toFixed(0)} ms here, ${(median(st.ms) - median(floor.ms)).toFixed(0)} ms less than ours; that difference is compiling and running our code (about 0.5 MB of the 2 MB bundle, ` +
+        `took ${median(floor.ms).toFixed(0)} ms here, ${(median(st.ms) - median(floor.ms)).toFixed(0)} ms less than ours; that difference is compiling and running our code (0.5 MB of the 1.5 MB a stdio server loads, ` +
         "the rest being the SDK and zod) and converting the offered tools' zod schemas to JSON Schema. The per-start figures are below.",
       idle_rss_mb:
         `the floor (Node with the MCP SDK alone) idles at ${median(floor.rss).toFixed(1)} MB here, ${(median(st.rss) - median(floor.rss)).toFixed(1)} MB under ours; ` +
