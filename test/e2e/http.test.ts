@@ -16,7 +16,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { bpftoolIds, bpftoolLinksOf, eventually } from '../helpers/bpftool.js';
 import { SERVER_BIN, catalogObject, fixture } from '../helpers/fixtures.js';
-import { type Era, type HttpClient, INITIALIZE, type ToolResult, fetchTrusting, httpClient, rawRequest, startHttp } from '../helpers/http.js';
+import { type Era, type HttpClient, INITIALIZE, type ToolResult, fetchTrusting, httpClient, keepCalling, rawRequest, startHttp } from '../helpers/http.js';
 import { addToSet, pausedWorkload } from '../helpers/kernel.js';
 
 const ERAS: readonly Era[] = ['2025-11-25', '2026-07-28'];
@@ -384,26 +384,35 @@ test('50 sessions at once each load, attach and stream; half vanish without DELE
   // machine, where its requests can wait unread behind the others' for seconds.
   const IDLE_S = 15;
   const principals = Array.from({ length: 5 }, (_, i) => [`p${i}`, 'operator', newToken()] as const);
+  const tokenOf = (i: number) => (principals[i % 5] as readonly string[])[2] as string;
   const audit = join(dir, 'many.audit');
   const s = await startHttp(['--token-file', tokenFile('many.tokens', principals), '--policy', fixturesPolicy(), '--idle-timeout', String(IDLE_S), '--audit-log', audit]);
   const fetches = Array.from({ length: N }, () => abortableFetch());
   const clients: HttpClient[] = [];
-  let stopCalling = false;
-  // Until every session is set up (on a busy machine fifty loads take longer than the idle timeout), each one that
-  // is ready pings twice a second, so none goes idle before the test means it to.
-  const pinger = setInterval(() => {
-    for (const c of clients) c?.client.ping().catch(() => undefined);
-  }, 500);
+  // Every session is kept in use by a process of its own until the test means it to go idle: this one drives fifty
+  // clients and runs bpftool, and on a loaded machine its event loop stalls for longer than the idle timeout (fifty
+  // loads alone can take longer than it), so calls made from here would reach the server too late.
+  const keeper = keepCalling(s.url);
   try {
-    // Each principal has ten sessions: the cap on requests in flight is per principal.
+    // Each principal has ten sessions: the cap on requests in flight is per principal. Each is pinged from the
+    // moment it is open, one ping at a time, 300 ms after the last answer.
     await Promise.all(
       fetches.map(async (f, i) => {
-        clients[i] = await httpClient(s.url, '2025-11-25', { token: (principals[i % 5] as readonly string[])[2], fetch: f.fetch, name: `many-${i}` });
+        const c = await httpClient(s.url, '2025-11-25', { token: tokenOf(i), fetch: f.fetch, name: `many-${i}` });
+        clients[i] = c;
+        keeper.add(i, c, tokenOf(i), 300);
       }),
     );
     assert.equal(new Set(clients.map((c) => c.transport.sessionId)).size, N, 'fifty sessions');
     const held = await Promise.all(clients.map((c) => loadLossy(c)));
     assert.equal(countInKernel(held), countHeld(held), 'bpftool sees every object the sessions reported');
+    const even = held.map((_, i) => i).filter((i) => i % 2 === 0);
+    const odd = held.map((_, i) => i).filter((i) => i % 2 === 1);
+    const gone = odd.map((i) => held[i] as Held);
+    const kept = even.map((i) => held[i] as Held);
+    const survivors = even.map((i) => clients[i] as HttpClient);
+    // From here to the end each of the rest calls every 300 ms, answered with exactly what it holds.
+    await keeper.check(even.map((i) => ({ index: i, programs: held[i]?.programs as number[] })));
 
     // One workload's getpids, written into every session's ring: each stream decodes exactly them.
     const w = await pausedWorkload(['getpid', '3']);
@@ -412,42 +421,26 @@ test('50 sessions at once each load, attach and stream; half vanish without DELE
     const streams = await Promise.all(clients.map((c, i) => ok(c, 'stream_events', { source: { object_id: held[i]?.objectId, map: 'ring' }, duration_ms: 5000, max_events: 3 })));
     for (const r of streams) assert.deepEqual(r.events.map((e: { data: { tgid: number } }) => e.data.tgid), [w.pid, w.pid, w.pid]);
 
-    // Every session is used at once; then the odd ones vanish: half of them with their connections cut, half simply
-    // dropped (their event streams stay open). None can be idle long enough to go before touched + the idle timeout.
-    clearInterval(pinger);
+    // Every session is used at once (the odd ones' pings have stopped and none is in flight); then the odd ones
+    // vanish: half of them with their connections cut, half simply dropped (their event streams stay open). None
+    // can be idle long enough to go before touched + the idle timeout.
+    await keeper.release(odd);
     const touched = Date.now();
     await Promise.all(clients.map((c) => ok(c, 'info')));
-    const gone = held.filter((_, i) => i % 2 === 1);
-    const kept = held.filter((_, i) => i % 2 === 0);
-    const survivors = clients.filter((_, i) => i % 2 === 0);
     fetches.forEach((f, i) => i % 4 === 1 && f.abort());
     const vanished = Date.now();
     assert.equal(countInKernel(gone), countHeld(gone), 'the vanished sessions still hold everything right after they went');
 
-    // Each of the rest calls every 300 ms, answered with exactly what it holds, until the test streams from them again
-    // (on a busy machine what comes between, bpftool among it, takes longer than the idle timeout).
-    let calls = 0;
     let firstGone: number | undefined;
     let allGone: number | undefined;
-    const keepCalling = survivors.map(async (c, i) => {
-      while (!stopCalling) {
-        const l = await ok(c, 'inspect_state', { fields: ['programs'], filters: { owned_only: true } });
-        assert.deepEqual(l.programs.map((p: { id: number }) => p.id), kept[i]?.programs);
-        calls++;
-        await sleep(300);
+    for (const end = vanished + IDLE_S * 1000 + 6000; Date.now() < end; await sleep(200)) {
+      const left = await countInKernelAsync(gone);
+      if (left < countHeld(gone)) firstGone ??= Date.now();
+      if (left === 0) {
+        allGone = Date.now();
+        break;
       }
-    });
-    // Failures surface where the loops are awaited, after the vanished half is watched.
-    for (const k of keepCalling) k.catch(() => undefined);
-    const watched = (async () => {
-      for (const end = vanished + IDLE_S * 1000 + 6000; Date.now() < end; await sleep(200)) {
-        const left = await countInKernelAsync(gone);
-        if (left < countHeld(gone)) firstGone ??= Date.now();
-        if (left === 0) return (allGone = Date.now());
-      }
-      return undefined;
-    })();
-    await watched;
+    }
     assert.ok(allGone !== undefined, `${Date.now() - vanished} ms after they went bpftool still sees ${JSON.stringify(inKernel(gone))} of the vanished sessions`);
     const took = allGone - vanished;
     assert.ok((firstGone as number) - touched >= IDLE_S * 1000, `the first object went ${(firstGone as number) - touched} ms after the sessions were last used, before the ${IDLE_S} s idle timeout`);
@@ -460,20 +453,24 @@ test('50 sessions at once each load, attach and stream; half vanish without DELE
       'each vanished session released its own program, and no other session ended',
     );
 
-    // The rest still stream, and a DELETE releases a session's objects at once.
+    // The rest still stream (still calling meanwhile), and a DELETE releases a session's objects at once.
     const w2 = await pausedWorkload(['getpid', '2']);
     for (const h of kept) addToSet(h.maps.targets as number, w2.pid);
     await w2.go();
-    stopCalling = true;
-    await Promise.all(keepCalling);
     const later = await Promise.all(survivors.map((c, i) => ok(c, 'stream_events', { source: { object_id: kept[i]?.objectId, map: 'ring' }, duration_ms: 5000, max_events: 2 })));
     for (const r of later) assert.deepEqual(r.events.map((e: { data: { tgid: number } }) => e.data.tgid), [w2.pid, w2.pid]);
+    const tally = await keeper.stop();
+    assert.deepEqual(tally.failures, [], 'every call of the rest was answered with exactly what the session holds');
+    for (const i of even) assert.ok((tally.checks[i] ?? 0) > 0, `session ${i} was never checked`);
     await Promise.all(survivors.map((c) => c.transport.terminateSession()));
     assert.ok(await eventually(() => countInKernel(kept) === 0, 2000), `after DELETE bpftool still sees ${JSON.stringify(inKernel(kept))}`);
-    console.log(`50 sessions, idle timeout ${IDLE_S} s: the vanished half's first object went ${(firstGone as number) - touched} ms after their last use, the last ${took} ms after they went; the rest made ${calls} calls meanwhile`);
+    const calls = even.reduce((n, i) => n + (tally.checks[i] ?? 0), 0);
+    console.log(
+      `50 sessions, idle timeout ${IDLE_S} s: the vanished half's first object went ${(firstGone as number) - touched} ms after their last use, the last ${took} ms after they went; ` +
+        `the rest made ${calls} calls meanwhile, at most ${tally.maxGapMs} ms apart (${tally.pings} pings before, ${tally.pingFailures} failed)`,
+    );
   } finally {
-    clearInterval(pinger);
-    stopCalling = true;
+    await keeper.kill();
     for (const f of fetches) f.abort();
     await s.stop('SIGKILL');
   }

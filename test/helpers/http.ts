@@ -3,12 +3,13 @@
  * its URL once it serves, its stderr, and a stop that waits for it to exit.
  * Clients are the SDK's, in either protocol era, with a bearer token.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { type IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { type CallToolResult, Client, type FetchLike, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { SERVER_BIN } from './fixtures.js';
+import type { KeepCallingCommand, KeepCallingReport } from './keep-calling.js';
 
 /** A running `-t http` server. */
 export interface HttpServer {
@@ -174,4 +175,82 @@ export function fetchTrusting(ca: string): FetchLike {
       const body = init?.body;
       req.end(body === undefined || body === null ? undefined : typeof body === 'string' ? body : Buffer.from(body as ArrayBuffer));
     });
+}
+
+/** Sessions kept in use by a child process of their own (./keep-calling.ts). */
+export interface KeptCalling {
+  /** Pings the session of `c` (index `index`) every `everyMs`, one ping at a time, from now on. */
+  add(index: number, c: HttpClient, token: string, everyMs: number): void;
+  /** Those sessions call inspect_state instead, checked against `programs`; resolves once each was answered right. */
+  check(sessions: { index: number; programs: number[] }[]): Promise<void>;
+  /** Those sessions get no more calls; resolves once none of theirs is in flight. */
+  release(indexes: number[]): Promise<void>;
+  /** Ends every loop after its current call and resolves with the tally. */
+  stop(): Promise<Extract<KeepCallingReport, { type: 'stopped' }>>;
+  /** Kills the process (SIGKILL) if it still runs, and waits for it to exit; for finally blocks, idempotent. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Forks ./keep-calling.js, which keeps 2025-11-25 sessions opened here in use from a process of its own, so this
+ * process's event loop stalling (it drives many clients, runs bpftool) cannot keep their calls from the server.
+ * A failed check rejects the pending (and every later) check, release or stop.
+ */
+export function keepCalling(url: URL): KeptCalling {
+  const proc = fork(new URL('./keep-calling.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // 'close', not 'exit': by then every message the child sent has been delivered.
+  let closed: number | string | undefined;
+  const exited = new Promise<number | string>((resolve) => proc.once('close', (code, signal) => resolve((closed = code ?? signal ?? -1))));
+  const reports: KeepCallingReport[] = [];
+  const waiters: (() => void)[] = [];
+  const wake = () => {
+    for (const w of waiters.splice(0)) w();
+  };
+  proc.on('message', (m: KeepCallingReport) => {
+    reports.push(m);
+    wake();
+  });
+  void exited.then(wake);
+  const command = (c: KeepCallingCommand) => {
+    if (!proc.connected) throw new Error(`keep-calling exited (${closed ?? 'disconnected'})`);
+    proc.send(c);
+  };
+  /** The next report of `type` after the first `seen` of them; rejected on a failure (unless stopping) or an exit. */
+  const next = <T extends 'calling' | 'released' | 'stopped'>(type: T, seen: number, stopping = false): Promise<Extract<KeepCallingReport, { type: T }>> =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const failed = reports.find((r) => r.type === 'failed');
+        if (!stopping && failed) return reject(new Error(`keep-calling: session ${failed.index}: ${failed.message}`));
+        const hit = reports.filter((r) => r.type === type)[seen];
+        if (hit) return resolve(hit as Extract<KeepCallingReport, { type: T }>);
+        if (closed !== undefined) return reject(new Error(`keep-calling exited (${closed}) before '${type}'`));
+        waiters.push(check);
+      };
+      check();
+    });
+  const count = (type: KeepCallingReport['type']) => reports.filter((r) => r.type === type).length;
+  return {
+    add: (index, c, token, everyMs) =>
+      command({ type: 'add', index, url: url.href, sessionId: c.transport.sessionId as string, token, protocolVersion: c.transport.protocolVersion as string, everyMs }),
+    check: async (sessions) => {
+      const seen = count('calling');
+      command({ type: 'check', sessions });
+      await next('calling', seen);
+    },
+    release: async (indexes) => {
+      const seen = count('released');
+      command({ type: 'release', indexes });
+      await next('released', seen);
+    },
+    stop: async () => {
+      command({ type: 'stop' });
+      const tally = await next('stopped', 0, true);
+      await exited;
+      return tally;
+    },
+    kill: async () => {
+      if (closed === undefined && proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
