@@ -11,7 +11,9 @@
         "native/src/attach.c",
         "native/src/map.c",
         "native/src/reader.c",
-        "native/src/prog.c"
+        "native/src/prog.c",
+        "native/src/program.c",
+        "native/src/records.c"
       ],
       "include_dirs": ["<(module_root_dir)/.deps/libbpf/include"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror=implicit-function-declaration"],

@@ -12,6 +12,7 @@ static napi_value init(napi_env env, napi_value exports)
 	init_map(env, exports);
 	init_reader(env, exports);
 	init_prog(env, exports);
+	init_records(env, exports);
 	return exports;
 }
 

@@ -184,6 +184,23 @@ bool arg_bytes(napi_env env, napi_value v, void **data, size_t *len, const char 
 	return true;
 }
 
+bool arg_u32_array(napi_env env, napi_value v, uint32_t **data, size_t *len, const char *what)
+{
+	napi_typedarray_type type;
+	napi_value ab;
+	size_t offset;
+	bool is_typed = false;
+	void *p;
+
+	napi_is_typedarray(env, v, &is_typed);
+	if (!is_typed || napi_get_typedarray_info(env, v, &type, len, &p, &ab, &offset) != napi_ok || type != napi_uint32_array) {
+		throw_type_error(env, what);
+		return false;
+	}
+	*data = p;
+	return true;
+}
+
 void *arg_handle(napi_env env, napi_value v, uint32_t magic, const char *what)
 {
 	napi_valuetype t;

@@ -25,6 +25,7 @@ enum handle_magic {
 	MAGIC_OBJECT = 0x0b1ec700,
 	MAGIC_LINK = 0x011c0000,
 	MAGIC_READER = 0x0ead0000,
+	MAGIC_KEYS = 0x0c0e0000,
 };
 
 /* One exported function. */
@@ -45,6 +46,8 @@ bool arg_bool(napi_env env, napi_value v, bool *out, const char *what);
 char *arg_string(napi_env env, napi_value v, const char *what);
 char *arg_string_or_null(napi_env env, napi_value v, bool *is_null, const char *what);
 bool arg_bytes(napi_env env, napi_value v, void **data, size_t *len, const char *what);
+/* A Uint32Array's words; a TypeError saying `what` otherwise. */
+bool arg_u32_array(napi_env env, napi_value v, uint32_t **data, size_t *len, const char *what);
 void *arg_handle(napi_env env, napi_value v, uint32_t magic, const char *what);
 bool is_nullish(napi_env env, napi_value v);
 bool get_named(napi_env env, napi_value obj, const char *name, napi_value *out);
@@ -79,3 +82,4 @@ napi_value init_attach(napi_env env, napi_value exports);
 napi_value init_map(napi_env env, napi_value exports);
 napi_value init_reader(napi_env env, napi_value exports);
 napi_value init_prog(napi_env env, napi_value exports);
+napi_value init_records(napi_env env, napi_value exports);

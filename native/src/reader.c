@@ -18,11 +18,18 @@
  * the index without parsing headers again (discarded ring records are left
  * out of it).
  *
+ * A reader may be given a program of record tests (program.h): then only the
+ * records that pass it are indexed (and, for a perf buffer, copied), tested
+ * in the same walk, while the record is at hand. Each delivery says how many
+ * records it took in all, and the index's third part gives each record
+ * delivered its number among them.
+ *
  * A perf buffer goes through libbpf (one ring per CPU, lost-sample records):
  * records are copied into one reused ArrayBuffer and handed over a batch per
  * call. Batch layout, per record: u32 size, u32 cpu, then size bytes of data,
  * padded to 8 bytes. */
 #include "common.h"
+#include "program.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -60,13 +67,16 @@ struct reader {
 	napi_ref on_batch;  /* function(count, bytes, start, alone?) */
 	napi_ref receiver;  /* napi_make_callback needs an object receiver */
 	napi_ref batch_ref; /* the ArrayBuffer JavaScript reads: the ring's data, or the perf batch */
-	napi_ref index_ref; /* the index ArrayBuffer: (offset, size) of each record delivered */
-	uint32_t *index;    /* its memory: 2 * max_per_wakeup words */
+	napi_ref index_ref; /* the index ArrayBuffer: (offset, size) of each record delivered, then their numbers */
+	uint32_t *index;    /* its memory: 3 * max_per_wakeup words */
+	uint32_t *ordinals; /* its third part: each record's number among those taken for its delivery */
+	struct program prog; /* the records to deliver, when `selecting` */
+	bool selecting;
 	napi_async_context actx;
-	/* The perf batch being filled: `count` records in `len` of `cap` bytes. */
+	/* The perf batch being filled: `count` records in `len` of `cap` bytes, of `taken` taken. */
 	uint8_t *batch;
 	size_t cap, len;
-	uint32_t count;
+	uint32_t count, taken;
 	uint32_t max_per_wakeup; /* most records per delivery: a ring's per wakeup, a perf batch's */
 	uint64_t records, lost, wakeups;
 	bool consuming;   /* inside a consume: no nested consume */
@@ -89,28 +99,31 @@ static void call_js(struct reader *r, size_t argc, napi_value *argv)
 		napi_get_and_clear_last_exception(env, &exc);
 }
 
-/* onBatch(count, bytes, start, alone?): `count` records in `bytes` bytes from `start`. */
-static void deliver(struct reader *r, uint32_t count, size_t bytes, size_t start, napi_value alone)
+/* onBatch(count, bytes, start, alone, taken): `count` records in `bytes` bytes from `start`, of
+ * `taken` records taken from the buffer (the others did not pass the program). */
+static void deliver(struct reader *r, uint32_t count, uint32_t taken, size_t bytes, size_t start, napi_value alone)
 {
-	napi_value argv[4];
+	napi_value argv[5];
 
 	argv[0] = make_u32(r->env, count);
 	argv[1] = make_u32(r->env, (uint32_t)bytes);
 	argv[2] = make_u32(r->env, (uint32_t)start);
 	argv[3] = alone ? alone : undefined(r->env);
-	call_js(r, 4, argv);
+	argv[4] = make_u32(r->env, taken);
+	call_js(r, 5, argv);
 }
 
 static void flush(struct reader *r)
 {
-	uint32_t count = r->count;
+	uint32_t count = r->count, taken = r->taken;
 	size_t len = r->len;
 
-	if (count == 0)
+	if (taken == 0)
 		return;
 	r->count = 0;
+	r->taken = 0;
 	r->len = 0;
-	deliver(r, count, len, 0, NULL);
+	deliver(r, count, taken, len, 0, NULL);
 }
 
 /* A record larger than the whole batch goes alone, in a buffer of its own. */
@@ -127,7 +140,8 @@ static void deliver_alone(struct reader *r, const void *data, size_t size, uint3
 	memcpy((uint8_t *)dst + RECORD_HDR, data, size);
 	r->index[0] = RECORD_HDR;
 	r->index[1] = (uint32_t)size;
-	deliver(r, 1, need, 0, ab);
+	r->ordinals[0] = 0;
+	deliver(r, 1, 1, need, 0, ab);
 }
 
 static void append(struct reader *r, const void *data, size_t size, uint32_t cpu)
@@ -135,20 +149,27 @@ static void append(struct reader *r, const void *data, size_t size, uint32_t cpu
 	size_t need = RECORD_HDR + ROUND8(size);
 
 	r->records++;
-	if (need > r->cap) {
+	if (need > r->cap || r->len + need > r->cap || r->count == r->max_per_wakeup)
 		flush(r);
+	/* Tested after the flush, whose delivery may have changed the program: the record goes by the one in force. */
+	if (r->selecting && !program_passes(&r->prog, data, (uint32_t)size)) {
+		if (++r->taken == UINT32_MAX)
+			flush(r);
+		return;
+	}
+	if (need > r->cap) {
 		deliver_alone(r, data, size, cpu);
 		return;
 	}
-	if (r->len + need > r->cap || r->count == r->max_per_wakeup)
-		flush(r);
 	((uint32_t *)(r->batch + r->len))[0] = (uint32_t)size;
 	((uint32_t *)(r->batch + r->len))[1] = cpu;
 	memcpy(r->batch + r->len + RECORD_HDR, data, size);
 	r->index[2 * r->count] = (uint32_t)(r->len + RECORD_HDR);
 	r->index[2 * r->count + 1] = (uint32_t)size;
+	r->ordinals[r->count] = r->taken;
 	r->len += need;
 	r->count++;
+	r->taken++;
 }
 
 static void perf_sample(void *ctx, int cpu, void *data, __u32 size)
@@ -184,6 +205,7 @@ static void drop_batch(struct reader *r, bool detach)
 		napi_delete_reference(r->env, r->index_ref);
 	r->index_ref = NULL;
 	r->index = NULL;
+	r->ordinals = NULL;
 }
 
 /* Hands JavaScript the committed ring records (at most max_per_wakeup) in
@@ -193,11 +215,11 @@ static uint32_t ring_take(struct reader *r)
 	unsigned long cons = __atomic_load_n(r->consumer_pos, __ATOMIC_ACQUIRE);
 	unsigned long prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
 	unsigned long pos = cons;
-	uint32_t count = 0;
+	uint32_t count = 0, taken = 0;
 
 	size_t start = cons & r->mask;
 
-	while (pos < prod && count < r->max_per_wakeup) {
+	while (pos < prod && taken < r->max_per_wakeup) {
 		uint32_t hdr = __atomic_load_n((const uint32_t *)(r->data + (pos & r->mask)), __ATOMIC_ACQUIRE);
 		uint32_t size = hdr & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
 
@@ -205,17 +227,23 @@ static uint32_t ring_take(struct reader *r)
 			break; /* reserved, not yet committed: the rest waits */
 		if (!(hdr & BPF_RINGBUF_DISCARD_BIT)) {
 			/* Offsets run on from the span's start: the data is mapped twice, so none wraps. */
-			r->index[2 * count] = (uint32_t)(start + (pos - cons) + BPF_RINGBUF_HDR_SZ);
-			r->index[2 * count + 1] = size;
-			count++;
+			size_t at = start + (pos - cons) + BPF_RINGBUF_HDR_SZ;
+
+			if (!r->selecting || program_passes(&r->prog, r->data + at, size)) {
+				r->index[2 * count] = (uint32_t)at;
+				r->index[2 * count + 1] = size;
+				r->ordinals[count] = taken;
+				count++;
+			}
+			taken++;
 		}
 		pos += ROUND8(size + BPF_RINGBUF_HDR_SZ);
 	}
 	if (pos == cons)
 		return 0;
-	r->records += count;
-	if (count)
-		deliver(r, count, pos - cons, start, NULL);
+	r->records += taken;
+	if (taken)
+		deliver(r, count, taken, pos - cons, start, NULL);
 	__atomic_store_n(r->consumer_pos, pos, __ATOMIC_RELEASE);
 	return count;
 }
@@ -273,6 +301,8 @@ static void on_closed(uv_handle_t *handle)
 	perf_buffer__free(r->pb);
 	r->pb = NULL;
 	release_ring(r);
+	program_free(&r->prog);
+	r->selecting = false;
 	r->released = true;
 	if (r->finalized)
 		free(r);
@@ -369,7 +399,8 @@ static napi_value ring_open(napi_env env, struct reader *r, int map_fd)
 /* readerOpen(mapFd, perf: boolean, {batchBytes, maxPerWakeup, perfPages} (all required:
  * TypeScript decides them), onBatch)
  *   -> {reader, batch: ArrayBuffer, index: ArrayBuffer}: the ring's data area, or the perf batch
- *      buffer; and the index of each delivery's records. */
+ *      buffer; and the index of each delivery's records: 2 * maxPerWakeup words of (offset, size),
+ *      then maxPerWakeup words of their numbers among the records taken. */
 static napi_value reader_open(napi_env env, napi_callback_info info)
 {
 	napi_value argv[4], v, result, external, batch, index, receiver, name;
@@ -435,13 +466,14 @@ static napi_value reader_open(napi_env env, napi_callback_info info)
 		return throw_errno(env, EIO, "uv_poll_init");
 	}
 	r->poll.data = r;
-	if (napi_create_arraybuffer(env, (size_t)max_per_wakeup * 2 * sizeof(uint32_t), (void **)&r->index, &index) != napi_ok) {
+	if (napi_create_arraybuffer(env, (size_t)max_per_wakeup * 3 * sizeof(uint32_t), (void **)&r->index, &index) != napi_ok) {
 		perf_buffer__free(r->pb);
 		release_ring(r);
 		free(r);
 		throw_napi_failure(env);
 		return NULL;
 	}
+	r->ordinals = r->index + 2 * (size_t)max_per_wakeup;
 	NAPI_TRY(env, napi_create_reference(env, batch, 1, &r->batch_ref));
 	NAPI_TRY(env, napi_create_reference(env, index, 1, &r->index_ref));
 	NAPI_TRY(env, napi_create_reference(env, argv[3], 1, &r->on_batch));
@@ -501,6 +533,35 @@ static napi_value reader_stats(napi_env env, napi_callback_info info)
 	return s;
 }
 
+/* readerSelect(reader, program | null): from the next record taken, deliver only the records that
+ * pass the program (a Uint32Array, program.h), or every record (null). */
+static napi_value reader_select(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	struct reader *r;
+	struct program next;
+	uint32_t *words;
+	size_t n;
+
+	if (!get_args(env, info, 2, argv) || !(r = reader_arg(env, argv[0])))
+		return NULL;
+	if (r->closing)
+		return throw_errno(env, EBADF, "readerSelect: the reader is closed");
+	if (is_nullish(env, argv[1])) {
+		program_free(&r->prog);
+		r->selecting = false;
+		return undefined(env);
+	}
+	if (!arg_u32_array(env, argv[1], &words, &n, "program: a Uint32Array or null"))
+		return NULL;
+	if (!program_parse(words, n, &next))
+		return throw_type_error(env, "readerSelect: not a program");
+	program_free(&r->prog);
+	r->prog = next;
+	r->selecting = true;
+	return undefined(env);
+}
+
 /* readerClose(reader): stop reading; memory is freed once libuv lets go. Idempotent. */
 static napi_value reader_close(napi_env env, napi_callback_info info)
 {
@@ -519,6 +580,7 @@ napi_value init_reader(napi_env env, napi_value exports)
 		{ "readerOpen", reader_open },
 		{ "readerConsume", reader_consume },
 		{ "readerStats", reader_stats },
+		{ "readerSelect", reader_select },
 		{ "readerClose", reader_close },
 	};
 

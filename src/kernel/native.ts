@@ -15,6 +15,9 @@ export type LinkHandle = { readonly __brand: 'LinkHandle' };
 /** An opaque handle to a ring or perf buffer reader. */
 export type ReaderHandle = { readonly __brand: 'ReaderHandle' };
 
+/** An opaque handle to a table of record keys (freed when collected). */
+export type KeysHandle = { readonly __brand: 'KeysHandle' };
+
 /** A program of an opened object, as libbpf sees it before or after load. */
 export interface NativeProgram {
   name: string;
@@ -186,12 +189,31 @@ export interface Native {
     mapFd: number,
     perf: boolean,
     opts: { batchBytes: number; maxPerWakeup: number; perfPages: number },
-    onBatch: (count: number, bytes: number, start: number, alone?: ArrayBuffer) => void,
+    onBatch: (count: number, bytes: number, start: number, alone: ArrayBuffer | undefined, taken: number) => void,
   ): { reader: ReaderHandle; batch: ArrayBuffer; index: ArrayBuffer };
+  /** From the next record taken, deliver only those passing `program` (src/kernel/record-scan.ts), or all (null). */
+  readerSelect(r: ReaderHandle, program: Uint32Array | null): void;
   readerConsume(r: ReaderHandle): number;
   /** Counters, and for a ring its consumer and producer positions and data size (0 for a perf buffer). */
   readerStats(r: ReaderHandle): { records: bigint; lost: bigint; wakeups: bigint; closed: boolean; consumerPos: bigint; producerPos: bigint; ringBytes: bigint };
   readerClose(r: ReaderHandle): void;
+
+  /** The numbers of a batch's first `count` records that pass `program` (see src/kernel/record-scan.ts), into `into`; how many. */
+  recordsSelect(bytes: Uint8Array, index: Uint32Array, count: number, program: Uint32Array, into: Uint32Array): number;
+  keysOpen(keySize: number, maxKeys: number): KeysHandle;
+  /** Counts the records numbered in `picked` (null: the first n) per known key; see KeyTable.count. */
+  keysCount(
+    keys: KeysHandle,
+    bytes: Uint8Array,
+    index: Uint32Array,
+    count: number,
+    picked: Uint32Array | null,
+    n: number,
+    byte: number,
+    recordSize: number,
+    out: Uint32Array,
+  ): { left: number; counted: number };
+  keysKnow(keys: KeysHandle, id: number): void;
 
   /**
    * Runs a loaded program once in the kernel (BPF_PROG_TEST_RUN), `repeat` times for types that

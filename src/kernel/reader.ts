@@ -3,10 +3,13 @@
  * addon hands over a span of the ring's own memory (no copy); for a perf
  * buffer, a batch it copied into one shared buffer. A RecordBatch walks either
  * in place, so decoding reads the bytes where they lie. One reader per map,
- * shared by every subscriber.
+ * shared by every subscriber. A subscriber alone on its reader can have the
+ * addon pass on only the records a program of tests passes, tested as the
+ * addon walks them.
  */
 import { KernelError, kernelFailure } from './errors.js';
 import { ObjKind, type ReaderHandle, native } from './native.js';
+import type { RecordProgram } from './record-scan.js';
 
 /** The cpu word of a record that has none. */
 const NO_CPU = 0xffffffff;
@@ -28,7 +31,18 @@ export class RecordBatch {
     readonly length: number,
     /** `bytes` as native-order words, for a perf record's cpu (the word before its data); undefined for a ring. */
     private readonly cpuWords: Uint32Array | undefined,
+    /** Records taken from the buffer for this batch: `count`, and those `selectedBy` left out. */
+    readonly taken: number = count,
+    /** The program every record of the batch passed, when the reader selected them (see {@link EventReader.select}). */
+    readonly selectedBy: RecordProgram | undefined = undefined,
+    /** Per record, its number among the `taken` (when selected). */
+    private readonly ordinals: Uint32Array = new Uint32Array(0),
   ) {}
+
+  /** The number of record `r` among the records taken for the batch: r itself unless the reader selected. */
+  takenAt(r: number): number {
+    return this.selectedBy ? (this.ordinals[r] as number) : r;
+  }
 
   /** The cpu that wrote the record whose data starts at `offset`; null for ring buffers. */
   cpuOf(offset: number): number | null {
@@ -81,7 +95,10 @@ const READER_DEFAULTS: Required<ReaderOptions> = { batchBytes: 1 << 20, maxPerWa
 /** A live reader of one map. */
 export class EventReader {
   private handle: ReaderHandle | null;
-  private readonly subscribers = new Set<(batch: RecordBatch) => void>();
+  /** Each subscriber, with the program of the records it needs (undefined: all). */
+  private readonly subscribers = new Map<(batch: RecordBatch) => void, RecordProgram | undefined>();
+  /** The program the addon passes records through: the only subscriber's. */
+  private selecting: RecordProgram | undefined;
 
   private constructor(
     /** The map read. */
@@ -90,14 +107,16 @@ export class EventReader {
     private readonly fd: number,
     opts: ReaderOptions,
   ) {
-    let shared: { bytes: Uint8Array; words: Uint32Array | undefined; index: Uint32Array } | undefined;
+    let shared: { bytes: Uint8Array; words: Uint32Array | undefined; index: Uint32Array; ordinals: Uint32Array } | undefined;
     const ring = kind === 'ringbuf';
-    const opened = native.readerOpen(fd, !ring, { ...READER_DEFAULTS, ...opts }, (count, length, start, alone) => {
+    const options = { ...READER_DEFAULTS, ...opts };
+    const opened = native.readerOpen(fd, !ring, options, (count, length, start, alone, taken) => {
       const at = shared as NonNullable<typeof shared>;
+      const { selecting } = this;
       const batch = alone
-        ? new RecordBatch(new Uint8Array(alone), at.index, count, start, length, new Uint32Array(alone))
-        : new RecordBatch(at.bytes, at.index, count, start, length, at.words);
-      for (const fn of this.subscribers) {
+        ? new RecordBatch(new Uint8Array(alone), at.index, count, start, length, new Uint32Array(alone), taken, selecting, at.ordinals)
+        : new RecordBatch(at.bytes, at.index, count, start, length, at.words, taken, selecting, at.ordinals);
+      for (const fn of this.subscribers.keys()) {
         try {
           fn(batch);
         } catch {
@@ -105,7 +124,13 @@ export class EventReader {
         }
       }
     });
-    shared = { bytes: new Uint8Array(opened.batch), words: ring ? undefined : new Uint32Array(opened.batch), index: new Uint32Array(opened.index) };
+    const perIndex = options.maxPerWakeup;
+    shared = {
+      bytes: new Uint8Array(opened.batch),
+      words: ring ? undefined : new Uint32Array(opened.batch),
+      index: new Uint32Array(opened.index, 0, 2 * perIndex),
+      ordinals: new Uint32Array(opened.index, 8 * perIndex, perIndex),
+    };
     this.handle = opened.reader;
   }
 
@@ -132,8 +157,31 @@ export class EventReader {
 
   /** Adds a batch callback; returns the function that removes it. */
   subscribe(fn: (batch: RecordBatch) => void): () => void {
-    this.subscribers.add(fn);
-    return () => this.subscribers.delete(fn);
+    this.subscribers.set(fn, undefined);
+    this.choose();
+    return () => {
+      this.subscribers.delete(fn);
+      this.choose();
+    };
+  }
+
+  /**
+   * Says that subscriber `fn` needs only the records `program` passes (undefined: all). While it is
+   * the only subscriber the addon tests each record as it walks them and hands over only those;
+   * its batches then carry the program as `selectedBy`.
+   */
+  select(fn: (batch: RecordBatch) => void, program: RecordProgram | undefined): void {
+    if (!this.subscribers.has(fn)) return;
+    this.subscribers.set(fn, program);
+    this.choose();
+  }
+
+  /** Gives the addon the only subscriber's program, or none. */
+  private choose(): void {
+    const only = this.subscribers.size === 1 ? this.subscribers.values().next().value : undefined;
+    if (only === this.selecting || !this.handle) return;
+    native.readerSelect(this.handle, only?.words ?? null);
+    this.selecting = only;
   }
 
   /** Takes what the buffer holds now, synchronously; returns the number of records. */

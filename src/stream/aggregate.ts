@@ -102,13 +102,13 @@ export class Aggregator {
     return g;
   }
 
-  /** Counts one more record seen at `atMs` in a group {@link add} returned (null: one more over the limit). Not for value statistics. */
-  again(g: GroupHandle | null, atMs: number): void {
+  /** Counts `n` more records seen at `atMs` in a group {@link add} returned (null: over the limit). Not for value statistics. */
+  again(g: GroupHandle | null, atMs: number, n = 1): void {
     if (g === null) {
-      this.overflow++;
+      this.overflow += n;
       return;
     }
-    (g as Counted).count++;
+    (g as Counted).count += n;
     (g as Counted).last_seen_ms = atMs;
   }
 

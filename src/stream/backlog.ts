@@ -94,6 +94,23 @@ export class BacklogMeter {
     if (this.taken + (offset - 8 - batch.start) >= this.pending) return;
     this.records++;
     if (matched) this.matched++;
+    this.noteAge(batch.bytes, offset, size);
+  }
+
+  /** Whether every record of `batch` was in the ring when the stream began. */
+  holdsAll(batch: RecordBatch): boolean {
+    return this.taken + batch.length <= this.pending;
+  }
+
+  /** Notes the first `taken` records of a batch it {@link holdsAll} (the stream took those), of which `matched` matched. */
+  recordAll(batch: RecordBatch, taken: number, matched: number): void {
+    this.records += taken;
+    this.matched += matched;
+    for (let r = 0; r < taken; r++) this.noteAge(batch.bytes, batch.index[2 * r] as number, batch.index[2 * r + 1] as number);
+  }
+
+  /** Keeps the record's timestamp when it is the oldest so far. */
+  private noteAge(b: Uint8Array, offset: number, size: number): void {
     this.firstSize ??= size;
     if (this.tsOffset === undefined) {
       // The type as the pipeline chose it; a raw stream that left the choice open has no ages.
@@ -101,7 +118,6 @@ export class BacklogMeter {
       this.tsOffset = (this.btf && typeId !== undefined ? timestampOffset(this.btf, typeId) : undefined) ?? null;
     }
     if (this.tsOffset === null || this.tsOffset + 8 > size) return;
-    const b = batch.bytes;
     if (b !== this.viewOf) {
       this.viewOf = b;
       this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);

@@ -8,11 +8,12 @@
  */
 import { InvalidRequest } from '../kernel/errors.js';
 import type { RecordBatch } from '../kernel/reader.js';
+import { RecordProgram } from '../kernel/record-scan.js';
 import { type Field, type FieldKind, fieldAt, fieldsOf } from './fields.js';
 import { type Decoded, type EventFilters, type RecordFilter, compileFilter } from './filter.js';
 import { projectSchema, projector } from './project.js';
 import type { RecordType } from './record-type.js';
-import { type CompiledTest, type DecodedTest, type RawTest, anyOf, compileClause, compileWhere } from './where.js';
+import { type CompiledTest, type DecodedTest, type RawCheck, anyOf, compileClause, compileWhere } from './where.js';
 
 /** Field kinds a value statistic can be taken of. */
 const NUMERIC: readonly FieldKind[] = ['int', 'float'];
@@ -31,10 +32,10 @@ export interface NarrowOptions {
 
 /** A stream's compiled narrowing. */
 export class Narrowing {
-  /** Tests on raw bytes, all of which a record passes before it is decoded. */
-  private readonly raw: RawTest | undefined;
-  /** Bytes a record needs for the raw tests to read; shorter records fail them. */
-  private readonly rawEnd: number;
+  /** The raw tests the addon runs, all of which a record passes before it is decoded (shorter records than they read fail). */
+  readonly program: RecordProgram | undefined;
+  /** The raw tests run in JavaScript on the records the program passed. */
+  private readonly checks: RawCheck[];
   /** Tests on decoded values (bitfields, floats; pid and comm when the type is chosen only from a record). */
   private readonly decodedTests: DecodedTest[];
   private readonly cpus: ReadonlySet<number> | undefined;
@@ -43,9 +44,9 @@ export class Narrowing {
   readonly fields: ReadonlyMap<string, Field> | undefined;
   /** Cuts a decoded record to the fields asked for. */
   readonly project: ((data: Record<string, unknown>) => Record<string, unknown>) | undefined;
-  private view: DataView | undefined;
-  /** The bytes `view` is of. */
-  private viewOf: Uint8Array | undefined;
+  /** The index of the one record {@link before} tests, and its outcome. */
+  private readonly one = new Uint32Array(2);
+  private readonly oneOut = new Uint32Array(1);
 
   constructor(
     private readonly recordType: RecordType,
@@ -65,8 +66,8 @@ export class Narrowing {
       if (!recordType.hasBtf && decodedFields.length) throw noFields(recordType, decodedFields[0] as string);
       // Without a type known now, pid and comm are read from each record once it is decoded, as the type found allows.
       this.legacy = compileFilter({ pid: filters.pid, comm: filters.comm });
-      this.raw = undefined;
-      this.rawEnd = 0;
+      this.program = undefined;
+      this.checks = [];
       this.decodedTests = [];
       this.project = undefined;
       this.fields = undefined;
@@ -75,9 +76,10 @@ export class Narrowing {
     const fields = fieldsOf(plan);
     this.fields = fields;
     const tests: CompiledTest[] = [...shorthands(fields, filters), ...compileWhere(fields, filters.where ?? [])];
-    const raw = tests.flatMap((t) => ('raw' in t ? [t.raw] : []));
-    this.raw = raw.length === 0 ? undefined : raw.length === 1 ? raw[0] : (b, v, o) => raw.every((t) => t(b, v, o));
-    this.rawEnd = Math.max(0, ...tests.map((t) => ('end' in t ? t.end : 0)));
+    const raw = tests.flatMap((t) => ('raw' in t ? [t] : []));
+    const end = Math.max(0, ...raw.map((t) => t.end));
+    this.program = raw.length ? new RecordProgram(raw.flatMap((t) => (t.raw.length ? [t.raw] : [])), end) : undefined;
+    this.checks = raw.flatMap((t) => (t.check ? [t.check] : []));
     this.decodedTests = tests.flatMap((t) => ('decoded' in t ? [t.decoded] : []));
     this.legacy = undefined;
     opts.fields?.forEach((f, i) => fieldAt(fields, f, `fields[${i}]`));
@@ -94,7 +96,12 @@ export class Narrowing {
   /** The tests a record can pass before decoding: its cpu and the raw tests on its `size` bytes at `offset`. */
   before(bytes: Uint8Array, offset: number, size: number, cpu: number | null): boolean {
     if (this.cpus && (cpu === null || !this.cpus.has(cpu))) return false;
-    return !this.raw || (size >= this.rawEnd && this.raw(bytes, this.viewFor(bytes), offset));
+    if (this.program) {
+      this.one[0] = offset;
+      this.one[1] = size;
+      if (this.program.select({ bytes, index: this.one, count: 1 }, this.oneOut) === 0) return false;
+    }
+    return this.checks.every((c) => c(bytes, offset));
   }
 
   /**
@@ -102,29 +109,25 @@ export class Narrowing {
    * their numbers in the batch go to `into` (at least `batch.count` long), in order; returns how many.
    */
   select(batch: RecordBatch, into: Uint32Array): number {
+    // Everything read before the loops: code after a loop that V8 compiled while in it has no feedback yet.
     const { bytes, index, count } = batch;
-    const { raw, rawEnd, cpus } = this;
-    const view = raw && this.viewFor(bytes);
-    let picked = 0;
-    // Apart from before(), with the tests in locals: this loop runs for every record a stream reads.
-    for (let r = 0; r < count; r++) {
+    const { program, checks, cpus } = this;
+    let picked = count;
+    // A reader that selected the batch with this program left out the records that fail it.
+    if (program && batch.selectedBy !== program) picked = program.select(batch, into);
+    else for (let r = 0; r < count; r++) into[r] = r;
+    if (checks.length === 0 && !cpus) return picked;
+    let kept = 0;
+    for (let j = 0; j < picked; j++) {
+      const r = into[j] as number;
+      const offset = index[2 * r] as number;
       if (cpus) {
-        const cpu = batch.cpuOf(index[2 * r] as number);
+        const cpu = batch.cpuOf(offset);
         if (cpu === null || !cpus.has(cpu)) continue;
       }
-      if (raw && ((index[2 * r + 1] as number) < rawEnd || !raw(bytes, view as DataView, index[2 * r] as number))) continue;
-      into[picked++] = r;
+      if (checks.every((c) => c(bytes, offset))) into[kept++] = r;
     }
-    return picked;
-  }
-
-  /** A view of `bytes` (the same one while the bytes stay the same). */
-  private viewFor(bytes: Uint8Array): DataView {
-    if (bytes !== this.viewOf) {
-      this.viewOf = bytes;
-      this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    }
-    return this.view as DataView;
+    return kept;
   }
 
   /** The tests on the decoded record. */
@@ -149,7 +152,7 @@ function shorthands(fields: ReadonlyMap<string, Field>, f: EventFilters): Compil
     if (ids.length === 0) fieldAt(fields, 'pid', 'filters.pid', ['int']);
     const each = ids.map((id) => compileClause(id, 'eq', f.pid, 'filters.pid'));
     const raw = each.flatMap((t) => ('raw' in t ? [t] : []));
-    if (raw.length === each.length) out.push({ raw: anyOf(raw.map((t) => t.raw)), end: Math.max(...raw.map((t) => t.end)) });
+    if (raw.length === each.length) out.push({ raw: raw.flatMap((t) => t.raw), end: Math.max(...raw.map((t) => t.end)) });
     else out.push({ decoded: anyOf(ids.map((id) => compileClause(id, 'eq', f.pid, 'filters.pid', 'decoded')).map((t) => (t as { decoded: DecodedTest }).decoded)) });
   }
   if (f.comm !== undefined) {

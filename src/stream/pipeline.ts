@@ -1,15 +1,15 @@
 /**
  * A stream's pipeline, record by record: decode with the stream's record
  * type, filter, then either count into groups or keep the record in the
- * requested format, until max_events are kept. Pure: it is fed bytes, so it
- * is tested without a kernel.
+ * requested format, until max_events are kept. It is fed bytes, so it is
+ * tested without a kernel (the addon runs its raw tests and key table).
  */
 import { BtfError } from '../btf/index.js';
 import type { RecordBatch } from '../kernel/reader.js';
+import { type IndexedRecords, KeyTable, NO_KEY_ID, type RecordProgram } from '../kernel/record-scan.js';
 import { Aggregator, type GroupHandle, type ValueAggregate } from './aggregate.js';
 import type { Decoded, EventFilters } from './filter.js';
 import { Narrowing } from './narrow.js';
-import { RawKeys } from './raw-keys.js';
 import type { RecordType } from './record-type.js';
 import { type EventTable, TableBuilder } from './table.js';
 
@@ -64,15 +64,18 @@ export class Pipeline {
   private readonly narrowing: Narrowing;
   private readonly needsDecode: boolean;
   private tableBuilder: TableBuilder | undefined;
-  /** Groups by the raw bytes of the one group-by field, when they alone decide the group (see rawGroupKeys). */
-  private readonly rawKeys: RawKeys<GroupHandle | null> | undefined;
-  /** The size of the records the raw keys were learnt from: others go the slow way. */
-  private rawKeySize = -1;
-  /** The bytes the raw keys read last, and the same as words. */
-  private wordsFor: Uint8Array | undefined;
-  private words: Uint32Array | undefined;
+  /** Keys of the raw bytes of the one group-by field, when they alone decide the group (see keyTableFor). */
+  private readonly keys: KeyTable | undefined;
+  /** The group of each key id the table counts (null: past the group limit). */
+  private readonly groupOfId: (GroupHandle | null)[] = [];
+  /** The size of the records counted by key (the first record's): others go the slow way. */
+  private keyRecordSize = -1;
   /** The numbers of a batch's records that passed the raw tests (reused, grown to the largest batch). */
   private picked = new Uint32Array(0);
+  /** What the key table hands back for a batch: two words a record. */
+  private keyOut = new Uint32Array(0);
+  /** The index of the one record {@link push} takes. */
+  private readonly one = new Uint32Array(2);
 
   /** Checks the filter, projection and aggregate fields against the record type: InvalidRequest when one is wrong. */
   constructor(private readonly opts: PipelineOptions) {
@@ -85,28 +88,33 @@ export class Pipeline {
     });
     this.needsDecode = DECODED_FORMATS.has(opts.format) || this.narrowing.testsDecoded || opts.aggregate !== undefined;
     this.groups = opts.aggregate ? new Aggregator(opts.aggregate.groupBy, opts.aggregate.maxGroups, opts.aggregate.value) : undefined;
-    this.rawKeys = this.rawGroupKeys();
+    this.keys = this.keyTableFor();
   }
 
   /**
-   * A memo of groups by the raw bytes of the group-by field, when one field with fixed bytes that
-   * the renderer leaves alone is grouped by, no value is aggregated and no test needs the decoded
+   * A table of the group-by field's raw bytes, when one field with fixed bytes that the
+   * renderer leaves alone is grouped by, no value is aggregated and no test needs the decoded
    * record: then the group depends on those bytes only, and a record whose bytes were seen is
    * counted without being decoded (its group's key is decoded once, from the first record of it).
    */
-  private rawGroupKeys(): RawKeys<GroupHandle | null> | undefined {
+  private keyTableFor(): KeyTable | undefined {
     const agg = this.opts.aggregate;
     if (!agg || agg.groupBy.length !== 1 || agg.value || this.narrowing.testsDecoded) return undefined;
     const path = agg.groupBy[0] as string;
     const field = this.narrowing.fields?.get(path);
     if (!field?.raw || rendered(this.opts.recordType.schema(), path)) return undefined;
-    return new RawKeys(field.raw.byte, field.raw.size, 4 * agg.maxGroups);
+    return new KeyTable(field.raw.byte, field.raw.size, 4 * agg.maxGroups);
   }
 
   /** The kept records as columns and rows, with `format: "table"` (laid out at the first record kept). */
   get table(): EventTable | undefined {
     if (this.opts.format !== 'table') return undefined;
     return (this.tableBuilder ?? new TableBuilder(this.schema(), null)).table;
+  }
+
+  /** The raw tests a reader may run for this pipeline as it walks the records (see EventReader.select). */
+  get program(): RecordProgram | undefined {
+    return this.narrowing.program;
   }
 
   /** Records returned: events or table rows. */
@@ -132,7 +140,13 @@ export class Pipeline {
       this.filtered++;
       return;
     }
-    this.passed(bytes, this.rawKeys ? this.wordsOf(bytes) : undefined, offset, size, cpu, atMs);
+    if (!this.keys) {
+      this.take(bytes, offset, size, cpu, atMs);
+      return;
+    }
+    this.one[0] = offset;
+    this.one[1] = size;
+    this.countByKey({ bytes, index: this.one, count: 1, cpuOf: () => cpu }, null, 1, atMs);
   }
 
   /**
@@ -145,46 +159,69 @@ export class Pipeline {
     if (this.picked.length < count) this.picked = new Uint32Array(count);
     const picked = this.picked;
     const passing = this.narrowing.select(batch, picked);
-    const words = this.rawKeys ? this.wordsOf(bytes) : undefined;
-    for (let j = 0; j < passing; j++) {
-      const r = picked[j] as number;
+    if (this.keys) this.countByKey(batch, picked, passing, atMs);
+    else {
+      for (let j = 0; j < passing; j++) {
+        const r = picked[j] as number;
+        const offset = index[2 * r] as number;
+        this.take(bytes, offset, index[2 * r + 1] as number, batch.cpuOf(offset), atMs);
+        if (this.fullAt !== undefined) {
+          // The list ended at record r: the records taken after it were not taken in here.
+          const at = batch.takenAt(r);
+          this.received += at + 1;
+          this.filtered += at - j;
+          return;
+        }
+      }
+    }
+    this.received += batch.taken;
+    this.filtered += batch.taken - passing;
+  }
+
+  /**
+   * Counts the first `n` records numbered in `picked` (null: the first n) by their key (an
+   * aggregation: never full): the table counts those of keys whose group is known; the others are
+   * decoded and counted here, and a key's group, once found, is made known to the table.
+   */
+  private countByKey(records: IndexedRecords & Pick<RecordBatch, 'cpuOf'>, picked: Uint32Array | null, n: number, atMs: number): void {
+    if (n === 0) return;
+    const keys = this.keys as KeyTable;
+    const groups = this.groups as Aggregator;
+    const { bytes, index } = records;
+    const numberOf = (j: number): number => (picked ? (picked[j] as number) : j);
+    if (this.keyRecordSize < 0) this.keyRecordSize = index[2 * numberOf(0) + 1] as number;
+    if (this.keyOut.length < 2 * n) this.keyOut = new Uint32Array(2 * Math.max(n, this.picked.length));
+    const out = this.keyOut;
+    const { left, counted } = keys.count(records, picked, n, this.keyRecordSize, out);
+    for (let i = left; i < left + counted; i++) {
+      const many = out[2 * i + 1] as number;
+      groups.again(this.groupOfId[out[2 * i] as number] as GroupHandle | null, atMs, many);
+      this.matched += many;
+    }
+    for (let i = 0; i < left; i++) {
+      const id = out[2 * i + 1] as number;
+      const r = numberOf(out[2 * i] as number);
       const offset = index[2 * r] as number;
-      this.passed(bytes, words, offset, index[2 * r + 1] as number, batch.cpuOf(offset), atMs);
-      if (this.fullAt !== undefined) {
-        // The list ended at record r: the records after it were not taken.
-        this.received += r + 1;
-        this.filtered += r - j;
-        return;
-      }
-    }
-    this.received += count;
-    this.filtered += count - passing;
-  }
-
-  /** A record that passed the raw tests (counted in `received`); `words` is `bytes` as native words for the raw keys (see {@link wordsOf}). */
-  private passed(bytes: Uint8Array, words: Uint32Array | undefined, offset: number, size: number, cpu: number | null, atMs: number): void {
-    if (size === this.rawKeySize) {
-      const g = (this.rawKeys as RawKeys<GroupHandle | null>).get(bytes, words, offset);
-      if (g !== undefined) {
+      // A key whose group a record before this one in the batch found.
+      const known = id === NO_KEY_ID ? undefined : this.groupOfId[id];
+      if (known !== undefined) {
         this.matched++;
-        (this.groups as Aggregator).again(g, atMs);
-        return;
+        groups.again(known, atMs);
+        continue;
+      }
+      const group = this.take(bytes, offset, index[2 * r + 1] as number, records.cpuOf(offset), atMs);
+      if (group !== undefined && id !== NO_KEY_ID) {
+        this.groupOfId[id] = group;
+        keys.know(id);
       }
     }
-    this.take(bytes, offset, size, cpu, atMs);
   }
 
-  /** `bytes` as native 32-bit words when they start on a word (the same array while the bytes stay the same), for the raw keys. */
-  private wordsOf(bytes: Uint8Array): Uint32Array | undefined {
-    if (bytes !== this.wordsFor) {
-      this.wordsFor = bytes;
-      this.words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2) : undefined;
-    }
-    return this.words;
-  }
-
-  /** The rest of {@link passed}, for a record its raw key did not settle (apart, so the hot part stays small). */
-  private take(bytes: Uint8Array, offset: number, size: number, cpu: number | null, atMs: number): void {
+  /**
+   * A record that passed the raw tests (counted in `received`), decoded: tested, then counted or kept.
+   * Returns the group it was counted in (null: none, past the limit) when it was decoded without error.
+   */
+  private take(bytes: Uint8Array, offset: number, size: number, cpu: number | null, atMs: number): GroupHandle | null | undefined {
     const decoder = this.needsDecode ? this.opts.recordType.decoderFor(size) : undefined;
     let data: Decoded;
     let decodeError: string | undefined;
@@ -198,7 +235,7 @@ export class Pipeline {
     }
     if (!this.narrowing.after(data, cpu)) {
       this.filtered++;
-      return;
+      return undefined;
     }
     this.matched++;
     const render = this.opts.recordType.render;
@@ -206,11 +243,7 @@ export class Pipeline {
     if (render && data !== undefined && (this.groups || this.opts.format === 'json' || this.opts.format === 'table')) data = render(data, bytes, offset) as Decoded;
     if (this.groups) {
       const g = this.groups.add(data, cpu, atMs);
-      if (this.rawKeys && decodeError === undefined && data !== undefined && !this.rawKeys.full) {
-        if (this.rawKeySize < 0) this.rawKeySize = size;
-        if (size === this.rawKeySize) this.rawKeys.set(bytes, this.wordsOf(bytes), offset, g);
-      }
-      return;
+      return decodeError === undefined && data !== undefined ? g : undefined;
     }
     if (data !== undefined && this.narrowing.project) data = this.narrowing.project(data);
     const raw = () => Buffer.from(bytes.buffer, bytes.byteOffset + offset, size);
@@ -218,7 +251,7 @@ export class Pipeline {
       const hex = () => raw().toString('hex');
       const builder = (this.tableBuilder ??= new TableBuilder(this.schema(), cpu));
       const row = builder.row(data, cpu, hex);
-      if (!this.fits(row)) return;
+      if (!this.fits(row)) return undefined;
       builder.push(row, hex, decodeError);
     } else {
       const event: StreamEvent = cpu === null ? {} : { cpu };
@@ -226,10 +259,11 @@ export class Pipeline {
       else if (this.opts.format === 'base64') event.base64 = raw().toString('base64');
       else event.raw = raw().toString('hex');
       if (decodeError) event.decode_error = decodeError;
-      if (!this.fits(event)) return;
+      if (!this.fits(event)) return undefined;
       this.events.push(event);
     }
     if (this.matched >= this.opts.maxEvents) this.fullAt = 'max_events';
+    return undefined;
   }
 
   /** Whether one more kept item (event or row) fits the byte cap; when not, the list ends at max_bytes. */

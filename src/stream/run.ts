@@ -8,7 +8,7 @@
  */
 import type { Btf } from '../btf/index.js';
 import { type LostCounter, lostCounterFor } from '../kernel/lost-counter.js';
-import { type BufferKind, acquireReader } from '../kernel/reader.js';
+import { type BufferKind, type RecordBatch, acquireReader } from '../kernel/reader.js';
 import { type Backlog, BacklogMeter } from './backlog.js';
 import type { Pipeline } from './pipeline.js';
 import type { RecordType } from './record-type.js';
@@ -94,12 +94,18 @@ export function startStream(opts: RunOptions, pipeline: Pipeline): RunningStream
     finish();
   };
 
-  const unsubscribe = reader.subscribe((batch) => {
+  const onBatch = (batch: RecordBatch): void => {
     // One clock reading per batch: its records arrived in the same wakeup.
     const at = Math.round(performance.now() - started);
     const meter = backlog?.open ? backlog : undefined;
-    if (meter) {
-      // While records of the backlog may come, each is noted with whether it matched.
+    if (meter?.holdsAll(batch)) {
+      // A batch of the backlog alone: taken whole; no program selected it (none is given while the backlog comes).
+      const { received, matched } = pipeline;
+      pipeline.pushBatch(batch, at);
+      meter.recordAll(batch, pipeline.received - received, pipeline.matched - matched);
+      meter.batchDone(batch);
+    } else if (meter) {
+      // The batch where the backlog ends: each record is noted with whether it matched.
       batch.forEach((off, size, cpu) => {
         const received = pipeline.received;
         const matched = pipeline.matched;
@@ -110,9 +116,13 @@ export function startStream(opts: RunOptions, pipeline: Pipeline): RunningStream
     } else {
       pipeline.pushBatch(batch, at);
     }
+    // The backlog's records all came: from now the reader may leave out those the raw tests fail.
+    if (meter && !meter.open) reader.select(onBatch, pipeline.program);
     opts.afterBatch?.();
     if (pipeline.fullAt) stop(pipeline.fullAt);
-  });
+  };
+  const unsubscribe = reader.subscribe(onBatch);
+  if (!backlog?.open) reader.select(onBatch, pipeline.program);
   const timer = opts.durationMs === undefined ? undefined : setTimeout(() => stop('duration'), opts.durationMs);
   const progress = opts.progress && setInterval(() => opts.progress?.(Math.round(performance.now() - started)), 1000);
   const onAbort = () => stop('cancelled');

@@ -1,15 +1,17 @@
 /**
  * `filters.where`: comparisons of one field each, compiled once per stream
  * into tests on a record's raw bytes (integers, enums, bools, pointers and
- * char arrays at fixed offsets, so records that fail them are never decoded)
- * or, for the rest (bitfields, floats), on its decoded value. Both forms
- * compute the same answer: integers compare as exact integers (BigInt past
- * 32 bits), char arrays as their bytes up to the first NUL. Pure: no kernel.
+ * char arrays at fixed offsets, so records that fail them are never decoded;
+ * the addon runs them over a whole batch, src/kernel/record-scan.ts) or, for
+ * the rest (bitfields, floats), on its decoded value. Both forms compute the
+ * same answer: integers compare as exact integers, char arrays as their bytes
+ * up to the first NUL. Pure: no kernel.
  */
 import { Buffer } from 'node:buffer';
 import type { EnumPlan } from '../btf/layout.js';
 import { globToRegExp } from '../glob.js';
 import { InvalidRequest } from '../kernel/errors.js';
+import type { RecordTest, ScalarOp } from '../kernel/record-scan.js';
 import { closest } from '../suggest.js';
 import { type Field, type FieldKind, fieldAt, getter } from './fields.js';
 
@@ -26,14 +28,21 @@ export interface WhereClause {
   value: unknown;
 }
 
-/** A test on a record's raw bytes: `b` and a view of the same memory, the record at `offset`. */
-export type RawTest = (b: Uint8Array, view: DataView, offset: number) => boolean;
+/** A JavaScript test of a record's raw bytes, the record at `offset` of `b`: the char-array tests the addon does not run (glob, contains). */
+export type RawCheck = (b: Uint8Array, offset: number) => boolean;
 
 /** A test on a decoded record. */
 export type DecodedTest = (data: Record<string, unknown> | undefined) => boolean;
 
-/** A clause compiled to the raw form when its field allows it, else the decoded one. */
-export type CompiledTest = { raw: RawTest; end: number } | { decoded: DecodedTest };
+/**
+ * A clause compiled to the raw form when its field allows it, else the decoded one. A record passes
+ * the raw form when it passes one of `raw` (tests the addon runs; none when the clause has only a
+ * check), then `check`, when there is one; either reads only its first `end` bytes.
+ */
+export type CompiledTest = { raw: RecordTest[]; check?: RawCheck; end: number } | { decoded: DecodedTest };
+
+/** The raw form of a clause, before its `end`. */
+type RawForm = { raw: RecordTest[]; check?: RawCheck };
 
 const ORDER: readonly WhereOp[] = ['lt', 'le', 'gt', 'ge'];
 const TEXT: readonly WhereOp[] = ['glob', 'prefix', 'contains'];
@@ -150,67 +159,24 @@ function bigTest(op: WhereOp, want: bigint): (have: bigint) => boolean {
   return (have) => ordered(op, cmpBig(have, want));
 }
 
-/** The raw test of a char array of `size` bytes at `byte`: eq, ne and prefix compare in place, without a copy. */
-function rawChars(op: WhereOp, want: Buffer, re: RegExp | undefined, byte: number, size: number, glob?: string): RawTest {
-  const n = want.length;
-  if (n > size) return op === 'ne' ? () => true : op === 'glob' || op === 'contains' ? rawVia(op, want, re, byte, size) : () => false;
-  const w = Uint8Array.from(want);
-  const startsWith = (b: Uint8Array, p: number, k: number): boolean => {
-    for (let i = 0; i < k; i++) if (b[p + i] !== w[i]) return false;
-    return true;
-  };
-  if (op === 'eq' || op === 'ne') {
-    const eq = op === 'eq';
-    return (b, _v, o) => (startsWith(b, o + byte, n) && (n === size || b[o + byte + n] === 0)) === eq;
-  }
-  if (op === 'prefix') return (b, _v, o) => startsWith(b, o + byte, n);
-  const via = rawVia(op, want, re, byte, size);
-  if (op !== 'glob' || glob === undefined) return via;
-  // A glob's literal start (before its first * or ?) is checked in place first: most records fail there.
-  const lead = Buffer.from(/^[^*?]*/.exec(glob)?.[0] ?? '', 'utf8');
-  if (lead.length === 0 || lead.length > size) return via;
-  const l = Uint8Array.from(lead);
-  return (b, v, o) => {
-    const p = o + byte;
-    for (let i = 0; i < l.length; i++) if (b[p + i] !== l[i]) return false;
-    return via(b, v, o);
-  };
-}
-
-/** A raw char-array test through the bytes up to the first NUL. */
-function rawVia(op: WhereOp, want: Buffer, re: RegExp | undefined, byte: number, size: number): RawTest {
+/** The raw form of a char-array clause on the `size` bytes at `byte`: eq, ne and prefix are the addon's; glob and contains are checks. */
+function rawChars(op: WhereOp, want: Buffer, re: RegExp | undefined, byte: number, size: number, glob?: string): RawForm {
+  const chars = (o: 'eq' | 'ne' | 'prefix', w: Buffer): RecordTest => ({ kind: 'chars', op: o, byte, size, want: Uint8Array.from(w) });
+  if (op === 'eq' || op === 'ne' || op === 'prefix') return { raw: [want.length > size ? { kind: 'const', pass: op === 'ne' } : chars(op, want)] };
   const test = bytesTest(op, want, re);
-  return (b, _v, o) => test(untilNul(b, o + byte, size));
+  const check: RawCheck = (b, o) => test(untilNul(b, o + byte, size));
+  // A glob's literal start (before its first * or ?) is compared by the addon first: most records fail there.
+  const lead = Buffer.from(glob === undefined ? '' : (/^[^*?]*/.exec(glob)?.[0] ?? ''), 'utf8');
+  return { raw: lead.length > 0 && lead.length <= size ? [chars('prefix', lead)] : [], check };
 }
 
-/** The raw test of a scalar field: a DataView read of its fixed bytes. */
-function rawScalar(field: Field, op: WhereOp, want: bigint | boolean): RawTest {
-  const { byte, size } = field.raw as { byte: number; size: number };
+/** The raw test of a scalar field's fixed bytes (a bool as its bytes' being zero or not). */
+function rawScalar(field: Field, op: WhereOp, want: bigint | boolean): RecordTest {
+  const { byte, size } = field.raw as { byte: number; size: 1 | 2 | 4 | 8 };
   const signed = 'signed' in field.plan && field.plan.signed;
-  const le = field.littleEndian;
-  if (typeof want === 'boolean') {
-    const read = reader(size, false, le);
-    return op === 'eq' ? (_b, v, o) => (read(v, o + byte) !== 0) === want : (_b, v, o) => (read(v, o + byte) !== 0) !== want;
-  }
-  if (size === 8) {
-    const test = bigTest(op, want);
-    return signed ? (_b, v, o) => test(v.getBigInt64(o + byte, le)) : (_b, v, o) => test(v.getBigUint64(o + byte, le));
-  }
-  // Every value of 32 bits or fewer is an exact number: compare numbers, with the operand clamped
-  // to just past the field's range (where it orders the same against every value the field holds).
-  const bound = 2 ** (size * 8);
-  const n = Number(want < -BigInt(bound) ? -bound : want > BigInt(bound) ? bound : want);
-  const read = reader(size, signed, le);
-  if (op === 'eq') return (_b, v, o) => read(v, o + byte) === n;
-  if (op === 'ne') return (_b, v, o) => read(v, o + byte) !== n;
-  return (_b, v, o) => ordered(op, read(v, o + byte) - n);
-}
-
-/** A DataView read of a 1, 2 or 4-byte integer. */
-function reader(size: number, signed: boolean, le: boolean): (v: DataView, at: number) => number {
-  if (size === 1) return signed ? (v, at) => v.getInt8(at) : (v, at) => v.getUint8(at);
-  if (size === 2) return signed ? (v, at) => v.getInt16(at, le) : (v, at) => v.getUint16(at, le);
-  return signed ? (v, at) => v.getInt32(at, le) : (v, at) => v.getUint32(at, le);
+  const at = { kind: 'scalar', byte, size, littleEndian: field.littleEndian } as const;
+  if (typeof want === 'boolean') return { ...at, signed: false, op: (op === 'eq') === want ? 'ne' : 'eq', want: 0n };
+  return { ...at, signed, op: op as ScalarOp, want };
 }
 
 /** The decoded value of an integer, enum or pointer field as an exact integer. */
@@ -266,10 +232,12 @@ export function compileClause(field: Field, op: WhereOp, value: unknown, at: str
     if (!field.raw) throw new InvalidRequest(at, `${field.path} has no fixed bytes to compare raw`);
     const { byte, size } = field.raw;
     // Fields with raw bytes are integers, enums, bools, pointers and char arrays: never a float's number operand.
-    const tests = operands.map((want): RawTest =>
-      Buffer.isBuffer(want) ? rawChars(eachOp, want, re, byte, size, op === 'glob' ? String(value) : undefined) : rawScalar(field, eachOp, want as bigint | boolean),
+    const forms = operands.map((want): RawForm =>
+      Buffer.isBuffer(want) ? rawChars(eachOp, want, re, byte, size, op === 'glob' ? String(value) : undefined) : { raw: [rawScalar(field, eachOp, want as bigint | boolean)] },
     );
-    return { raw: anyOf(tests), end: byte + size };
+    // `in` is one equality per value, all the addon's (none: nothing passes); other ops have one operand.
+    const check = forms[0]?.check;
+    return { raw: forms.length ? forms.flatMap((f) => f.raw) : [{ kind: 'const', pass: false }], ...(check ? { check } : {}), end: byte + size };
   }
   const get = getter(field.path);
   const tests = operands.map((want) => decodedValueTest(field, eachOp, want, re));

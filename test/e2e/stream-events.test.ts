@@ -385,3 +385,35 @@ test('unknown fields and ops that do not fit are refused with the fields the rec
     if (/(\]|\.field)$/.test(field)) assert.deepEqual(s.error.context.fields, ['pid', 'tid', 'uid', 'flags', 'ret', 'comm', 'filename']);
   }
 });
+
+test('a where clause on raw fields: of 200 records exactly the four asked for; a list full at its third counts the records up to it (the ring\'s reader runs the clause as it walks)', async () => {
+  const { objectId, maps } = await attached('emit_ring');
+  const where = [{ field: 'seq', op: 'in', value: [20, 40, 60, 80] }];
+  const { s: all } = await streamWhile(maps, ['getpid', '200'], (pid) => ({ source: { object_id: objectId, map: 'ring_events' }, duration_ms: 1500, filters: { pid, where } }));
+  assert.deepEqual(
+    all.events.map((e: { data: { seq: number } }) => e.data.seq),
+    [20, 40, 60, 80],
+  );
+  assert.equal(all.stats.events_received, 200);
+  assert.equal(all.stats.events_dropped, 196);
+  const { s: three } = await streamWhile(maps, ['getpid', '200'], (pid) => ({ source: { object_id: objectId, map: 'ring_events' }, duration_ms: 3000, max_events: 3, filters: { pid, where } }));
+  assert.deepEqual(
+    three.events.map((e: { data: { seq: number } }) => e.data.seq),
+    [20, 40, 60],
+  );
+  assert.equal(three.stopped, 'max_events');
+  assert.equal(three.stats.events_received, 60, 'the records up to the one that filled the list, not the rest of its batch');
+  assert.equal(three.stats.events_dropped, 57);
+});
+
+test('perf buffer: a where clause on raw fields keeps exactly the records asked for, from every CPU', async () => {
+  const { objectId, maps } = await attached('emit_perf');
+  const { s } = await streamWhile(maps, ['getpid', '200'], (pid) => ({
+    source: { object_id: objectId, map: 'perf_events' },
+    duration_ms: 1500,
+    filters: { pid, where: [{ field: 'seq', op: 'le', value: 5 }] },
+  }));
+  assert.deepEqual(s.events.map((e: { data: { seq: number } }) => e.data.seq).sort((a: number, b: number) => a - b), [1, 2, 3, 4, 5]);
+  assert.equal(s.stats.events_received, 200);
+  assert.equal(s.stats.lost, 0);
+});
