@@ -8,7 +8,7 @@ import { chooseEventType, compileDecoder } from '../src/btf/index.js';
 import { btfById } from '../src/kernel/kernel-btf.js';
 import { native } from '../src/kernel/native.js';
 import { BpfObject } from '../src/kernel/object.js';
-import { EventReader } from '../src/kernel/reader.js';
+import { EventReader, type RecordBatch } from '../src/kernel/reader.js';
 import { Pipeline } from '../src/stream/pipeline.js';
 import { RecordType } from '../src/stream/record-type.js';
 import { benchObject, nowMs, u32Context } from './lib.js';
@@ -95,10 +95,12 @@ function pipelineRounds(ring: Ring, records: number, mode: 'filter' | 'aggregate
   const reader = EventReader.open(ring.mapId, 'ringbuf');
   let pipeline = pipelineFor(ring, mode);
   try {
-    reader.subscribe((batch) => pipeline.pushBatch(batch, 0));
+    const onBatch = (batch: RecordBatch) => pipeline.pushBatch(batch, 0);
+    reader.subscribe(onBatch);
     const out: DrainRound[] = [];
     for (let r = 0; r < rounds; r++) {
       pipeline = pipelineFor(ring, mode);
+      reader.select(onBatch, pipeline.program);
       ring.fill();
       const t0 = nowMs();
       while (pipeline.received < records) {
