@@ -19,6 +19,7 @@ import { ungrantedField } from '../tools/grant-fields.js';
 import { type JsonSchema, listedInputSchema, listedOutputSchema, markedInputSchema } from '../tools/json-schema.js';
 import { toolsFor } from '../tools/registry.js';
 import { type AnyTool, DATA_HEADING, errorResult, listedAnnotations, offeredTo, okResult, validationError } from '../tools/tool.js';
+import { keepJsonText } from '../tools/json-text.js';
 import { callBudget } from '../tools/result-size.js';
 import { wireError } from '../tools/wire-error.js';
 import { SERVER_VERSION } from '../version.js';
@@ -73,9 +74,14 @@ async function run(tool: AnyTool, input: Record<string, unknown>, ctx: Parameter
   }
 }
 
-/** The result itself when it fits in `maxBytes` serialized, else a RESOURCE_LIMIT_EXCEEDED saying how to narrow the call. */
+/**
+ * The result itself when it fits in `maxBytes` serialized, else a RESOURCE_LIMIT_EXCEEDED saying how to narrow the call.
+ * The result is done here: its text, and its parts' (which the SDK may wrap in a result of its own), is kept for the wire.
+ */
 function bounded(tool: AnyTool, result: CallToolResult, maxBytes: number): CallToolResult {
-  const bytes = Buffer.byteLength(JSON.stringify(result));
+  keepJsonText(result.content);
+  if (result.structuredContent) keepJsonText(result.structuredContent);
+  const bytes = Buffer.byteLength(keepJsonText(result));
   if (bytes <= maxBytes) return result;
   log.warn('result over the byte limit', { tool: tool.name, bytes, limit: maxBytes });
   const raise = 'max_bytes' in tool.input.shape ? ', or raise max_bytes' : '';

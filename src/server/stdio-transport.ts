@@ -9,6 +9,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { type JSONRPCMessage, ProtocolErrorCode, type Transport, parseJSONRPCMessage } from '@modelcontextprotocol/server';
+import { jsonText } from '../tools/json-text.js';
 
 const NEWLINE = 0x0a;
 /** Where a request id is looked for in an oversized message, to answer it. */
@@ -50,7 +51,7 @@ export class LineTransport implements Transport {
   /** Writes one message; while the output is full, input stays paused and this waits for it to drain. */
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) return;
-    if (!this.output.write(JSON.stringify(message) + '\n') && !this.drained) {
+    if (!this.output.write(jsonText(message) + '\n') && !this.drained) {
       this.input.pause();
       this.drained = new Promise<void>((resolve) => {
         this.releaseDrained = resolve;

@@ -4,6 +4,7 @@
  * many were returned), so nothing unbounded reaches a model and nothing is
  * left out silently.
  */
+import { jsonText, keepJsonText } from './json-text.js';
 
 /** How one list was bounded. */
 export interface ListMeta {
@@ -42,28 +43,35 @@ export class Selection {
 
   /** The leading rows of list `name` that fit in what is left of the byte budget; the cut is recorded in its counts. */
   fit<T>(name: string, rows: T[]): T[] {
-    // Each row counts its JSON and a comma: the list's JSON less one byte. One stringify of the list when all of it fits, else row by row.
-    const whole = rows.length ? Buffer.byteLength(JSON.stringify(rows)) - 1 : 0;
-    let n = 0;
-    if (whole <= this.bytesLeft) {
-      n = rows.length;
-      this.bytesLeft -= whole;
+    // Each row counts its JSON and a comma: the list's JSON less one byte. One encoding of the list when all of it fits, else row by row.
+    // The rows taken are what the result carries: their text is kept for the result's own encoding.
+    const whole = jsonText(rows);
+    const wholeBytes = rows.length ? Buffer.byteLength(whole) - 1 : 0;
+    let taken: T[];
+    if (wholeBytes <= this.bytesLeft) {
+      taken = rows.slice();
+      this.bytesLeft -= wholeBytes;
+      keepJsonText(taken, whole);
     } else {
+      const texts: string[] = [];
       for (const row of rows) {
-        const bytes = Buffer.byteLength(JSON.stringify(row)) + 1;
+        const text = jsonText(row);
+        const bytes = Buffer.byteLength(text) + 1;
         if (bytes > this.bytesLeft) break;
         this.bytesLeft -= bytes;
-        n++;
+        texts.push(text);
       }
+      taken = rows.slice(0, texts.length);
+      keepJsonText(taken, `[${texts.join(',')}]`);
     }
     const meta = (this.counts[name] ??= { total: rows.length, returned: rows.length, truncated: false });
     if (meta.truncated) meta.cut_by = 'limit';
-    if (n < rows.length) {
-      Object.assign(meta, { returned: n, truncated: true, cut_by: 'max_bytes' });
+    if (taken.length < rows.length) {
+      Object.assign(meta, { returned: taken.length, truncated: true, cut_by: 'max_bytes' });
       this.truncated = true;
       this.bytesLeft = 0;
     }
-    return rows.slice(0, n);
+    return taken;
   }
 
   /** The first `limit` items that pass `keep`, recorded under `name`. */
