@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scanHolders } from '../src/kernel/holders.js';
-import { mapInfo, programInfo, readAll } from '../src/kernel/inventory.js';
+import { allMaps, allPrograms } from '../src/kernel/inventory.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { type Server, exited, median, note, nowMs, timedRun } from './lib.js';
 import { type Row, type RowName, type Section, costRow } from './report.js';
@@ -150,7 +150,7 @@ export async function inspectPrograms(cfg: InspectConfig, server: Server): Promi
       const m = await measure(server, loaded, cfg.runs);
       // The parts at this size, in this process: the reads both sides make, the holders scan (its iterator loaded by the untimed run), one encoding of the answer.
       const parts: Parts = {
-        floorMs: inProcessMs(() => [readAll('program', programInfo), readAll('map', mapInfo)]),
+        floorMs: inProcessMs(() => [allPrograms(), allMaps()]),
         scanMs: inProcessMs(() => scanHolders()),
         encodeMs: inProcessMs(() => JSON.stringify(m.answer)),
       };

@@ -9,13 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-void throw_napi_failure(napi_env env)
+bool exception_pending(napi_env env)
 {
 	bool pending = false;
-	const napi_extended_error_info *info = NULL;
 
 	napi_is_exception_pending(env, &pending);
-	if (pending)
+	return pending;
+}
+
+void throw_napi_failure(napi_env env)
+{
+	const napi_extended_error_info *info = NULL;
+
+	if (exception_pending(env))
 		return;
 	napi_get_last_error_info(env, &info);
 	napi_throw_error(env, "ENATIVE",
@@ -68,10 +74,7 @@ napi_value throw_type_error(napi_env env, const char *msg)
 /* A TypeError with `msg`, unless an earlier check already left an exception pending. */
 napi_value throw_type_error_unless_pending(napi_env env, const char *msg)
 {
-	bool pending = false;
-
-	napi_is_exception_pending(env, &pending);
-	return pending ? NULL : throw_type_error(env, msg);
+	return exception_pending(env) ? NULL : throw_type_error(env, msg);
 }
 
 /* Fetch exactly `want` arguments (missing ones are undefined). */
@@ -296,6 +299,20 @@ napi_value make_object(napi_env env)
 	napi_value r;
 	napi_create_object(env, &r);
 	return r;
+}
+
+void *set_column(napi_env env, napi_value obj, const char *key, napi_typedarray_type type, size_t n)
+{
+	size_t size = type == napi_biguint64_array ? 8 : type == napi_uint32_array ? 4 : 1;
+	napi_value ab, arr;
+	void *data = NULL;
+
+	if (napi_create_arraybuffer(env, n * size, &data, &ab) != napi_ok || napi_create_typedarray(env, type, n, ab, 0, &arr) != napi_ok) {
+		throw_napi_failure(env);
+		return NULL;
+	}
+	set_val(env, obj, key, arr);
+	return data;
 }
 
 napi_value make_array(napi_env env)

@@ -34,6 +34,8 @@ struct export_fn {
 	napi_callback fn;
 };
 
+/* True when a JavaScript exception is pending: an earlier call failed. */
+bool exception_pending(napi_env env);
 void throw_napi_failure(napi_env env);
 napi_value throw_errno(napi_env env, int err, const char *op);
 napi_value throw_type_error(napi_env env, const char *msg);
@@ -61,6 +63,9 @@ napi_value make_strn(napi_env env, const char *s, size_t n);
 napi_value make_buffer(napi_env env, const void *data, size_t len);
 napi_value make_object(napi_env env);
 napi_value make_array(napi_env env);
+/* A new typed array of n elements set at obj[key]: its data to fill (NULL when
+ * n is 0, or on failure, with an exception then pending). */
+void *set_column(napi_env env, napi_value obj, const char *key, napi_typedarray_type type, size_t n);
 napi_value undefined(napi_env env);
 void set_u32(napi_env env, napi_value obj, const char *k, uint32_t v);
 void set_i32(napi_env env, napi_value obj, const char *k, int32_t v);

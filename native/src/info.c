@@ -80,38 +80,67 @@ static napi_value hex_tag(napi_env env, const unsigned char *tag, size_t n)
 	return make_str(env, s);
 }
 
+/* Map ids kept while a program's info is read: a growing array. */
+struct id_vec {
+	__u32 *v;
+	size_t n, cap;
+};
+
+static bool id_vec_reserve(struct id_vec *ids, size_t more)
+{
+	size_t cap = ids->cap ? ids->cap : 256;
+	__u32 *v;
+
+	if (ids->n + more <= ids->cap)
+		return true;
+	while (cap < ids->n + more)
+		cap *= 2;
+	v = realloc(ids->v, cap * sizeof(*v));
+	if (!v)
+		return false;
+	ids->v = v;
+	ids->cap = cap;
+	return true;
+}
+
+/* bpf_prog_get_info_by_fd with room for every map id, appended to `ids`
+ * (a second call when the first had too little). 0 or an errno. */
+static int read_prog_info(int fd, struct bpf_prog_info *pi, struct id_vec *ids)
+{
+	__u32 len = sizeof(*pi), room = 64;
+
+	for (;;) {
+		if (!id_vec_reserve(ids, room))
+			return ENOMEM;
+		memset(pi, 0, sizeof(*pi));
+		len = sizeof(*pi);
+		pi->nr_map_ids = room;
+		pi->map_ids = (uintptr_t)(ids->v + ids->n);
+		if (bpf_prog_get_info_by_fd(fd, pi, &len))
+			return errno;
+		if (pi->nr_map_ids <= room)
+			break;
+		room = pi->nr_map_ids;
+	}
+	ids->n += pi->nr_map_ids;
+	return 0;
+}
+
 /* progInfo(fd) -> what the kernel says of a loaded program. */
 static napi_value prog_info(napi_env env, napi_callback_info info)
 {
 	napi_value argv[1], r, ids;
 	struct bpf_prog_info pi;
-	__u32 len = sizeof(pi), map_ids[64], *all = map_ids, nr;
+	struct id_vec all = { 0 };
 	int32_t fd;
 	int err;
 
 	if (!get_args(env, info, 1, argv) || !arg_i32(env, argv[0], &fd, "fd"))
 		return NULL;
-	memset(&pi, 0, sizeof(pi));
-	pi.nr_map_ids = 64;
-	pi.map_ids = (uintptr_t)map_ids;
-	if (bpf_prog_get_info_by_fd(fd, &pi, &len))
-		return throw_errno(env, errno, "bpf_prog_get_info_by_fd");
-	nr = pi.nr_map_ids;
-	if (nr > 64) {
-		all = calloc(nr, sizeof(*all));
-		if (!all)
-			return throw_errno(env, ENOMEM, "progInfo");
-		memset(&pi, 0, sizeof(pi));
-		len = sizeof(pi);
-		pi.nr_map_ids = nr;
-		pi.map_ids = (uintptr_t)all;
-		err = bpf_prog_get_info_by_fd(fd, &pi, &len) ? errno : 0;
-		if (err) {
-			free(all);
-			return throw_errno(env, err, "bpf_prog_get_info_by_fd");
-		}
-		if (pi.nr_map_ids < nr)
-			nr = pi.nr_map_ids;
+	err = read_prog_info(fd, &pi, &all);
+	if (err) {
+		free(all.v);
+		return throw_errno(env, err, "bpf_prog_get_info_by_fd");
 	}
 	r = make_object(env);
 	set_u32(env, r, "id", pi.id);
@@ -128,12 +157,213 @@ static napi_value prog_info(napi_env env, napi_callback_info info)
 	set_u64(env, r, "runTimeNs", pi.run_time_ns);
 	set_u64(env, r, "runCnt", pi.run_cnt);
 	set_u32(env, r, "ifindex", pi.ifindex);
-	ids = make_array(env);
-	for (__u32 i = 0; i < nr; i++)
-		push(env, ids, make_u32(env, all[i]));
+	napi_create_array_with_length(env, all.n, &ids);
+	for (size_t i = 0; i < all.n; i++)
+		napi_set_element(env, ids, (uint32_t)i, make_u32(env, all.v[i]));
 	set_val(env, r, "mapIds", ids);
-	if (all != map_ids)
-		free(all);
+	free(all.v);
+	return r;
+}
+
+/* Every object of one kind, read in one walk: each one's info, in id order. */
+struct info_walk {
+	void *rows; /* struct bpf_prog_info or struct bpf_map_info, one per object */
+	size_t n, cap, row_size;
+	struct id_vec map_ids;   /* programs: every one's map ids, back to back */
+	struct id_vec map_start; /* programs: where each one's map ids start, and the end */
+};
+
+static void info_walk_free(struct info_walk *w)
+{
+	free(w->rows);
+	free(w->map_ids.v);
+	free(w->map_start.v);
+}
+
+/* Walks every object of `kind` (KIND_PROG or KIND_MAP): ones that go away
+ * between listing and opening are skipped. 0, or an errno and the failing call in *op. */
+static int walk_infos(uint32_t kind, struct info_walk *w, const char **op)
+{
+	__u32 id = 0, len;
+	int fd, err;
+
+	w->row_size = kind == KIND_PROG ? sizeof(struct bpf_prog_info) : sizeof(struct bpf_map_info);
+	for (;;) {
+		err = kind == KIND_PROG ? bpf_prog_get_next_id(id, &id) : bpf_map_get_next_id(id, &id);
+		if (err) {
+			*op = "bpf_*_get_next_id";
+			return errno == ENOENT ? 0 : errno;
+		}
+		fd = kind == KIND_PROG ? bpf_prog_get_fd_by_id(id) : bpf_map_get_fd_by_id(id);
+		if (fd < 0) {
+			if (errno == ENOENT || errno == EAGAIN)
+				continue;
+			*op = "bpf_*_get_fd_by_id";
+			return errno;
+		}
+		if (w->n == w->cap) {
+			size_t cap = w->cap ? 2 * w->cap : 256;
+			void *rows = realloc(w->rows, cap * w->row_size);
+
+			if (!rows) {
+				close(fd);
+				*op = "infoAll";
+				return ENOMEM;
+			}
+			w->rows = rows;
+			w->cap = cap;
+		}
+		if (kind == KIND_PROG) {
+			if (!id_vec_reserve(&w->map_start, 2)) {
+				close(fd);
+				*op = "infoAll";
+				return ENOMEM;
+			}
+			w->map_start.v[w->map_start.n] = (__u32)w->map_ids.n;
+			err = read_prog_info(fd, (struct bpf_prog_info *)w->rows + w->n, &w->map_ids);
+			*op = "bpf_prog_get_info_by_fd";
+		} else {
+			struct bpf_map_info *mi = (struct bpf_map_info *)w->rows + w->n;
+
+			memset(mi, 0, sizeof(*mi));
+			len = sizeof(*mi);
+			err = bpf_map_get_info_by_fd(fd, mi, &len) ? errno : 0;
+			*op = "bpf_map_get_info_by_fd";
+		}
+		close(fd);
+		if (err)
+			return err;
+		w->n++;
+		if (kind == KIND_PROG)
+			w->map_start.n++;
+	}
+}
+
+/* A column of strings, one per row, set at obj[key]. */
+static void set_string_column(napi_env env, napi_value obj, const char *key, size_t n, napi_value (*at)(napi_env, const void *, size_t), const void *rows)
+{
+	napi_value arr;
+
+	napi_create_array_with_length(env, n, &arr);
+	for (size_t i = 0; i < n; i++)
+		napi_set_element(env, arr, (uint32_t)i, at(env, rows, i));
+	set_val(env, obj, key, arr);
+}
+
+static napi_value prog_name_at(napi_env env, const void *rows, size_t i)
+{
+	const struct bpf_prog_info *pi = (const struct bpf_prog_info *)rows + i;
+
+	return make_strn(env, pi->name, sizeof(pi->name));
+}
+
+static napi_value prog_tag_at(napi_env env, const void *rows, size_t i)
+{
+	const struct bpf_prog_info *pi = (const struct bpf_prog_info *)rows + i;
+
+	return hex_tag(env, pi->tag, sizeof(pi->tag));
+}
+
+static napi_value map_name_at(napi_env env, const void *rows, size_t i)
+{
+	const struct bpf_map_info *mi = (const struct bpf_map_info *)rows + i;
+
+	return make_strn(env, mi->name, sizeof(mi->name));
+}
+
+/* The programs' columns: the members progInfo gives, a typed array or an
+ * array of strings each, and every program's map ids back to back with
+ * where each one's start (one more entry: the end). */
+static napi_value prog_columns(napi_env env, const struct info_walk *w)
+{
+	const struct bpf_prog_info *rows = w->rows;
+	size_t n = w->n;
+	napi_value r = make_object(env);
+	__u32 *id = set_column(env, r, "id", napi_uint32_array, n), *type = set_column(env, r, "type", napi_uint32_array, n),
+	      *uid = set_column(env, r, "createdByUid", napi_uint32_array, n), *btf = set_column(env, r, "btfId", napi_uint32_array, n),
+	      *xlated = set_column(env, r, "xlatedLen", napi_uint32_array, n), *jited = set_column(env, r, "jitedLen", napi_uint32_array, n),
+	      *verified = set_column(env, r, "verifiedInsns", napi_uint32_array, n), *ifindex = set_column(env, r, "ifindex", napi_uint32_array, n);
+	uint8_t *gpl = set_column(env, r, "gplCompatible", napi_uint8_array, n);
+	uint64_t *load = set_column(env, r, "loadTimeNs", napi_biguint64_array, n), *run_ns = set_column(env, r, "runTimeNs", napi_biguint64_array, n),
+		 *run_cnt = set_column(env, r, "runCnt", napi_biguint64_array, n);
+	__u32 *ids = set_column(env, r, "mapIds", napi_uint32_array, w->map_ids.n), *start = set_column(env, r, "mapIdsStart", napi_uint32_array, n + 1);
+
+	if (exception_pending(env))
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		id[i] = rows[i].id;
+		type[i] = rows[i].type;
+		uid[i] = rows[i].created_by_uid;
+		btf[i] = rows[i].btf_id;
+		xlated[i] = rows[i].xlated_prog_len;
+		jited[i] = rows[i].jited_prog_len;
+		verified[i] = rows[i].verified_insns;
+		ifindex[i] = rows[i].ifindex;
+		gpl[i] = rows[i].gpl_compatible;
+		load[i] = rows[i].load_time;
+		run_ns[i] = rows[i].run_time_ns;
+		run_cnt[i] = rows[i].run_cnt;
+		start[i] = w->map_start.v[i];
+	}
+	start[n] = (__u32)w->map_ids.n;
+	if (w->map_ids.n)
+		memcpy(ids, w->map_ids.v, w->map_ids.n * sizeof(*ids));
+	set_string_column(env, r, "name", n, prog_name_at, rows);
+	set_string_column(env, r, "tag", n, prog_tag_at, rows);
+	return r;
+}
+
+/* The maps' columns: the members mapInfo gives, a typed array or an array of strings each. */
+static napi_value map_columns(napi_env env, const struct info_walk *w)
+{
+	const struct bpf_map_info *rows = w->rows;
+	size_t n = w->n;
+	napi_value r = make_object(env);
+	__u32 *id = set_column(env, r, "id", napi_uint32_array, n), *type = set_column(env, r, "type", napi_uint32_array, n),
+	      *key = set_column(env, r, "keySize", napi_uint32_array, n), *value = set_column(env, r, "valueSize", napi_uint32_array, n),
+	      *max = set_column(env, r, "maxEntries", napi_uint32_array, n), *flags = set_column(env, r, "flags", napi_uint32_array, n),
+	      *btf = set_column(env, r, "btfId", napi_uint32_array, n), *btf_key = set_column(env, r, "btfKeyTypeId", napi_uint32_array, n),
+	      *btf_value = set_column(env, r, "btfValueTypeId", napi_uint32_array, n), *ifindex = set_column(env, r, "ifindex", napi_uint32_array, n);
+
+	if (exception_pending(env))
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		id[i] = rows[i].id;
+		type[i] = rows[i].type;
+		key[i] = rows[i].key_size;
+		value[i] = rows[i].value_size;
+		max[i] = rows[i].max_entries;
+		flags[i] = rows[i].map_flags;
+		btf[i] = rows[i].btf_id;
+		btf_key[i] = rows[i].btf_key_type_id;
+		btf_value[i] = rows[i].btf_value_type_id;
+		ifindex[i] = rows[i].ifindex;
+	}
+	set_string_column(env, r, "name", n, map_name_at, rows);
+	return r;
+}
+
+/* infoAll(kind) -> the info of every program (kind 0) or map (kind 1) on the
+ * host as columns, in id order: one call instead of four per object. */
+static napi_value info_all(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], r;
+	struct info_walk w = { 0 };
+	const char *op = NULL;
+	uint32_t kind;
+	int err;
+
+	if (!get_args(env, info, 1, argv) || !kind_arg(env, argv[0], &kind))
+		return NULL;
+	if (kind != KIND_PROG && kind != KIND_MAP)
+		return throw_type_error(env, "infoAll: kind must be 0 (prog) or 1 (map)");
+	err = walk_infos(kind, &w, &op);
+	if (err) {
+		info_walk_free(&w);
+		return throw_errno(env, err, op);
+	}
+	r = kind == KIND_PROG ? prog_columns(env, &w) : map_columns(env, &w);
+	info_walk_free(&w);
 	return r;
 }
 
@@ -415,6 +645,7 @@ napi_value init_info(napi_env env, napi_value exports)
 		{ "fdById", fd_by_id },
 		{ "progInfo", prog_info },
 		{ "mapInfo", map_info },
+		{ "infoAll", info_all },
 		{ "linkInfo", link_info },
 		{ "btfInfo", btf_info },
 		{ "taskFdQuery", task_fd_query },

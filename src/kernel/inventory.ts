@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kernelFailure } from './errors.js';
-import { type NativeMapInfo, ObjKind, native } from './native.js';
+import { type NativeMapInfo, type NativeProgInfo, ObjKind, native } from './native.js';
 import { withObjectFd } from './object-fd.js';
 import { attachTypeName, linkTypeName, mapTypeName, progTypeName } from './types.js';
 
@@ -95,44 +95,98 @@ function bootTimeMs(): number {
   return bootEpochMs;
 }
 
+/** A program's info as this project reports it, from what the kernel says of it. */
+function describeProgram(p: NativeProgInfo): ProgramInfo {
+  return {
+    id: p.id,
+    name: p.name,
+    type: progTypeName(p.type),
+    tag: p.tag,
+    loadedAt: new Date(bootTimeMs() + Number(p.loadTimeNs / 1_000_000n)).toISOString(),
+    uid: p.createdByUid,
+    mapIds: p.mapIds,
+    btfId: p.btfId,
+    xlatedInsns: p.xlatedLen / 8,
+    jitedBytes: p.jitedLen,
+    verifiedInsns: p.verifiedInsns,
+    gplCompatible: p.gplCompatible,
+    runCount: Number(p.runCnt),
+    runTimeNs: Number(p.runTimeNs),
+  };
+}
+
+/** A map's info as this project reports it: its type by name, and not where it is offloaded to. */
+function describeMap({ type, ifindex: _offloadedTo, ...m }: NativeMapInfo): MapInfo {
+  return { ...m, type: mapTypeName(type) };
+}
+
 /** One program's info, or undefined when it is gone. */
 export function programInfo(id: number): ProgramInfo | undefined {
-  return withObjectFd(ObjKind.Prog, id, (fd) => {
-    const p = native.progInfo(fd);
-    return {
-      id: p.id,
-      name: p.name,
-      type: progTypeName(p.type),
-      tag: p.tag,
-      loadedAt: new Date(bootTimeMs() + Number(p.loadTimeNs / 1_000_000n)).toISOString(),
-      uid: p.createdByUid,
-      mapIds: p.mapIds,
-      btfId: p.btfId,
-      xlatedInsns: p.xlatedLen / 8,
-      jitedBytes: p.jitedLen,
-      verifiedInsns: p.verifiedInsns,
-      gplCompatible: p.gplCompatible,
-      runCount: Number(p.runCnt),
-      runTimeNs: Number(p.runTimeNs),
-    };
-  });
+  return withObjectFd(ObjKind.Prog, id, (fd) => describeProgram(native.progInfo(fd)));
 }
 
 /** One map's info, or undefined when it is gone. */
 export function mapInfo(id: number): MapInfo | undefined {
-  return withObjectFd(ObjKind.Map, id, (fd) => {
-    const { type, ifindex: _offloadedTo, ...m } = native.mapInfo(fd);
-    return { ...m, type: mapTypeName(type) };
-  });
+  return withObjectFd(ObjKind.Map, id, (fd) => describeMap(native.mapInfo(fd)));
+}
+
+/** Every program on the host, in id order: one walk in the addon rather than four calls a program. */
+export function allPrograms(): ProgramInfo[] {
+  const c = walked(() => native.infoAll(ObjKind.Prog));
+  return Array.from(c.id, (id, i) =>
+    describeProgram({
+      id,
+      type: c.type[i] as number,
+      name: c.name[i] as string,
+      tag: c.tag[i] as string,
+      loadTimeNs: c.loadTimeNs[i] as bigint,
+      createdByUid: c.createdByUid[i] as number,
+      btfId: c.btfId[i] as number,
+      xlatedLen: c.xlatedLen[i] as number,
+      jitedLen: c.jitedLen[i] as number,
+      verifiedInsns: c.verifiedInsns[i] as number,
+      gplCompatible: c.gplCompatible[i] === 1,
+      runTimeNs: c.runTimeNs[i] as bigint,
+      runCnt: c.runCnt[i] as bigint,
+      ifindex: c.ifindex[i] as number,
+      mapIds: Array.from(c.mapIds.subarray(c.mapIdsStart[i], c.mapIdsStart[i + 1])),
+    }),
+  );
+}
+
+/** Every map on the host, in id order, read in one walk. */
+export function allMaps(): MapInfo[] {
+  const c = walked(() => native.infoAll(ObjKind.Map));
+  return Array.from(c.id, (id, i) =>
+    describeMap({
+      id,
+      type: c.type[i] as number,
+      name: c.name[i] as string,
+      keySize: c.keySize[i] as number,
+      valueSize: c.valueSize[i] as number,
+      maxEntries: c.maxEntries[i] as number,
+      flags: c.flags[i] as number,
+      btfId: c.btfId[i] as number,
+      btfKeyTypeId: c.btfKeyTypeId[i] as number,
+      btfValueTypeId: c.btfValueTypeId[i] as number,
+      ifindex: c.ifindex[i] as number,
+    }),
+  );
+}
+
+/** The addon's walk over every object of a kind, its failure as a KernelError. */
+function walked<T>(walk: () => T): T {
+  try {
+    return walk();
+  } catch (e) {
+    throw kernelFailure(e, 'reading kernel objects');
+  }
 }
 
 /** The other maps used by the programs that use map `mapId` (a ring's lost counter, a counts map's stack traces), each once. */
 export function mapsBeside(mapId: number): MapInfo[] {
   const ids = new Set<number>();
-  for (const id of listIds('program')) {
-    const p = programInfo(id);
-    if (p?.mapIds.includes(mapId)) for (const m of p.mapIds) if (m !== mapId) ids.add(m);
-  }
+  for (const p of allPrograms()) if (p.mapIds.includes(mapId)) for (const m of p.mapIds) if (m !== mapId) ids.add(m);
   return [...ids].flatMap((id) => mapInfo(id) ?? []);
 }
 

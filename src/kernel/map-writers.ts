@@ -6,7 +6,7 @@
  * filter). A buffer that no running program uses stays empty: callers say so.
  */
 import { scanHolders } from './holders.js';
-import { type ProgramInfo, programInfo, readAll } from './inventory.js';
+import { type ProgramInfo, allPrograms, readAll } from './inventory.js';
 import { ObjKind, native } from './native.js';
 import { withObjectFd } from './object-fd.js';
 
@@ -49,7 +49,7 @@ export function classifyWriters(mapId: number, users: ReadonlyMap<number, readon
  * some user has no link.
  */
 export function mapWriters(mapId: number, alsoAttached: (programId: number) => boolean = () => false): MapWriters {
-  const programs = readAll('program', programInfo);
+  const programs = allPrograms();
   const linked = new Set(readAll('link', (id) => withObjectFd(ObjKind.Link, id, (fd) => native.linkInfo(fd).progId)));
   const isLinked = (id: number) => linked.has(id) || alsoAttached(id);
   let perf: Set<number> | undefined;

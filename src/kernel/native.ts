@@ -71,6 +71,15 @@ export interface NativeProgInfo {
   mapIds: number[];
 }
 
+/** Each member of a record as a column: a typed array for numbers (BigUint64Array for u64), an array for strings. */
+type Columns<T> = { [K in keyof T]: T[K] extends bigint ? BigUint64Array : T[K] extends string ? string[] : T[K] extends boolean ? Uint8Array : Uint32Array };
+
+/** Every program's info as columns, row i being one program; its map ids are mapIds[mapIdsStart[i] .. mapIdsStart[i + 1]). */
+export type NativeProgColumns = Columns<NativeProgInfo> & { mapIdsStart: Uint32Array };
+
+/** Every map's info as columns, row i being one map. */
+export type NativeMapColumns = Columns<NativeMapInfo>;
+
 /** struct bpf_map_info, as far as this project reads it. */
 export interface NativeMapInfo {
   id: number;
@@ -226,6 +235,9 @@ export interface Native {
   fdById(kind: ObjKind, id: number): number;
   progInfo(fd: number): NativeProgInfo;
   mapInfo(fd: number): NativeMapInfo;
+  /** The info of every program or map on the host in one walk, in id order; ones gone while it walks are left out. */
+  infoAll(kind: ObjKind.Prog): NativeProgColumns;
+  infoAll(kind: ObjKind.Map): NativeMapColumns;
   linkInfo(fd: number): NativeLinkInfo;
   btfInfo(fd: number): NativeBtfInfo;
   /**

@@ -11,7 +11,7 @@ import { invalid } from '../errors.js';
 import { globToRegExp } from '../glob.js';
 import { type LinkInfo, describePerfAttachment, describedLink } from '../hooks/index.js';
 import { type Holder, type HolderScan, type PerfAttachment, ownIterator, scanHolders } from '../kernel/holders.js';
-import { type MapInfo, type ProgramInfo, interfacesByIndex, mapInfo, programInfo, readAll } from '../kernel/inventory.js';
+import { type MapInfo, type ProgramInfo, allMaps, allPrograms, interfacesByIndex, readAll } from '../kernel/inventory.js';
 import { type ProgramRef, classifyWriters, usersByMap } from '../kernel/map-writers.js';
 import { type PinnedObject, listPinned } from '../kernel/pins.js';
 import { canonicalProgramType } from '../kernel/types.js';
@@ -69,8 +69,8 @@ export class HostLists {
     let ifnames: Map<number, string> | undefined;
     const needLinks = want.has('links') || want.has('programs') || want.has('maps') || want.has('system');
     this.links = needLinks ? readAll('link', (id) => describedLink(id, () => (ifnames ??= interfacesByIndex()))) : [];
-    this.programs = want.has('programs') || want.has('maps') || want.has('system') ? readAll('program', programInfo) : [];
-    this.maps = want.has('maps') || want.has('system') ? readAll('map', mapInfo) : [];
+    this.programs = want.has('programs') || want.has('maps') || want.has('system') ? allPrograms() : [];
+    this.maps = want.has('maps') || want.has('system') ? allMaps() : [];
   }
 
   private holders(kind: 'programs' | 'maps' | 'links', id: number): Holder[] {
