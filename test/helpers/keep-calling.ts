@@ -2,8 +2,8 @@
  * A child process (forked with an IPC channel, see `keepCalling` in ./http.ts) that keeps sessions of a `-t http`
  * server in use, away from the test process: a test process that drives many clients and runs bpftool stalls on a
  * loaded machine for longer than an idle timeout, and calls made from it then reach the server too late. It joins
- * sessions the test opened (their Mcp-Session-Id; no initialize) and sends only POSTs, one at a time per session,
- * `everyMs` after the last answer:
+ * sessions the test opened (their Mcp-Session-Id; no initialize, request ids of its own) and sends only POSTs, one at
+ * a time per session, `everyMs` after the last answer:
  *   - 'add': the session is pinged (a failed ping is counted, not fatal: on a saturated machine a connection can
  *     fail, and a session that goes is caught by the test's own checks);
  *   - 'check': from then on the session calls inspect_state instead, and each answer must be exactly its programs
@@ -59,6 +59,19 @@ const failures: { index: number; message: string }[] = [];
 /** Checked sessions not yet answered right once; 'calling' when it empties. */
 const unanswered = new Set<number>();
 
+/**
+ * The test's own client of a session numbers its requests from 0, as this one does; the server matches each answer
+ * to its request by id within a session, so two requests in flight with one id would get each other's answers (or
+ * one none). This client's ids are moved past any the test uses, on the way out and back.
+ */
+function apartIds(transport: StreamableHTTPClientTransport): void {
+  const ID_OFFSET = 1_000_000_000;
+  const send = transport.send.bind(transport);
+  transport.send = (m, options) => send('method' in m && 'id' in m && typeof m.id === 'number' ? { ...m, id: m.id + ID_OFFSET } : m, options);
+  const deliver = transport.onmessage;
+  transport.onmessage = (m) => deliver?.(!('method' in m) && 'id' in m && typeof m.id === 'number' ? { ...m, id: m.id - ID_OFFSET } : m);
+}
+
 async function loop(cmd: Extract<KeepCallingCommand, { type: 'add' }>, k: Kept): Promise<void> {
   const transport = new StreamableHTTPClientTransport(new URL(cmd.url), {
     sessionId: cmd.sessionId,
@@ -67,6 +80,7 @@ async function loop(cmd: Extract<KeepCallingCommand, { type: 'add' }>, k: Kept):
   });
   const client = new Client({ name: `keep-calling-${cmd.index}`, version: '0.0.0' }, { versionNegotiation: { mode: 'legacy' } });
   await client.connect(transport);
+  apartIds(transport);
   let lastCheck: number | undefined;
   try {
     while (!stopping && !k.released) {
