@@ -108,6 +108,8 @@ async function loop(cmd: Extract<KeepCallingCommand, { type: 'add' }>, k: Kept):
   } catch (e) {
     const failure = { index: cmd.index, message: e instanceof Error ? e.message : String(e) };
     failures.push(failure);
+    // Said at once: the session now goes idle, and what the test sees of it later (a 404) does not say why.
+    console.error(`keep-calling: session ${cmd.index} stopped calling at ${new Date().toISOString()}: ${failure.message}`);
     void send({ type: 'failed', ...failure });
   }
   // No DELETE: the session is the test's, which ends it (or lets it go idle). close() aborts only this client.
